@@ -1,0 +1,326 @@
+"""Store insert throughput: rows/s by batch size, chdb and a ClickHouse server.
+
+    .venv/bin/python bench/sink_rows.py                 # chdb only
+    .venv/bin/python bench/sink_rows.py --server        # + Debian's clickhouse-server, started
+                                                        #   here on loopback in a temp dir
+    .venv/bin/python bench/sink_rows.py --native URL    # + a server you run
+
+Rows are `segments` rows (33 columns, the widest table) given column by column, as the
+sink hands them to `Store.insert`. Each figure is the best of --repeat runs of enough
+batches to write at least --rows rows, timed around the insert calls only (building the
+Python lists is the caller's work). For chdb, the ways to get a batch in are compared:
+
+- arrow:   `ChdbStore.insert` (the store's path): pyarrow arrays -> IPC stream ->
+           `INSERT ... FORMAT ArrowStream` through chdb's streaming insert
+- python:  `INSERT ... SELECT * FROM Python(table)`: chdb reads the pyarrow table in place
+- jsonl:   one JSON object per row (orjson) -> `INSERT ... FORMAT JSONEachRow`
+
+Debian's server (18.16) has no DateTime64 or LowCardinality by default, so the server table
+keeps times as Int64 microseconds and strings as String: same values, same column count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from pipeline.store import Store, StoreUnavailable, open_store
+from pipeline.store.arrow_batch import arrow_type
+from pipeline.store.migrations import default_directory, load_migrations, migrate
+from pipeline.store.tables import SEGMENT_COLUMNS
+
+BATCH_SIZES = (1_000, 10_000, 100_000)
+T0 = 1_795_338_000_000_000  # 2026-11-22T09:00:00Z in microseconds
+S = 1_000_000
+
+
+def segment_columns(n: int, offset: int, seed: int = 1) -> list[list[Any]]:
+    """`n` plausible segment rows, column by column (about a third unanswered or open)."""
+    rng = random.Random(seed + offset)
+    rows: dict[str, list[Any]] = {c: [] for c in SEGMENT_COLUMNS}
+    for i in range(offset, offset + n):
+        offered = T0 + i * 300_000 + rng.randrange(300_000)
+        answered = rng.random() < 0.8
+        handled = answered and rng.random() < 0.9
+        wait = rng.randrange(60 * S)
+        values = {
+            "tenant": "default",
+            "contact_id": f"c-{i:09d}",
+            "queue": ("sales", "support", "billing")[i % 3],
+            "channel": ("voice", "chat", "email")[i % 3],
+            "interval_start": offered - offered % (900 * S),
+            "offered_ts": offered,
+            "customer_id": f"k-{rng.randrange(n // 2 + 1):07d}" if i % 4 else None,
+            "reason": ("billing", "outage", "how_to", None)[i % 4],
+            "outcome": "answered" if answered else ("abandoned" if i % 2 else None),
+            "outcome_ts": offered + wait if answered or i % 2 else None,
+            "wait_us": wait if answered or i % 2 else None,
+            "answer_agent_id": f"agent-{i % 97:04d}" if answered else None,
+            "transferred": int(i % 17 == 0),
+            "to_queue": "support" if i % 17 == 0 else None,
+            "transferred_ts": offered + wait + 60 * S if i % 17 == 0 else None,
+            "ended_ts": offered + wait + 300 * S if handled else None,
+            "talk_us": rng.randrange(600 * S) if handled else None,
+            "hold_us": rng.randrange(60 * S) if handled else None,
+            "end_agent_id": f"agent-{i % 97:04d}" if handled else None,
+            "wrapup_ts": offered + wait + 330 * S if handled else None,
+            "acw_us": rng.randrange(60 * S) if handled else None,
+            "resolved": (1 if i % 5 else 0) if handled else None,
+            "disposition": "done" if handled else None,
+            "csat_responses": int(i % 9 == 0),
+            "csat_good": int(i % 18 == 0),
+            "nps_responses": int(i % 11 == 0),
+            "nps_promoters": int(i % 22 == 0),
+            "nps_detractors": 0,
+            "sl_threshold_us": 20 * S,
+            "short_abandon_us": 5 * S,
+            "fcr_window_us": 604_800 * S,
+            "anomalies": 0,
+            "version": 1,
+        }
+        for name in SEGMENT_COLUMNS:
+            rows[name].append(values[name])
+    return [rows[c] for c in SEGMENT_COLUMNS]
+
+
+Inserter = Callable[[list[list[Any]]], None]
+
+
+def measure(
+    insert: Inserter, batch: int, total: int, repeat: int, reset: Callable[[], None]
+) -> float:
+    """Best rows/s over `repeat` runs of ceil(total / batch) inserts of `batch` rows."""
+    count = max(1, -(-total // batch))
+    batches = [segment_columns(batch, k * batch) for k in range(count)]
+    best = 0.0
+    for _ in range(repeat):
+        reset()
+        started = time.perf_counter()
+        for data in batches:
+            insert(data)
+        elapsed = time.perf_counter() - started
+        best = max(best, count * batch / elapsed)
+    return best
+
+
+def chdb_methods(store: Store) -> dict[str, Inserter]:
+    conn: Any = store._conn  # type: ignore[attr-defined]  # the bench compares raw paths
+    types = {
+        r[0]: r[1]
+        for r in store.query(
+            "SELECT name, type FROM system.columns WHERE database = currentDatabase() "
+            "AND table = 'segments'"
+        ).rows
+    }
+    schema = [arrow_type(types[c]) for c in SEGMENT_COLUMNS]
+    names = ", ".join(SEGMENT_COLUMNS)
+
+    def arrow(data: list[list[Any]]) -> None:
+        store.insert("segments", SEGMENT_COLUMNS, data)
+
+    def python(data: list[list[Any]]) -> None:
+        # chdb finds `table` by name in this frame.
+        table = pa.Table.from_arrays(  # noqa: F841
+            [pa.array(v, type=t) for v, t in zip(data, schema, strict=True)],
+            names=list(SEGMENT_COLUMNS),
+        )
+        conn.query(f"INSERT INTO segments ({names}) SELECT * FROM Python(table)")
+
+    times = {
+        c for c in SEGMENT_COLUMNS if types[c].startswith(("DateTime64", "Nullable(DateTime64"))
+    }
+
+    def jsonl(data: list[list[Any]]) -> None:
+        # DateTime64 from JSON wants text; `seconds.micros` is exact.
+        lines = []
+        for row in zip(*data, strict=True):
+            record = {}
+            for name, value in zip(SEGMENT_COLUMNS, row, strict=True):
+                if name in times and value is not None:
+                    value = f"{value // S}.{value % S:06d}"
+                record[name] = value
+            lines.append(orjson.dumps(record))
+        with conn.send_insert(f"INSERT INTO segments ({names})", "JSONEachRow") as inserter:
+            inserter.append(b"\n".join(lines))
+            inserter.finish()
+
+    return {"arrow": arrow, "python": python, "jsonl": jsonl}
+
+
+SERVER_TABLE = (
+    "CREATE TABLE bench_segments ({columns}) "
+    "ENGINE = ReplacingMergeTree(version) ORDER BY (tenant, queue, contact_id)"
+)
+STRINGS = {
+    "tenant",
+    "contact_id",
+    "queue",
+    "channel",
+    "customer_id",
+    "reason",
+    "outcome",
+    "answer_agent_id",
+    "to_queue",
+    "end_agent_id",
+    "disposition",
+}
+NULLABLE = {
+    "customer_id",
+    "reason",
+    "outcome",
+    "outcome_ts",
+    "wait_us",
+    "answer_agent_id",
+    "to_queue",
+    "transferred_ts",
+    "ended_ts",
+    "talk_us",
+    "hold_us",
+    "end_agent_id",
+    "wrapup_ts",
+    "acw_us",
+    "resolved",
+    "disposition",
+}
+
+
+def server_table_sql() -> str:
+    parts = []
+    for name in SEGMENT_COLUMNS:
+        kind = "String" if name in STRINGS else "UInt64" if name == "version" else "Int64"
+        if name in ("transferred", "resolved"):
+            kind = "UInt8"
+        parts.append(f"{name} {'Nullable(' + kind + ')' if name in NULLABLE else kind}")
+    return SERVER_TABLE.format(columns=", ".join(parts))
+
+
+@contextmanager
+def debian_server() -> Iterator[str]:
+    """Debian's clickhouse-server on a free loopback port, in a temp dir; stopped after."""
+    binary = shutil.which("clickhouse-server") or "/usr/sbin/clickhouse-server"
+    if not os.access(binary, os.X_OK):
+        raise SystemExit("clickhouse-server is not installed (apt-get install clickhouse-server)")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "config.xml"
+        config.write_text(
+            f"""<?xml version="1.0"?><yandex>
+<logger><level>warning</level><log>{tmp}/server.log</log></logger>
+<tcp_port>{port}</tcp_port><listen_host>127.0.0.1</listen_host>
+<path>{tmp}/data/</path><tmp_path>{tmp}/tmp/</tmp_path>
+<mark_cache_size>67108864</mark_cache_size><users_config>users.xml</users_config>
+<default_profile>default</default_profile><default_database>default</default_database>
+</yandex>"""
+        )
+        (Path(tmp) / "users.xml").write_text(
+            """<?xml version="1.0"?><yandex><profiles><default/></profiles>
+<users><default><password></password><networks><ip>127.0.0.1</ip></networks>
+<profile>default</profile><quota>default</quota></default></users>
+<quotas><default/></quotas></yandex>"""
+        )
+        process = subprocess.Popen(
+            [binary, f"--config-file={config}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        url = f"clickhouse://default:@127.0.0.1:{port}/default"
+        try:
+            deadline = time.monotonic() + 30
+            probe = open_store(url)
+            while True:
+                try:
+                    probe.query("SELECT 1")
+                    break
+                except StoreUnavailable:
+                    if time.monotonic() > deadline or process.poll() is not None:
+                        raise
+                    time.sleep(0.05)
+            probe.close()
+            yield url
+        finally:
+            process.kill()  # nothing to keep: the data dir goes with the temp dir
+            process.wait()
+
+
+def run_native(url: str, total: int, repeat: int, out: list[tuple[str, str, int, float]]) -> None:
+    store = open_store(url)
+    try:
+        store.execute("DROP TABLE IF EXISTS bench_segments")
+        store.execute(server_table_sql())
+        version = store.query("SELECT version()").scalar()
+
+        def insert(data: list[list[Any]]) -> None:
+            store.insert("bench_segments", SEGMENT_COLUMNS, data)
+
+        def reset() -> None:
+            store.execute("TRUNCATE TABLE bench_segments")
+
+        for batch in BATCH_SIZES:
+            rate = measure(insert, batch, total, repeat, reset)
+            out.append((f"server {version}", "native", batch, rate))
+            print(f"  server native  batch {batch:>7,}: {rate:>11,.0f} rows/s", flush=True)
+        store.execute("DROP TABLE bench_segments")
+    finally:
+        store.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=200_000, help="rows per run (default 200000)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the best counts")
+    parser.add_argument(
+        "--server", action="store_true", help="also start Debian's server and measure it"
+    )
+    parser.add_argument("--native", metavar="URL", help="also measure this ClickHouse server")
+    parser.add_argument("--methods", default="arrow,python,jsonl", help="chdb methods to measure")
+    args = parser.parse_args()
+    results: list[tuple[str, str, int, float]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        store = open_store(f"chdb://{tmp}/store")
+        try:
+            migrate(store, load_migrations(default_directory()))
+            methods = chdb_methods(store)
+
+            def reset() -> None:
+                store.execute("TRUNCATE TABLE segments")
+
+            for name in args.methods.split(","):
+                for batch in BATCH_SIZES:
+                    rate = measure(methods[name], batch, args.rows, args.repeat, reset)
+                    results.append(("chdb", name, batch, rate))
+                    print(
+                        f"  chdb   {name:<7} batch {batch:>7,}: {rate:>11,.0f} rows/s", flush=True
+                    )
+        finally:
+            store.close()
+    if args.native:
+        run_native(args.native, args.rows, args.repeat, results)
+    elif args.server:
+        with debian_server() as url:
+            run_native(url, args.rows, args.repeat, results)
+    print("\n| store | method | batch | rows/s |\n|---|---|---:|---:|")
+    for store_name, method, batch, rate in results:
+        print(f"| {store_name} | {method} | {batch:,} | {rate:,.0f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,217 @@
+"""What Amazon Connect's two feeds share: field access, names, options and transfer pairing.
+
+Amazon Connect's own samples spell the same field both ways (`AgentInfo` and `agentInfo`,
+`AgentArn` and `agentArn`), so records are read with their keys lower-cased, except the
+user-defined contact `Attributes`, whose names are the customer's and keep their case.
+
+A transfer makes a new contact: the new one names the old in `PreviousContactId`, and all of
+them share `InitialContactId`. The v1 `contact_id` is the initial contact's id, so both
+segments belong to one contact (and FCR does not count a transfer as a repeat contact). The
+`contact.transferred` event needs the old contact's queue and the new one's, which arrive in
+two records in either order: `TransferPairing` holds whichever comes first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import orjson
+
+from pipeline.adapters.base import (
+    DEFAULT_CAPACITY,
+    AdapterError,
+    BoundedMap,
+    Event,
+    EventFactory,
+    attribute_path,
+    channel_of,
+    checked_channel_map,
+    customer_or_none,
+    dig,
+    rfc3339_us,
+    text_or_none,
+)
+
+CONNECT_CHANNELS: dict[str, str] = {"voice": "voice", "chat": "chat", "email": "email"}
+# Initiation methods whose PreviousContactId is the contact this one was transferred from.
+TRANSFER_METHODS = frozenset({"transfer", "queue_transfer"})
+
+
+@dataclass(frozen=True)
+class ConnectOptions:
+    """What a Connect record cannot say by itself, set by the user (see docs/adapters.md)."""
+
+    tenant: str | None = None
+    # none | endpoint (CustomerEndpoint.Address, the caller's number) | attribute:NAME
+    customer_from: str = "none"
+    # Platform channel name (VOICE, CHAT, EMAIL, TASK) to v1 channel; TASK has no default.
+    channel_map: Mapping[str, str] | None = None
+    # Queue id (the last part of its ARN) to the name reports should show.
+    queue_names: Mapping[str, str] | None = None
+    # username (CTR only; falls back to id) | id (the last part of the agent ARN)
+    agent_from: str = "username"
+    capacity: int = DEFAULT_CAPACITY
+
+
+class ConnectFields:
+    """Options resolved once; reads the fields both Connect feeds have."""
+
+    def __init__(self, source: str, options: ConnectOptions) -> None:
+        self.factory = EventFactory(source, options.tenant)
+        self.customer_path = attribute_path(options.customer_from, "customer_from", ("endpoint",))
+        self.channels = checked_channel_map(CONNECT_CHANNELS, options.channel_map)
+        self.queue_names = dict(options.queue_names or {})
+        if options.agent_from not in ("username", "id"):
+            raise ValueError(f"agent_from {options.agent_from!r}: expected username|id")
+        self.agent_from = options.agent_from
+
+    def contact_ids(self, record: Mapping[str, Any]) -> tuple[str, str]:
+        """(this contact's own id, the v1 contact_id shared by its transfers)."""
+        own = text_or_none(record.get("contactid"))
+        if own is None:
+            raise AdapterError("`ContactId` is missing")
+        return own, text_or_none(record.get("initialcontactid")) or own
+
+    def channel(self, record: Mapping[str, Any]) -> str:
+        name = text_or_none(record.get("channel"))
+        if name is None:
+            raise AdapterError("`Channel` is missing")
+        method = str(record.get("initiationmethod") or "").lower()
+        if method == "callback" and name.lower() == "voice":
+            # A queued callback is a voice contact Connect dials back: the contract's own
+            # `callback` channel, with its own service-level threshold.
+            return "callback"
+        return channel_of(name, self.channels, "Connect channel")
+
+    def queue(self, queue_info: object, name_key: str = "name") -> str | None:
+        """The queue's configured name, else its name in the record, else its id."""
+        if not isinstance(queue_info, Mapping):
+            return None
+        arn = text_or_none(queue_info.get("arn") or queue_info.get("queuearn"))
+        queue_id = arn_id(arn) if arn else text_or_none(queue_info.get("id"))
+        if queue_id is not None and queue_id in self.queue_names:
+            return self.queue_names[queue_id]
+        return text_or_none(queue_info.get(name_key)) or queue_id
+
+    def agent(self, agent_info: object) -> str | None:
+        if not isinstance(agent_info, Mapping):
+            return None
+        if self.agent_from == "username":
+            username = text_or_none(agent_info.get("username"))
+            if username is not None:
+                return username
+        arn = text_or_none(agent_info.get("arn") or agent_info.get("agentarn"))
+        return arn_id(arn) if arn else text_or_none(agent_info.get("id"))
+
+    def customer(self, record: Mapping[str, Any]) -> str | None:
+        path = self.customer_path
+        if path is None:
+            return None
+        if path == ("endpoint",):
+            return customer_or_none(dig(record, ("customerendpoint", "address")))
+        return customer_or_none(dig(record.get("attributes"), path[1:]))
+
+
+def arn_id(arn: str) -> str:
+    """The resource id at the end of an ARN (`.../queue/<id>` -> `<id>`)."""
+    return arn.rsplit("/", 1)[-1]
+
+
+def lower_keys(value: Any, keep_case: bool = False) -> Any:
+    """Keys lower-cased all the way down, except inside contact attributes."""
+    if isinstance(value, dict):
+        if keep_case:
+            return value
+        return {
+            (key.lower() if isinstance(key, str) else key): lower_keys(
+                item, keep_case=isinstance(key, str) and key.lower() == "attributes"
+            )
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [lower_keys(item) for item in value]
+    return value
+
+
+def load_object(record: bytes) -> dict[str, Any]:
+    try:
+        obj = orjson.loads(record)
+    except orjson.JSONDecodeError as exc:
+        raise AdapterError(f"not JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise AdapterError("not a JSON object")
+    result: dict[str, Any] = lower_keys(obj)
+    return result
+
+
+def timestamp(record: Mapping[str, Any], name: str) -> int | None:
+    """An optional timestamp field named as Connect documents it (`Queue.EnqueueTimestamp`),
+    read from the lower-cased record, in microseconds; None when absent or null."""
+    value = dig(record, name.lower().split("."))
+    if value is None or value == "":
+        return None
+    return rfc3339_us(value, f"`{name}`")
+
+
+class Transfer(NamedTuple):
+    contact_key: str  # the Connect ContactId that was transferred out
+    contact_id: str
+    queue: str
+    agent_id: str | None
+    to_queue: str
+    ts_us: int
+
+
+class TransferPairing:
+    """Pairs a contact transferred out with the contact it became, whichever comes first."""
+
+    def __init__(self, capacity: int) -> None:
+        # ContactId -> [v1 contact_id, queue, agent_id]
+        self.left = BoundedMap(capacity)
+        # previous ContactId -> [to_queue, ts_us]
+        self.waiting = BoundedMap(capacity)
+
+    def contact(
+        self, key: str, contact_id: str, queue: str, agent_id: str | None
+    ) -> Transfer | None:
+        """A contact that may have been transferred out; the transfer if its successor came."""
+        self.left.put(key, [contact_id, queue, agent_id])
+        waiting = self.waiting.pop(key)
+        if waiting is None:
+            return None
+        return Transfer(key, contact_id, queue, agent_id, waiting[0], waiting[1])
+
+    def successor(self, previous_key: str, to_queue: str, ts_us: int) -> Transfer | None:
+        """A contact transferred in from `previous_key`; the transfer if that one was seen."""
+        left = self.left.get(previous_key)
+        if left is None:
+            self.waiting.put(previous_key, [to_queue, ts_us])
+            return None
+        return Transfer(previous_key, left[0], left[1], left[2], to_queue, ts_us)
+
+    def state(self) -> dict[str, Any]:
+        return {"left": self.left.dump(), "waiting": self.waiting.dump()}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        self.left.load(state.get("left", []))
+        self.waiting.load(state.get("waiting", []))
+
+    def unresolved(self) -> list[str]:
+        return [
+            f"a contact was transferred in from contact {key}, whose own record never came"
+            for key in self.waiting.items
+        ]
+
+
+def transferred_event(factory: EventFactory, transfer: Transfer) -> Event:
+    return factory.make(
+        "contact.transferred",
+        (transfer.contact_key,),
+        transfer.ts_us,
+        contact_id=transfer.contact_id,
+        queue=transfer.queue,
+        to_queue=transfer.to_queue,
+        agent_id=transfer.agent_id,
+    )

@@ -1,0 +1,89 @@
+"""`ccpipe sql`: run one SQL statement on the configured store and print the result."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = "run a SQL query on the configured store (table, csv or jsonl output)"
+DESCRIPTION = """\
+Run one ClickHouse SQL statement on the store and print its rows. Query parameters use
+ClickHouse's placeholders, {name:Type}, bound by the engine: pass each with --param
+NAME=VALUE. Ready queries for analysts are in docs/queries.md.
+
+Times print as RFC 3339 UTC (2026-11-22T09:15:00Z) and floats in full, so
+`ccpipe sql --format jsonl "SELECT * FROM kpi_interval_report ORDER BY ..."` prints the
+same lines as `ccpipe kpis` on the same events.
+
+examples:
+  ccpipe sql "SELECT queue, sum(offered) FROM kpi_interval_report GROUP BY queue"
+  ccpipe sql --param day=2026-11-22 --format csv \\
+      "SELECT * FROM kpi_interval_report WHERE toDate(interval_start) = {day:Date}"
+  echo "SELECT count() FROM segments FINAL" | ccpipe sql -
+"""
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "sql",
+        help=HELP,
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("query", metavar="QUERY", help="the SQL statement, or - to read stdin")
+    parser.add_argument(
+        "--format",
+        choices=("table", "csv", "jsonl"),
+        default="table",
+        help="output format (default: table)",
+    )
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a value for the query's {NAME:Type} placeholder (repeatable)",
+    )
+    parser.add_argument("--store", metavar="URL", help="store URL (default: from settings)")
+    parser.add_argument("--config", help="YAML settings file (default: $CCPIPE_CONFIG)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pipeline.config import ConfigError, load_settings
+    from pipeline.store import StoreError, StoreURLError, open_store
+    from pipeline.store.result_format import write_csv, write_jsonl, write_table
+
+    def say(message: str) -> int:
+        print(f"ccpipe sql: {message}", file=sys.stderr)
+        return 2
+
+    query = sys.stdin.read() if args.query == "-" else args.query
+    if not query.strip():
+        return say("empty query")
+    params: dict[str, str] = {}
+    for item in args.param:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            return say(f"--param {item!r} is not NAME=VALUE")
+        params[name] = value
+    try:
+        settings = load_settings(args.config, store=args.store)
+        store = open_store(settings.store)
+    except (ConfigError, StoreURLError, StoreError) as exc:
+        return say(str(exc))
+    try:
+        result = store.query(query, params or None)
+    except StoreError as exc:
+        say(str(exc))
+        return 1
+    finally:
+        store.close()
+    if args.format == "jsonl":
+        write_jsonl(result, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+    elif args.format == "csv":
+        write_csv(result, sys.stdout)
+    else:
+        write_table(result, sys.stdout)
+    return 0

@@ -1,0 +1,294 @@
+"""Settings: one typed place, read once from a YAML file and `CCPIPE_*` variables, passed down.
+
+Precedence: built-in defaults < YAML file (`--config`, or `CCPIPE_CONFIG`) < environment.
+Every top-level scalar setting `name` can be set by `CCPIPE_<NAME>` (e.g. `CCPIPE_STORE`,
+`CCPIPE_BROKER`). Per-queue settings live in the file only. A bad value is reported with the
+file and the key that holds it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from pipeline.core.clock import US_PER_S
+
+# Contract defaults per channel.
+DEFAULT_SL_THRESHOLD_S: dict[str, float] = {
+    "voice": 20,
+    "chat": 60,
+    "callback": 3600,
+    "sms": 3600,
+    "social": 3600,
+    "email": 86400,
+}
+DEFAULT_SHORT_ABANDON_S: dict[str, float] = {"voice": 5}
+DEFAULT_FCR_WINDOW_S = 604800
+
+QUEUE_KEYS = ("sl_threshold_s", "short_abandon_s", "fcr_window_s")
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used, naming where it came from."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueueConfig:
+    """A queue's thresholds for one channel, in integer microseconds."""
+
+    sl_threshold_us: int
+    short_abandon_us: int
+    fcr_window_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueueOverrides:
+    """What the file says of one queue; a value may be one number or a map per channel."""
+
+    sl_threshold_s: float | dict[str, float] | None = None
+    short_abandon_s: float | dict[str, float] | None = None
+    fcr_window_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Where things are.
+    broker: str = "localhost:9092"
+    store: str = "chdb://./.ccpipe/store"
+    state_dir: str = ".ccpipe/state"
+    web_host: str = "127.0.0.1"
+    web_port: int = 6066
+    # Topics.
+    events_topic: str = "cc.events"
+    dlq_topic: str = "cc.events.dlq"
+    intervals_topic: str = "cc.kpi.intervals"
+    segments_topic: str = "cc.segments"
+    partitions: int = 4
+    app_id: str = "ccpipe"
+    # Stream batching: Kafka messages per batch, and how long to wait to fill one.
+    batch_messages: int = 200
+    batch_wait_ms: int = 50
+    # The tenant's time zone for "today" (per tenant in `tenants`, this is the fallback).
+    timezone: str = "UTC"
+    # Per-agent Prometheus series cost one series per agent and state: opt in.
+    per_agent_metrics: bool = False
+    queues: Mapping[str, QueueOverrides] = field(default_factory=dict)
+    tenants: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    targets: Mapping[str, Any] = field(default_factory=dict)
+    source: str = "defaults"
+
+    def queue(self, tenant: str, queue: str, channel: str) -> QueueConfig:
+        overrides = self._overrides(tenant, queue)
+        sl = _per_channel(overrides.sl_threshold_s, channel, DEFAULT_SL_THRESHOLD_S, 20)
+        short = _per_channel(overrides.short_abandon_s, channel, DEFAULT_SHORT_ABANDON_S, 0)
+        window = (
+            overrides.fcr_window_s if overrides.fcr_window_s is not None else DEFAULT_FCR_WINDOW_S
+        )
+        return QueueConfig(
+            sl_threshold_us=round(sl * US_PER_S),
+            short_abandon_us=round(short * US_PER_S),
+            fcr_window_us=round(window * US_PER_S),
+        )
+
+    def tenant_timezone(self, tenant: str) -> ZoneInfo:
+        name = self.tenants.get(tenant, {}).get("timezone", self.timezone)
+        return ZoneInfo(str(name))
+
+    def _overrides(self, tenant: str, queue: str) -> QueueOverrides:
+        per_tenant = self.tenants.get(tenant, {}).get("queues", {})
+        if queue in per_tenant:
+            return per_tenant[queue]  # type: ignore[no-any-return,unused-ignore]
+        return self.queues.get(queue, _NO_OVERRIDES)
+
+
+_NO_OVERRIDES = QueueOverrides()
+
+
+def _per_channel(
+    value: float | dict[str, float] | None,
+    channel: str,
+    defaults: Mapping[str, float],
+    fallback: float,
+) -> float:
+    if isinstance(value, dict):
+        if channel in value:
+            return value[channel]
+        value = value.get("default")
+    if value is not None:
+        return value
+    return defaults.get(channel, fallback)
+
+
+_SCALARS = {
+    f.name: f
+    for f in dataclasses.fields(Settings)
+    if f.name not in ("queues", "tenants", "targets", "source")
+}
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Read the settings once. `overrides` (from CLI flags) win over file and environment."""
+    env = os.environ if env is None else env
+    path = path or env.get("CCPIPE_CONFIG") or None
+    raw: dict[str, Any] = {}
+    source = "defaults"
+    if path:
+        raw = _read_yaml(Path(path))
+        source = str(path)
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in _SCALARS:
+            values[key] = _coerce(key, value, f"{source}: key `{key}`")
+        elif key == "queues":
+            values["queues"] = _queues(value, f"{source}: key `queues`")
+        elif key == "tenants":
+            values["tenants"] = _tenants(value, f"{source}: key `tenants`")
+        elif key == "targets":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{source}: key `targets` must be a mapping")
+            values["targets"] = value
+        else:
+            known = ", ".join(sorted([*_SCALARS, "queues", "tenants", "targets"]))
+            raise ConfigError(f"{source}: unknown key `{key}` (known keys: {known})")
+    for name in _SCALARS:
+        env_name = f"CCPIPE_{name.upper()}"
+        if env_name in env:
+            values[name] = _coerce(name, env[env_name], f"environment variable {env_name}")
+    for name, value in overrides.items():
+        if value is not None:
+            values[name] = _coerce(name, value, f"option --{name.replace('_', '-')}")
+    settings = Settings(source=source, **values)
+    try:
+        settings.tenant_timezone("default")
+        for tenant in settings.tenants:
+            settings.tenant_timezone(tenant)
+    except ZoneInfoNotFoundError as exc:
+        raise ConfigError(f"{source}: unknown time zone ({exc})") from None
+    return settings
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of settings")
+    return data
+
+
+def _coerce(name: str, value: Any, where: str) -> Any:
+    kind = _SCALARS[name].type
+    try:
+        if kind in ("int", int):
+            if isinstance(value, bool):
+                raise ValueError
+            result: Any = int(value)
+            if result < 0:
+                raise ValueError
+            return result
+        if kind in ("bool", bool):
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if isinstance(value, dict | list):
+            raise ValueError
+        return str(value)
+    except ValueError:
+        raise ConfigError(f"{where}: {value!r} is not a valid {kind} for `{name}`") from None
+
+
+def _seconds(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(f"{where}: expected a number of seconds >= 0, got {value!r}")
+    return float(value)
+
+
+def _per_channel_seconds(value: Any, where: str) -> float | dict[str, float]:
+    if isinstance(value, dict):
+        out = {}
+        for channel, seconds in value.items():
+            if channel != "default" and channel not in DEFAULT_SL_THRESHOLD_S:
+                raise ConfigError(f"{where}: unknown channel `{channel}`")
+            out[str(channel)] = _seconds(seconds, f"{where}.{channel}")
+        return out
+    return _seconds(value, where)
+
+
+def _queues(value: Any, where: str) -> dict[str, QueueOverrides]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} must be a mapping of queue name to settings")
+    out: dict[str, QueueOverrides] = {}
+    for queue, spec in value.items():
+        here = f"{where}.{queue}"
+        if spec is None:
+            spec = {}
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{here} must be a mapping")
+        unknown = set(spec) - {*QUEUE_KEYS, "targets"}
+        if unknown:
+            raise ConfigError(
+                f"{here}: unknown key `{sorted(unknown)[0]}` (known: {', '.join(QUEUE_KEYS)}, "
+                "targets)"
+            )
+        out[str(queue)] = QueueOverrides(
+            sl_threshold_s=_per_channel_seconds(spec["sl_threshold_s"], f"{here}.sl_threshold_s")
+            if "sl_threshold_s" in spec
+            else None,
+            short_abandon_s=_per_channel_seconds(spec["short_abandon_s"], f"{here}.short_abandon_s")
+            if "short_abandon_s" in spec
+            else None,
+            fcr_window_s=_seconds(spec["fcr_window_s"], f"{here}.fcr_window_s")
+            if "fcr_window_s" in spec
+            else None,
+        )
+    return out
+
+
+def _tenants(value: Any, where: str) -> dict[str, dict[str, Any]]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} must be a mapping of tenant name to settings")
+    out: dict[str, dict[str, Any]] = {}
+    for tenant, spec in value.items():
+        here = f"{where}.{tenant}"
+        spec = spec or {}
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{here} must be a mapping")
+        unknown = set(spec) - {"timezone", "queues"}
+        if unknown:
+            raise ConfigError(f"{here}: unknown key `{sorted(unknown)[0]}`")
+        entry: dict[str, Any] = {}
+        if "timezone" in spec:
+            try:
+                ZoneInfo(str(spec["timezone"]))
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ConfigError(
+                    f"{here}.timezone: unknown time zone {spec['timezone']!r}"
+                ) from None
+            entry["timezone"] = str(spec["timezone"])
+        if "queues" in spec:
+            entry["queues"] = _queues(spec["queues"], f"{here}.queues")
+        out[str(tenant)] = entry
+    return out

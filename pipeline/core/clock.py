@@ -1,0 +1,52 @@
+"""Event time as integer microseconds since the UTC epoch.
+
+Integers keep thresholds exact: a wait of exactly 20.000 s is 20_000_000 us and is within
+a 20 s threshold with no float doubt.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+US_PER_S = 1_000_000
+INTERVAL_US = 15 * 60 * US_PER_S
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+
+
+def datetime_to_us(value: datetime) -> int:
+    """Microseconds since the epoch of an offset-aware datetime."""
+    return (value - _EPOCH) // _ONE_US
+
+
+def us_to_datetime(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
+
+
+def interval_start_us(ts_us: int) -> int:
+    """Start of the 15-minute interval, aligned to the UTC epoch, that holds `ts_us`."""
+    return ts_us - ts_us % INTERVAL_US
+
+
+def format_utc(us: int) -> str:
+    """RFC 3339 UTC with a `Z`; fractional seconds only when there are some.
+
+    `2026-11-22T09:15:00Z`, `2026-11-22T09:00:03.250000Z`.
+    """
+    dt = us_to_datetime(us)
+    if dt.microsecond:
+        return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def seconds_to_us(seconds: float) -> int:
+    """A duration in seconds (JSON number) rounded to the microsecond."""
+    return round(seconds * US_PER_S)
+
+
+def parse_rfc3339(text: str) -> int:
+    """Parse an RFC 3339 timestamp with offset into microseconds (for tools and tests)."""
+    dt = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    if dt.tzinfo is None:
+        raise ValueError(f"timestamp {text!r} has no UTC offset")
+    return datetime_to_us(dt)

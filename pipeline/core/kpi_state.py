@@ -1,0 +1,224 @@
+"""The KPI state machine: events in, interval counts and segment rows out.
+
+Pure Python: no Faust, Kafka or ClickHouse. The offline report, the stream and the
+benchmarks all drive it the same way: `apply` a batch of decoded events, then `flush` to
+fold every touched segment into its interval and learn what changed.
+
+`SegmentState` owns segments (in the stream: one per contact-keyed partition) and
+`FcrTracker` owns customers (in the stream: one per customer-keyed partition); `KpiState`
+joins the two in one process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from pipeline.config import QueueConfig, Settings
+from pipeline.core.agents import AgentBoard
+from pipeline.core.events import AnyEvent, ContactEvent
+from pipeline.core.fcr import FcrFact, FcrTracker
+from pipeline.core.interval_store import IntervalStore
+from pipeline.core.intervals import IntervalKey, merge_counts, report_row
+from pipeline.core.segments import Segment, SegmentId
+
+QueueLookup = Callable[[str, str, str], QueueConfig]
+
+
+class FcrRemoval(NamedTuple):
+    """Withdraw a segment from a customer's FCR tracker (its offer changed customer)."""
+
+    sid: SegmentId
+    customer_id: str
+
+
+FcrUpdate = FcrFact | FcrRemoval
+
+
+@dataclass(slots=True)
+class Counters:
+    """Pipeline-health counts (for metrics and the report's summary)."""
+
+    seen: int = 0
+    accepted: int = 0
+
+
+@dataclass(slots=True)
+class SegmentChanges:
+    """What one flush of a `SegmentState` changed."""
+
+    segments: list[Segment] = field(default_factory=list)
+    touched: list[Segment] = field(default_factory=list)
+    intervals: set[IntervalKey] = field(default_factory=set)
+    fcr_updates: list[FcrUpdate] = field(default_factory=list)
+
+
+class SegmentState:
+    """Dedup by event id, segments, and their contribution to interval counts."""
+
+    def __init__(self, queue_config: QueueLookup) -> None:
+        self._queue_config = _cached(queue_config)
+        self.segments: dict[SegmentId, Segment] = {}
+        # A contact's segments (its queues, its tenants) travel together to durable storage.
+        self.by_contact: dict[str, list[Segment]] = {}
+        self.intervals = IntervalStore()
+        self.agents = AgentBoard()
+        self.watermark_us = -1
+        self.counters = Counters()
+        self._dirty: dict[SegmentId, Segment] = {}
+
+    def queue_config(self, tenant: str, queue: str, channel: str) -> QueueConfig:
+        return self._queue_config(tenant, queue, channel)
+
+    def restore(self, segments: Iterable[Segment]) -> None:
+        """Take back segments from a durable copy (a table's changelog) and refold them."""
+        for segment in segments:
+            self._add(segment)
+            self._dirty[segment.sid] = segment
+            for event in (segment.offered, segment.outcome, segment.ended, segment.wrapup):
+                if event is not None and event.ts_us > self.watermark_us:
+                    self.watermark_us = event.ts_us
+        self.flush()
+        # What was published before the restart may not all have arrived: publish every
+        # interval again (replacing, so harmless) with the next flush.
+        self.intervals.changed.update(self.intervals.keys())
+
+    def apply(self, events: Iterable[AnyEvent]) -> int:
+        """Apply decoded events; returns how many were new (not duplicates).
+
+        Duplicates are recognised by event id within the segment (or agent) the event names:
+        a re-sent event always names the same one, and that state is recovered with it.
+        """
+        segments = self.segments
+        dirty = self._dirty
+        accepted = 0
+        seen = 0
+        watermark = self.watermark_us
+        for event in events:
+            seen += 1
+            # Before the duplicate check: a replayed event must re-announce its time, in case
+            # what it announced before was lost in a crash. Its time is its original's.
+            if event.ts_us > watermark:
+                watermark = event.ts_us
+            if isinstance(event, ContactEvent):
+                sid = SegmentId(event.tenant, event.contact_id, event.queue)
+                segment = segments.get(sid)
+                if segment is None:
+                    segment = self._add(Segment(sid))
+                # Touched even when a duplicate: a replay re-publishes the segment's state.
+                dirty[sid] = segment
+                if not segment.apply(event):
+                    continue
+            elif not self.agents.apply(event):
+                continue
+            accepted += 1
+        self.watermark_us = watermark
+        self.counters.seen += seen
+        self.counters.accepted += accepted
+        return accepted
+
+    def _add(self, segment: Segment) -> Segment:
+        self.segments[segment.sid] = segment
+        self.by_contact.setdefault(segment.sid.contact_id, []).append(segment)
+        return segment
+
+    @property
+    def duplicates(self) -> int:
+        return self.counters.seen - self.counters.accepted
+
+    def flush(self) -> SegmentChanges:
+        """Fold touched segments into their intervals; say what changed."""
+        changes = SegmentChanges()
+        dirty, self._dirty = self._dirty, {}
+        changes.touched = list(dirty.values())
+        for sid, segment in dirty.items():
+            offered = segment.offered
+            if offered is None:
+                continue  # waits for its offer
+            key = segment.interval_key()
+            assert key is not None
+            config = self._queue_config(sid.tenant, sid.queue, offered.channel)
+            self.intervals.set(sid, key, segment.contribution(config))
+            changes.segments.append(segment)
+            customer = offered.customer_id
+            for former in segment.fcr_customers:
+                if former != customer:
+                    changes.fcr_updates.append(FcrRemoval(sid, former))
+            if customer is not None:
+                if customer not in segment.fcr_customers:
+                    segment.fcr_customers.append(customer)
+                changes.fcr_updates.append(
+                    FcrFact(
+                        sid,
+                        customer,
+                        offered.ts_us,
+                        segment.ended is not None,
+                        segment.resolved_flag(),
+                        config.fcr_window_us,
+                        key,
+                    )
+                )
+        changes.intervals = self.intervals.take_changed()
+        return changes
+
+
+def apply_fcr_updates(tracker: FcrTracker, updates: Iterable[FcrUpdate]) -> None:
+    for update in updates:
+        if isinstance(update, FcrRemoval):
+            tracker.remove(update.sid, update.customer_id)
+        else:
+            tracker.upsert(update)
+
+
+class KpiState:
+    """Segments and FCR in one process: what `ccpipe kpis` and `ccpipe load` run."""
+
+    def __init__(self, queue_config: QueueLookup) -> None:
+        self.segments = SegmentState(queue_config)
+        self.fcr = FcrTracker()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> KpiState:
+        return cls(settings.queue)
+
+    def apply(self, events: Iterable[AnyEvent]) -> int:
+        return self.segments.apply(events)
+
+    def flush(self) -> SegmentChanges:
+        changes = self.segments.flush()
+        apply_fcr_updates(self.fcr, changes.fcr_updates)
+        self.fcr.observe(self.segments.watermark_us)
+        self.fcr.flush()
+        changes.intervals |= self.fcr.intervals.take_changed()
+        return changes
+
+    def interval_counts(self, key: IntervalKey) -> list[int]:
+        parts = [self.segments.intervals.totals[key]]
+        fcr = self.fcr.intervals.totals.get(key)
+        if fcr is not None:
+            parts.append(fcr)
+        return merge_counts(parts)
+
+    def report(self) -> list[dict[str, object]]:
+        """Every interval with at least one offered segment, sorted by its key."""
+        self.flush()
+        rows = []
+        for key in sorted(self.segments.intervals.keys()):
+            counts = self.interval_counts(key)
+            if counts[0] > 0:
+                rows.append(report_row(key, counts))
+        return rows
+
+
+def _cached(lookup: QueueLookup) -> QueueLookup:
+    cache: dict[tuple[str, str, str], QueueConfig] = {}
+
+    def cached(tenant: str, queue: str, channel: str) -> QueueConfig:
+        key = (tenant, queue, channel)
+        config = cache.get(key)
+        if config is None:
+            config = cache[key] = lookup(tenant, queue, channel)
+        return config
+
+    return cached

@@ -1,0 +1,1 @@
+"""Kafka for ccpipe: client settings with security, topic creation, batched production."""

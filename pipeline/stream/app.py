@@ -1,0 +1,193 @@
+"""The Faust app: three agents, each a thin loop around one stage of `stages`.
+
+    cc.events ──segments──> <app>-fcr (by customer) ──fcr──> <app>-interval-partials
+        │                                                      (by interval) ──intervals──>
+        ├─> cc.events.dlq, cc.segments                                        cc.kpi.intervals
+        └─> <app>-interval-partials
+
+Each agent takes a batch of messages (`take_events`, which works with tables), hands each
+partition's share to its stage, then writes the stage's table values and sends its output
+before the loop body ends. Faust acks the batch after the body and flushes the producer
+before it commits offsets, so an offset is committed only after what it produced is durable.
+
+Tables use `use_partitioner=True` with keys equal to their topic's message keys, so each key's
+changelog lives in the partition of the messages that change it, whichever worker owns it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import faust
+from faust.types import TP, TableT
+
+from pipeline.config import Settings
+from pipeline.kafka.connection import BrokerConnection
+from pipeline.stream import stages
+from pipeline.stream.partitioning import partition_for
+from pipeline.stream.stages import FcrStage, IntervalStage, Output, SegmentStage, Topology
+
+
+def internal_topic_names(settings: Settings) -> dict[str, str]:
+    """Names carry the app id: two apps on one broker must not share a repartition topic."""
+    return {
+        stages.FCR: f"{settings.app_id}-fcr-updates",
+        stages.PARTIALS: f"{settings.app_id}-interval-partials",
+    }
+
+
+class Pipeline:
+    """The app and its stages, so the worker's web pages and metrics can read the state."""
+
+    def __init__(self, settings: Settings, web_port: int | None = None) -> None:
+        self.settings = settings
+        partitions = settings.partitions
+        self.topology = Topology.uniform(partitions)
+        connection = BrokerConnection.from_settings(settings)
+        datadir = Path(settings.state_dir) / settings.app_id
+        datadir.mkdir(parents=True, exist_ok=True)
+        self.app = faust.App(
+            settings.app_id,
+            **connection.faust_kwargs(),
+            store="memory://",
+            datadir=str(datadir),
+            topic_partitions=partitions,
+            topic_replication_factor=1,
+            topic_allow_declare=True,
+            consumer_auto_offset_reset="earliest",
+            broker_commit_interval=1.0,
+            producer_acks=-1,
+            web_enabled=True,
+            web_bind=settings.web_host,
+            web_port=web_port if web_port is not None else settings.web_port,
+            autodiscover=False,
+            key_serializer="raw",
+            value_serializer="raw",
+        )
+        self.segment_stage = SegmentStage(settings, self.topology, settings.events_topic)
+        self.fcr_stage = FcrStage(self.topology)
+        self.interval_stage = IntervalStage()
+        self._declare()
+
+    def _topic(self, name: str, internal: bool = False) -> faust.TopicT:
+        return self.app.topic(
+            name,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=self.settings.partitions,
+            internal=internal,
+        )
+
+    def _table(self, name: str) -> TableT[bytes, bytes]:
+        return self.app.Table(
+            name,
+            default=None,
+            key_type=bytes,
+            value_type=bytes,
+            partitions=self.settings.partitions,
+            use_partitioner=True,
+        )
+
+    def _declare(self) -> None:
+        s = self.settings
+        internal = internal_topic_names(s)
+        self.topics: dict[str, faust.TopicT] = {
+            "events": self._topic(s.events_topic),
+            stages.DLQ: self._topic(s.dlq_topic),
+            stages.SEGMENTS_OUT: self._topic(s.segments_topic),
+            stages.INTERVALS_OUT: self._topic(s.intervals_topic),
+            stages.FCR: self._topic(internal[stages.FCR], internal=True),
+            stages.PARTIALS: self._topic(internal[stages.PARTIALS], internal=True),
+        }
+        self.tables: dict[str, TableT[bytes, bytes]] = {
+            name: self._table(name)
+            for name in (
+                stages.CONTACTS,
+                stages.AGENTS,
+                stages.CUSTOMERS,
+                stages.FCR_MARKS,
+                stages.HELD,
+            )
+        }
+        batch, wait = s.batch_messages, s.batch_wait_ms / 1000
+        app = self.app
+
+        @app.agent(self.topics["events"], name="segments")
+        async def segments(stream: Any) -> AsyncIterator[None]:
+            async for events in stream.take_events(batch, within=wait):
+                for partition, messages in _by_partition(events).items():
+                    state = self.segment_stage.assigned(
+                        partition,
+                        self._items(stages.CONTACTS, partition),
+                        self._items(stages.AGENTS, partition),
+                    )
+                    await self._perform(self.segment_stage.process(partition, state, messages))
+                yield None
+
+        @app.agent(self.topics[stages.FCR], name="fcr")
+        async def fcr(stream: Any) -> AsyncIterator[None]:
+            async for events in stream.take_events(batch, within=wait):
+                for partition, messages in _by_partition(events).items():
+                    tracker = self.fcr_stage.assigned(
+                        partition,
+                        self._items(stages.CUSTOMERS, partition),
+                        self._items(stages.FCR_MARKS, partition),
+                    )
+                    await self._perform(self.fcr_stage.process(partition, tracker, messages))
+                yield None
+
+        @app.agent(self.topics[stages.PARTIALS], name="intervals")
+        async def intervals(stream: Any) -> AsyncIterator[None]:
+            async for events in stream.take_events(batch, within=wait):
+                for partition, messages in _by_partition(events).items():
+                    held = self.interval_stage.assigned(
+                        partition, self._items(stages.HELD, partition)
+                    )
+                    await self._perform(self.interval_stage.process(held, messages))
+                yield None
+
+        @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+        async def on_revoked(app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
+            self.revoke(revoked)
+
+    def revoke(self, revoked: Iterable[TP]) -> None:
+        """Drop the state of partitions we no longer own; whoever owns them rebuilds it."""
+        names = {topic.get_topic_name(): stage_name for stage_name, topic in self.topics.items()}
+        for tp in revoked:
+            kind = names.get(tp.topic)
+            if kind == "events":
+                self.segment_stage.revoked(tp.partition)
+            elif kind == stages.FCR:
+                self.fcr_stage.revoked(tp.partition)
+            elif kind == stages.PARTIALS:
+                self.interval_stage.revoked(tp.partition)
+
+    def _items(self, table: str, partition: int) -> Callable[[], Iterable[tuple[bytes, bytes]]]:
+        def items() -> Iterable[tuple[bytes, bytes]]:
+            n = self.settings.partitions
+            for key, value in list(self.tables[table].items()):
+                if value is not None and partition_for(key, n) == partition:
+                    yield key, value
+
+        return items
+
+    async def _perform(self, out: Output) -> None:
+        for table, key, value in out.writes:
+            self.tables[table][key] = value
+        for send in out.sends:
+            await self.topics[send.topic].send(
+                key=send.key, value=send.value, partition=send.partition, headers=send.headers
+            )
+
+
+def _by_partition(events: Iterable[faust.EventT]) -> dict[int, list[tuple[bytes, int]]]:
+    grouped: dict[int, list[tuple[bytes, int]]] = defaultdict(list)
+    for event in events:
+        message = event.message
+        grouped[message.partition].append((message.value or b"", message.offset))
+    return grouped

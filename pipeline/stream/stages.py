@@ -1,0 +1,339 @@
+"""The stream's three stages as plain objects: messages in, table writes and sends out.
+
+Faust runs them (`pipeline.stream.app`), but they import nothing of Faust or Kafka, so the
+same code runs in tests, in benchmarks and in an in-process driver. Each stage keeps one
+state per source partition it owns, rebuilt from its table when the partition is assigned
+and dropped when it is revoked.
+
+- `SegmentStage` (partitions of `cc.events`, keyed by contact or agent): decode, dedup,
+  segments; emits segment rows, FCR facts (by customer) and interval partial states.
+- `FcrStage` (partitions of the FCR topic, keyed by tenant and customer): FCR standing;
+  emits interval partial states.
+- `IntervalStage` (partitions of the partials topic, keyed by interval): the one owner of
+  each interval; keeps the latest partial per source and emits the merged row.
+
+Every message consumed re-emits the full state of what it touches, even a duplicate, so a
+crash between a changelog write and an output send is repaired by the replay that follows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import orjson
+
+from pipeline.config import Settings
+from pipeline.core.events import AgentState, AnyEvent, Rejection, decode_message
+from pipeline.core.fcr import FcrTracker
+from pipeline.core.intervals import IntervalKey, merge_counts, published_row
+from pipeline.core.kpi_state import FcrUpdate, SegmentState, apply_fcr_updates
+from pipeline.core.segments import Segment
+from pipeline.stream import codec
+from pipeline.stream.partitioning import key_for_partition, partition_for
+
+T = TypeVar("T")
+
+# Logical names of where stage output goes; the Faust app maps them to topics and tables.
+DLQ, SEGMENTS_OUT, FCR, PARTIALS, INTERVALS_OUT = "dlq", "segments", "fcr", "partials", "intervals"
+CONTACTS, AGENTS, CUSTOMERS, FCR_MARKS, HELD = (
+    "contacts",
+    "agents",
+    "customers",
+    "fcr_watermarks",
+    "interval_partials",
+)
+
+Message = tuple[bytes, int]  # (value, offset)
+# Items per output message: keeps every message far below Kafka's 1 MB default limit
+# (a segment row is about 700 bytes; an FCR fact or an interval partial about 150).
+ROWS_PER_MESSAGE = 500
+ITEMS_PER_MESSAGE = 2000
+
+
+def _chunks(items: list[T], size: int) -> Iterator[list[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+TableItems = Callable[[], Iterable[tuple[bytes, bytes]]]
+
+
+@dataclass(slots=True)
+class Send:
+    topic: str
+    value: bytes
+    key: bytes | None = None
+    partition: int | None = None
+    headers: list[tuple[str, bytes]] | None = None
+
+
+@dataclass(slots=True)
+class Output:
+    sends: list[Send] = field(default_factory=list)
+    writes: list[tuple[str, bytes, bytes]] = field(default_factory=list)  # (table, key, value)
+
+
+@dataclass(slots=True)
+class StageCounters:
+    messages: int = 0
+    events: int = 0
+    accepted: int = 0
+    dead_lettered: int = 0
+    dead_letter_reasons: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+@dataclass(frozen=True, slots=True)
+class Topology:
+    """Partition counts of the topics the stages send to (all equal by default)."""
+
+    events: int
+    fcr: int
+    partials: int
+    segments: int
+
+    @classmethod
+    def uniform(cls, partitions: int) -> Topology:
+        return cls(partitions, partitions, partitions, partitions)
+
+
+def _partials_sends(
+    source: str,
+    version: int,
+    partials: list[tuple[IntervalKey, list[int]]],
+    partitions: int,
+) -> list[Send]:
+    grouped: dict[int, list[tuple[IntervalKey, list[int]]]] = defaultdict(list)
+    for key, counts in partials:
+        grouped[partition_for(codec.interval_key_text(key).encode(), partitions)].append(
+            (key, counts)
+        )
+    return [
+        Send(PARTIALS, codec.encode_partials(source, version, chunk), partition=p)
+        for p, items in sorted(grouped.items())
+        for chunk in _chunks(items, ITEMS_PER_MESSAGE)
+    ]
+
+
+def _reason_kind(reason: str) -> str:
+    """A bounded label for a rejection reason: the field it names, or its class."""
+    if reason.startswith("not JSON"):
+        return "not_json"
+    if reason.startswith("batch item"):
+        return "bad_batch"
+    if reason.startswith("`") and "`" in reason[1:]:
+        return "field:" + reason[1 : reason.index("`", 1)].split("[")[0]
+    if "missing required field" in reason:
+        return "missing_field"
+    return "other"
+
+
+def customer_key(tenant: str, customer_id: str) -> bytes:
+    return f"{tenant}\x1f{customer_id}".encode()
+
+
+class SegmentStage:
+    def __init__(self, settings: Settings, topology: Topology, source_topic: str) -> None:
+        self.settings = settings
+        self.topology = topology
+        self.source_topic = source_topic
+        self.parts: dict[int, SegmentState] = {}
+        self._sent_watermark: dict[int, int] = {}
+        self.counters = StageCounters()
+
+    def assigned(self, partition: int, contacts: TableItems, agents: TableItems) -> SegmentState:
+        """The partition's state, rebuilt from its tables the first time it is needed."""
+        state = self.parts.get(partition)
+        if state is None:
+            state = SegmentState(self.settings.queue)
+            state.restore(s for _, value in contacts() for s in codec.decode_segments(value))
+            for key, value in agents():
+                states, ids = codec.decode_agent(value)
+                state.agents.restore(key.decode(), states, ids)
+            self.parts[partition] = state
+        return state
+
+    def revoked(self, partition: int) -> None:
+        self.parts.pop(partition, None)
+        self._sent_watermark.pop(partition, None)
+
+    def process(self, partition: int, state: SegmentState, messages: list[Message]) -> Output:
+        out = Output()
+        decoded = []
+        counters = self.counters
+        for value, offset in messages:
+            events, rejections = decode_message(value)
+            decoded.extend(events)
+            for rejection in rejections:
+                out.sends.append(self._dead_letter(rejection, partition, offset))
+        counters.messages += len(messages)
+        counters.events += len(decoded) + sum(1 for s in out.sends if s.topic == DLQ)
+        counters.accepted += state.apply(decoded)
+        changes = state.flush()
+        self._write_state(state, changes.touched, decoded, out)
+        self._send_segments(state, changes.segments, out)
+        self._send_fcr(partition, state, changes.fcr_updates, out)
+        version = messages[-1][1] if messages else 0
+        partials = [(key, state.intervals.totals[key]) for key in changes.intervals]
+        out.sends += _partials_sends(f"seg:{partition}", version, partials, self.topology.partials)
+        return out
+
+    def _dead_letter(self, rejection: Rejection, partition: int, offset: int) -> Send:
+        self.counters.dead_lettered += 1
+        self.counters.dead_letter_reasons[_reason_kind(rejection.reason)] += 1
+        return Send(
+            DLQ,
+            rejection.raw,
+            headers=[
+                ("reason", rejection.reason.encode()),
+                ("source", f"{self.source_topic}:{partition}:{offset}".encode()),
+            ],
+        )
+
+    def _write_state(
+        self, state: SegmentState, touched: list[Segment], decoded: list[AnyEvent], out: Output
+    ) -> None:
+        for contact_id in {segment.sid.contact_id for segment in touched}:
+            segments = state.by_contact[contact_id]
+            out.writes.append((CONTACTS, contact_id.encode(), codec.encode_segments(segments)))
+        agent_ids = {e.agent_id for e in decoded if isinstance(e, AgentState)}
+        for agent_id in agent_ids:
+            states, ids = state.agents.records(agent_id)
+            out.writes.append((AGENTS, agent_id.encode(), codec.encode_agent(states, ids)))
+
+    def _send_segments(self, state: SegmentState, segments: list[Segment], out: Output) -> None:
+        grouped: dict[int, list[bytes]] = defaultdict(list)
+        for segment in segments:
+            offered = segment.offered
+            assert offered is not None
+            config = state.queue_config(segment.sid.tenant, segment.sid.queue, offered.channel)
+            key = orjson.dumps(list(segment.sid))
+            grouped[partition_for(key, self.topology.segments)].append(
+                orjson.dumps(segment.row(config))
+            )
+        for p, rows in sorted(grouped.items()):
+            for chunk in _chunks(rows, ROWS_PER_MESSAGE):
+                out.sends.append(Send(SEGMENTS_OUT, b"[" + b",".join(chunk) + b"]", partition=p))
+
+    def _send_fcr(
+        self, partition: int, state: SegmentState, updates: list[FcrUpdate], out: Output
+    ) -> None:
+        grouped: dict[int, list[FcrUpdate]] = defaultdict(list)
+        for update in updates:
+            key = customer_key(update.sid.tenant, update.customer_id)
+            grouped[partition_for(key, self.topology.fcr)].append(update)
+        watermark = state.watermark_us
+        # Every customer owner must learn the watermark, or its windows never close.
+        advanced = watermark > self._sent_watermark.get(partition, -1)
+        source = f"seg:{partition}"
+        for p in range(self.topology.fcr):
+            items = grouped.get(p, [])
+            if not items and not advanced:
+                continue
+            for chunk in _chunks(items, ITEMS_PER_MESSAGE) if items else [[]]:
+                message = codec.encode_fcr_message(source, watermark, chunk)
+                out.sends.append(Send(FCR, message, partition=p))
+        self._sent_watermark[partition] = watermark
+
+
+class FcrStage:
+    def __init__(self, topology: Topology) -> None:
+        self.topology = topology
+        self.parts: dict[int, FcrTracker] = {}
+        self.counters = StageCounters()
+
+    def watermark_key(self, partition: int) -> bytes:
+        return key_for_partition("watermark-", partition, self.topology.fcr).encode()
+
+    def assigned(self, partition: int, customers: TableItems, marks: TableItems) -> FcrTracker:
+        tracker = self.parts.get(partition)
+        if tracker is None:
+            tracker = FcrTracker()
+            for _, value in customers():
+                for fact in codec.decode_facts(value):
+                    tracker.upsert(fact)
+            mark_key = self.watermark_key(partition)
+            for key, value in marks():
+                if key == mark_key:
+                    tracker.observe(int(value))
+            tracker.flush()
+            # Window closings the lost output announced are not replayed by any input:
+            # the first batch after a restart re-publishes every interval this partition holds.
+            tracker.intervals.changed.update(tracker.intervals.keys())
+            self.parts[partition] = tracker
+        return tracker
+
+    def revoked(self, partition: int) -> None:
+        self.parts.pop(partition, None)
+
+    def process(self, partition: int, tracker: FcrTracker, messages: list[Message]) -> Output:
+        out = Output()
+        customers: set[tuple[str, str]] = set()
+        before = tracker.watermark_us
+        for value, _ in messages:
+            _, watermark, updates = codec.decode_fcr_message(value)
+            apply_fcr_updates(tracker, updates)
+            tracker.observe(watermark)
+            customers.update((u.sid.tenant, u.customer_id) for u in updates)
+        self.counters.messages += len(messages)
+        tracker.flush()
+        for tenant, customer_id in customers:
+            facts = tracker.customer_facts(tenant, customer_id)
+            out.writes.append(
+                (CUSTOMERS, customer_key(tenant, customer_id), codec.encode_facts(facts))
+            )
+        if tracker.watermark_us > before:
+            out.writes.append(
+                (FCR_MARKS, self.watermark_key(partition), str(tracker.watermark_us).encode())
+            )
+        changed = tracker.intervals.take_changed()
+        partials = [(key, tracker.intervals.totals[key]) for key in sorted(changed)]
+        version = messages[-1][1] if messages else 0
+        out.sends += _partials_sends(f"fcr:{partition}", version, partials, self.topology.partials)
+        return out
+
+
+class IntervalStage:
+    def __init__(self) -> None:
+        self.parts: dict[int, dict[str, dict[str, tuple[int, list[int]]]]] = {}
+        self.counters = StageCounters()
+
+    def assigned(
+        self, partition: int, held: TableItems
+    ) -> dict[str, dict[str, tuple[int, list[int]]]]:
+        state = self.parts.get(partition)
+        if state is None:
+            state = {key.decode(): codec.decode_held(value) for key, value in held()}
+            self.parts[partition] = state
+        return state
+
+    def revoked(self, partition: int) -> None:
+        self.parts.pop(partition, None)
+
+    def process(
+        self, state: dict[str, dict[str, tuple[int, list[int]]]], messages: list[Message]
+    ) -> Output:
+        out = Output()
+        touched: dict[str, IntervalKey] = {}
+        for value, _ in messages:
+            message = codec.decode_partials(value)
+            for raw_key, counts in message.partials:
+                key = IntervalKey(*raw_key)
+                text = codec.interval_key_text(key)
+                held = state.setdefault(text, {})
+                current = held.get(message.source)
+                # A partial older than the one held (a stale sender after a rebalance) loses.
+                if current is None or message.version >= current[0]:
+                    held[message.source] = (message.version, counts)
+                touched[text] = key
+        self.counters.messages += len(messages)
+        for text, key in touched.items():
+            held = state[text]
+            out.writes.append((HELD, text.encode(), codec.encode_held(held)))
+            merged = merge_counts([counts for _, counts in held.values()])
+            out.sends.append(
+                Send(INTERVALS_OUT, orjson.dumps(published_row(key, merged)), key=text.encode())
+            )
+        return out

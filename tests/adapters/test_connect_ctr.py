@@ -1,0 +1,136 @@
+"""Amazon Connect contact records: the documented data model, and what the mapping decides."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pipeline.adapters import converter_for
+from tests.adapters.samples import (
+    convert_lines,
+    convert_sample,
+    report_by_queue,
+    sample_lines,
+)
+
+CONTACT = "7d0c3f2e-8a3b-4c51-9d2e-5f1a6b7c8d90"
+
+
+def documented() -> dict[str, Any]:
+    record: dict[str, Any] = json.loads(sample_lines("connect-ctr-documented.jsonl")[0])
+    return record
+
+
+def test_the_documented_record_is_one_whole_segment() -> None:
+    conversion = convert_sample("connect-ctr", "connect-ctr-documented.jsonl")
+    common = {"contact_id": CONTACT, "queue": "BasicQueue"}
+    assert conversion.events == [
+        {
+            "event_id": f"connect-ctr:{CONTACT}:offered",
+            "type": "contact.offered",
+            "ts": "2019-08-13T18:14:42Z",
+            **common,
+            "channel": "voice",
+        },
+        {
+            "event_id": f"connect-ctr:{CONTACT}:answered",
+            "type": "contact.answered",
+            "ts": "2019-08-13T18:15:23Z",
+            **common,
+            "agent_id": "jdoe",
+        },
+        {
+            "event_id": f"connect-ctr:{CONTACT}:ended",
+            "type": "contact.ended",
+            "ts": "2019-08-13T19:10:01Z",
+            **common,
+            "agent_id": "jdoe",
+            "talk_s": 2257,
+            "hold_s": 1021,
+        },
+        {
+            "event_id": f"connect-ctr:{CONTACT}:wrapup_ended",
+            "type": "contact.wrapup_ended",
+            "ts": "2019-08-13T19:11:57Z",
+            **common,
+            "agent_id": "jdoe",
+            "acw_s": 116,
+        },
+    ]
+    (row,) = report_by_queue(conversion.events).values()
+    assert row["asa_s"] == 41.0  # Queue.Duration, as Connect measured it
+    assert row["aht_s"] == 2257 + 1021 + 116
+
+
+def test_options_for_what_a_record_names_by_choice() -> None:
+    record = json.dumps(documented()).encode()
+    by_endpoint = converter_for("connect-ctr", customer_from="endpoint").convert(record)
+    assert by_endpoint[0]["customer_id"] == "+16175550100"
+    by_attribute = converter_for("connect-ctr", customer_from="attribute:AccountNumber")
+    assert by_attribute.convert(record)[0]["customer_id"] == "4815162342"
+    by_id = converter_for(
+        "connect-ctr",
+        agent_from="id",
+        queue_names={"2a4ab1ee-5d6e-4f38-8d0d-7b45e4d7e1b0": "Tier 1"},
+    ).convert(record)
+    assert {e["queue"] for e in by_id} == {"Tier 1"}
+    assert by_id[1]["agent_id"] == "87654321-4321-4321-4321-210987654321"
+
+
+def test_a_withheld_number_is_no_customer() -> None:
+    record = documented()
+    record["CustomerEndpoint"]["Address"] = "anonymous"
+    offered = converter_for("connect-ctr", customer_from="endpoint").convert(
+        json.dumps(record).encode()
+    )[0]
+    assert "customer_id" not in offered
+
+
+def test_a_record_delivered_again_gives_the_same_ids() -> None:
+    """Connect redelivers a record when its attributes change; downstream dedups by id."""
+    record = documented()
+    first = converter_for("connect-ctr").convert(json.dumps(record).encode())
+    record["Attributes"]["AccountNumber"] = "changed"
+    record["LastUpdateTimestamp"] = "2019-08-14T08:00:00Z"
+    again = converter_for("connect-ctr").convert(json.dumps(record).encode())
+    assert [e["event_id"] for e in again] == [e["event_id"] for e in first]
+
+
+def test_the_transfer_pairs_in_either_order() -> None:
+    lines = sample_lines("connect-ctr-lifecycle.jsonl")
+    # Lines 5 and 6 are the contact transferred out and the contact it became.
+    in_order = convert_lines(converter_for("connect-ctr"), [lines[4], lines[5]]).events
+    reversed_ = convert_lines(converter_for("connect-ctr"), [lines[5], lines[4]]).events
+    transfers = [e for e in in_order if e["type"] == "contact.transferred"]
+    assert len(transfers) == 1
+    assert [e for e in reversed_ if e["type"] == "contact.transferred"] == transfers
+    assert sorted(e["event_id"] for e in reversed_) == sorted(e["event_id"] for e in in_order)
+
+
+def test_a_contact_moved_to_another_queue_unanswered_is_not_an_abandon() -> None:
+    record = documented()
+    record["Agent"] = None
+    record["NextContactId"] = "11111111-0000-4000-8000-000000000002"
+    record["TransferCompletedTimestamp"] = "2019-08-13T18:16:00Z"
+    events = converter_for("connect-ctr").convert(json.dumps(record).encode())
+    assert [e["type"] for e in events] == ["contact.offered"]
+
+
+def test_an_ivr_only_contact_has_no_segment() -> None:
+    conversion = convert_sample("connect-ctr", "connect-ctr-lifecycle.jsonl")
+    assert conversion.by_line[7] == []
+
+
+def test_unmappable_records_are_dead_lettered_and_the_rest_converted() -> None:
+    conversion = convert_sample("connect-ctr", "connect-ctr-unmappable.jsonl")
+    assert conversion.dead == [
+        (2, "`ContactId` is missing"),
+        (3, "`Queue.EnqueueTimestamp`: 'yesterday' is not an RFC 3339 timestamp"),
+        (4, "not a JSON object"),
+        (
+            5,
+            "Connect channel 'TASK' has no v1 channel (known: chat, email, voice); map it "
+            "with --channel-map TASK=<voice|chat|email|sms|social|callback>",
+        ),
+    ]
+    assert [e["type"] for e in conversion.by_line[1]] == ["contact.offered", "contact.abandoned"]

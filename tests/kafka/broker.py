@@ -1,0 +1,126 @@
+"""The real Apache Kafka broker for tests, as a session fixture other test packages can reuse.
+
+    from tests.kafka.broker import kafka_broker  # in a conftest.py, or
+    pytest_plugins = ["tests.kafka.broker"]       # in the root conftest.py
+
+`kafka_broker` is the bootstrap address ("127.0.0.1:19092"). The broker is started with
+deploy/kafka/kafka.sh on CCPIPE_TEST_KAFKA_PORT (19092, so a development broker on 9092 is
+never touched), with a SASL_PLAINTEXT listener two ports above; the first run fetches the
+jars from Maven Central. A broker that already runs there is reused and left running; one
+this session started is stopped at its end. With CCPIPE_TEST_KAFKA_BOOTSTRAP set, that
+broker is used as it is and nothing is started. The tests skip only when Java is missing.
+
+Tests share the broker, so each one names its own topics (`topic_prefix`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+KAFKA_SH = ROOT / "deploy" / "kafka" / "kafka.sh"
+TEST_PORT = int(os.environ.get("CCPIPE_TEST_KAFKA_PORT", "19092"))
+SASL_PORT = TEST_PORT + 2
+SASL_USER = "ccpipe"
+SASL_PASSWORD = "ccpipe-test-secret"
+# The first run resolves ~43 MB of jars from Maven Central; later starts take seconds.
+START_TIMEOUT_S = 600
+
+
+def _java_available() -> bool:
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home and (Path(java_home) / "bin" / "java").exists():
+        return True
+    return shutil.which("java") is not None
+
+
+def _script_env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "KAFKA_PORT": str(TEST_PORT),
+        "KAFKA_SASL_PORT": str(SASL_PORT),
+        "KAFKA_SASL_USER": SASL_USER,
+        "KAFKA_SASL_PASSWORD": SASL_PASSWORD,
+    }
+
+
+def _kafka_sh(action: str, timeout_s: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(KAFKA_SH), action],
+        env=_script_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> Iterator[str]:
+    """Bootstrap address of a running Kafka broker (started here if none runs)."""
+    given = os.environ.get("CCPIPE_TEST_KAFKA_BOOTSTRAP")
+    if given:
+        yield given
+        return
+    if not _java_available():
+        pytest.skip("Java is not installed: the Kafka tests need a JDK >= 17 (deploy/kafka)")
+    already_running = _kafka_sh("status", 30).returncode == 0
+    started = _kafka_sh("start", START_TIMEOUT_S)
+    if started.returncode != 0:
+        pytest.fail(
+            f"deploy/kafka/kafka.sh start failed:\n{started.stdout}\n{started.stderr}",
+            pytrace=False,
+        )
+    try:
+        yield f"127.0.0.1:{TEST_PORT}"
+    finally:
+        if not already_running:
+            _kafka_sh("stop", 120)
+
+
+@pytest.fixture(scope="session")
+def kafka_sasl(kafka_broker: str) -> tuple[str, str, str]:
+    """(bootstrap, user, password) of the broker's SASL_PLAINTEXT listener (PLAIN and SCRAM)."""
+    import socket
+
+    if os.environ.get("CCPIPE_TEST_KAFKA_BOOTSTRAP"):
+        pytest.skip("an external broker (CCPIPE_TEST_KAFKA_BOOTSTRAP) has no known SASL listener")
+    try:
+        socket.create_connection(("127.0.0.1", SASL_PORT), timeout=2).close()
+    except OSError:
+        pytest.skip(
+            f"the running test broker has no SASL listener on {SASL_PORT} "
+            f"(it was started without KAFKA_SASL_PORT; stop it with KAFKA_PORT={TEST_PORT} "
+            "deploy/kafka/kafka.sh stop)"
+        )
+    return f"127.0.0.1:{SASL_PORT}", SASL_USER, SASL_PASSWORD
+
+
+@pytest.fixture
+def topic_prefix() -> str:
+    """A prefix no other test uses, so tests sharing the broker never see each other's data."""
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def kafka_settings(kafka_broker: str, topic_prefix: str) -> Settings:
+    """Default settings pointed at the test broker, with this test's own topic names."""
+    settings = load_settings(env={})
+    return dataclasses.replace(
+        settings,
+        broker=kafka_broker,
+        events_topic=f"{topic_prefix}.cc.events",
+        dlq_topic=f"{topic_prefix}.cc.events.dlq",
+        intervals_topic=f"{topic_prefix}.cc.kpi.intervals",
+        segments_topic=f"{topic_prefix}.cc.segments",
+    )

@@ -1,0 +1,177 @@
+"""Fixtures: a fresh chdb store per test, and Debian's clickhouse-server on loopback.
+
+chdb binds a process to one data directory at a time, so every chdb fixture closes its
+store before the next test opens another path.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pipeline.store import Store, StoreUnavailable, open_store
+from pipeline.store.migrations import default_directory, load_migrations, migrate
+
+SERVER_PASSWORD = "s3cret-pa55"
+
+
+@pytest.fixture
+def empty_store(tmp_path: Path) -> Iterator[Store]:
+    store = open_store(f"chdb://{tmp_path / 'store'}")
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def store(empty_store: Store) -> Store:
+    """A chdb store with every migration applied."""
+    migrate(empty_store, load_migrations(default_directory()))
+    return empty_store
+
+
+def _server_binary() -> str | None:
+    found = shutil.which("clickhouse-server")
+    if found:
+        return found
+    for candidate in ("/usr/sbin/clickhouse-server", "/usr/bin/clickhouse-server"):
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+_CONFIG = """<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><log>{dir}/server.log</log>
+    <errorlog>{dir}/server.err.log</errorlog></logger>
+  <tcp_port>{port}</tcp_port>
+  <listen_host>127.0.0.1</listen_host>
+  <path>{dir}/data/</path>
+  <tmp_path>{dir}/tmp/</tmp_path>
+  <user_files_path>{dir}/user_files/</user_files_path>
+  <format_schema_path>{dir}/format_schemas/</format_schema_path>
+  <mark_cache_size>67108864</mark_cache_size>
+  <uncompressed_cache_size>67108864</uncompressed_cache_size>
+  <users_config>users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <timezone>UTC</timezone>
+</yandex>
+"""
+_USERS = """<?xml version="1.0"?>
+<yandex>
+  <profiles><default/></profiles>
+  <users>
+    <default><password></password><networks><ip>127.0.0.1</ip></networks>
+      <profile>default</profile><quota>default</quota></default>
+    <ccpipe><password>{password}</password><networks><ip>127.0.0.1</ip></networks>
+      <profile>default</profile><quota>default</quota></ccpipe>
+  </users>
+  <quotas><default/></quotas>
+</yandex>
+"""
+
+
+@dataclass
+class ClickHouseServer:
+    """Debian's clickhouse-server (18.16) in a temp directory, on a loopback port."""
+
+    binary: str
+    directory: Path
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    def url(self, database: str = "ccpipe_test", user: str = "ccpipe") -> str:
+        """No password in it: tests give it through the environment or a file."""
+        return f"clickhouse://{user}@127.0.0.1:{self.port}/{database}"
+
+    def start(self, deadline_s: float = 30.0) -> None:
+        config = self.directory / "config.xml"
+        config.write_text(_CONFIG.format(dir=self.directory, port=self.port))
+        (self.directory / "users.xml").write_text(_USERS.format(password=SERVER_PASSWORD))
+        self.process = subprocess.Popen(
+            [self.binary, f"--config-file={config}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self._wait_ready(deadline_s)
+
+    def _wait_ready(self, deadline_s: float) -> None:
+        deadline = time.monotonic() + deadline_s
+        # `default` has an empty password, given in the URL so that no
+        # CCPIPE_STORE_PASSWORD a test has set applies.
+        probe = open_store(f"clickhouse://default:@127.0.0.1:{self.port}/default")
+        try:
+            while True:
+                assert self.process is not None
+                if self.process.poll() is not None:
+                    log = self.directory / "server.err.log"
+                    tail = log.read_text()[-2000:] if log.exists() else ""
+                    raise RuntimeError(f"clickhouse-server exited early:\n{tail}")
+                try:
+                    probe.query("SELECT 1")
+                    return
+                except StoreUnavailable:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+        finally:
+            probe.close()
+
+    def kill(self) -> None:
+        """Die at once, as a crashed or unplugged server does (a graceful stop of 18.16
+        waits 10 s for idle client connections)."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+@pytest.fixture(scope="session")
+def clickhouse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClickHouseServer]:
+    binary = _server_binary()
+    if binary is None:
+        pytest.skip(
+            "clickhouse-server is not installed (apt-get install clickhouse-server); "
+            "the native store tests need a real server"
+        )
+    server = ClickHouseServer(binary, tmp_path_factory.mktemp("clickhouse"), _free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def running_server(clickhouse_server: ClickHouseServer) -> ClickHouseServer:
+    """The session's server, started again if a test stopped it."""
+    if clickhouse_server.process is None:
+        clickhouse_server.start()
+    return clickhouse_server
