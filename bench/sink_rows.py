@@ -10,9 +10,10 @@ sink hands them to `Store.insert`. Each figure is the best of --repeat runs of e
 batches to write at least --rows rows, timed around the insert calls only (building the
 Python lists is the caller's work). For chdb, the ways to get a batch in are compared:
 
-- arrow:   `ChdbStore.insert` (the store's path): pyarrow arrays -> IPC stream ->
+- store:   `ChdbStore.insert`, the store's path: pyarrow arrays -> an Arrow IPC stream ->
            `INSERT ... FORMAT ArrowStream` through chdb's streaming insert
-- python:  `INSERT ... SELECT * FROM Python(table)`: chdb reads the pyarrow table in place
+- python:  the same arrays as a pyarrow table that chdb reads in place through its
+           `Python()` table function, `INSERT ... SELECT * FROM Python(table)` (no IPC copy)
 - jsonl:   one JSON object per row (orjson) -> `INSERT ... FORMAT JSONEachRow`
 
 Debian's server (18.16) has no DateTime64 or LowCardinality by default, so the server table
@@ -36,10 +37,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import pyarrow as pa
 
 from pipeline.store import Store, StoreUnavailable, open_store
-from pipeline.store.arrow_batch import arrow_type
+from pipeline.store.arrow_batch import arrow_table, arrow_type
 from pipeline.store.migrations import default_directory, load_migrations, migrate
 from pipeline.store.tables import SEGMENT_COLUMNS
 
@@ -101,9 +101,15 @@ Inserter = Callable[[list[list[Any]]], None]
 
 
 def measure(
-    insert: Inserter, batch: int, total: int, repeat: int, reset: Callable[[], None]
+    insert: Inserter,
+    batch: int,
+    total: int,
+    repeat: int,
+    reset: Callable[[], None],
+    check: Callable[[int, int], None] = lambda rows, offered_sum: None,
 ) -> float:
-    """Best rows/s over `repeat` runs of ceil(total / batch) inserts of `batch` rows."""
+    """Best rows/s over `repeat` runs of ceil(total / batch) inserts of `batch` rows;
+    `check` then sees the row count and the sum of offered_ts the store should hold."""
     count = max(1, -(-total // batch))
     batches = [segment_columns(batch, k * batch) for k in range(count)]
     best = 0.0
@@ -114,6 +120,8 @@ def measure(
             insert(data)
         elapsed = time.perf_counter() - started
         best = max(best, count * batch / elapsed)
+    offered = SEGMENT_COLUMNS.index("offered_ts")
+    check(count * batch, sum(sum(data[offered]) for data in batches))
     return best
 
 
@@ -129,15 +137,11 @@ def chdb_methods(store: Store) -> dict[str, Inserter]:
     schema = [arrow_type(types[c]) for c in SEGMENT_COLUMNS]
     names = ", ".join(SEGMENT_COLUMNS)
 
-    def arrow(data: list[list[Any]]) -> None:
+    def store_insert(data: list[list[Any]]) -> None:
         store.insert("segments", SEGMENT_COLUMNS, data)
 
     def python(data: list[list[Any]]) -> None:
-        # chdb finds `table` by name in this frame.
-        table = pa.Table.from_arrays(  # noqa: F841
-            [pa.array(v, type=t) for v, t in zip(data, schema, strict=True)],
-            names=list(SEGMENT_COLUMNS),
-        )
+        table = arrow_table(SEGMENT_COLUMNS, schema, data)  # noqa: F841 - chdb finds it by name
         conn.query(f"INSERT INTO segments ({names}) SELECT * FROM Python(table)")
 
     times = {
@@ -158,7 +162,7 @@ def chdb_methods(store: Store) -> dict[str, Inserter]:
             inserter.append(b"\n".join(lines))
             inserter.finish()
 
-    return {"arrow": arrow, "python": python, "jsonl": jsonl}
+    return {"store": store_insert, "python": python, "jsonl": jsonl}
 
 
 SERVER_TABLE = (
@@ -290,7 +294,7 @@ def main() -> int:
         "--server", action="store_true", help="also start Debian's server and measure it"
     )
     parser.add_argument("--native", metavar="URL", help="also measure this ClickHouse server")
-    parser.add_argument("--methods", default="arrow,python,jsonl", help="chdb methods to measure")
+    parser.add_argument("--methods", default="store,python,jsonl", help="chdb methods to measure")
     args = parser.parse_args()
     results: list[tuple[str, str, int, float]] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -302,9 +306,16 @@ def main() -> int:
             def reset() -> None:
                 store.execute("TRUNCATE TABLE segments")
 
+            def check(rows: int, offered_sum: int) -> None:
+                # A fast path that stores wrong values would be no path: verify.
+                got = store.query(
+                    f"SELECT count(), sum(toUnixTimestamp64Micro(offered_ts) - {T0}) FROM segments"
+                ).rows[0]
+                assert got == (rows, offered_sum - rows * T0), (got, rows, offered_sum)
+
             for name in args.methods.split(","):
                 for batch in BATCH_SIZES:
-                    rate = measure(methods[name], batch, args.rows, args.repeat, reset)
+                    rate = measure(methods[name], batch, args.rows, args.repeat, reset, check)
                     results.append(("chdb", name, batch, rate))
                     print(
                         f"  chdb   {name:<7} batch {batch:>7,}: {rate:>11,.0f} rows/s", flush=True

@@ -151,9 +151,9 @@ def load_settings(
         if key in _SCALARS:
             values[key] = _coerce(key, value, f"{source}: key `{key}`")
         elif key == "queues":
-            values["queues"] = _queues(value, f"{source}: key `queues`")
+            values["queues"] = _queues(value, _Where(source, "queues"))
         elif key == "tenants":
-            values["tenants"] = _tenants(value, f"{source}: key `tenants`")
+            values["tenants"] = _tenants(value, _Where(source, "tenants"))
         elif key == "targets":
             if not isinstance(value, dict):
                 raise ConfigError(f"{source}: key `targets` must be a mapping")
@@ -220,29 +220,43 @@ def _coerce(name: str, value: Any, where: str) -> Any:
         raise ConfigError(f"{where}: {value!r} is not a valid {kind} for `{name}`") from None
 
 
-def _seconds(value: Any, where: str) -> float:
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """A key's place in a file, for error messages: `file: key `a.b.c``."""
+
+    source: str
+    path: str
+
+    def __truediv__(self, key: object) -> _Where:
+        return _Where(self.source, f"{self.path}.{key}")
+
+    def __str__(self) -> str:
+        return f"{self.source}: key `{self.path}`"
+
+
+def _seconds(value: Any, where: _Where) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise ConfigError(f"{where}: expected a number of seconds >= 0, got {value!r}")
     return float(value)
 
 
-def _per_channel_seconds(value: Any, where: str) -> float | dict[str, float]:
+def _per_channel_seconds(value: Any, where: _Where) -> float | dict[str, float]:
     if isinstance(value, dict):
         out = {}
         for channel, seconds in value.items():
             if channel != "default" and channel not in DEFAULT_SL_THRESHOLD_S:
                 raise ConfigError(f"{where}: unknown channel `{channel}`")
-            out[str(channel)] = _seconds(seconds, f"{where}.{channel}")
+            out[str(channel)] = _seconds(seconds, where / channel)
         return out
     return _seconds(value, where)
 
 
-def _queues(value: Any, where: str) -> dict[str, QueueOverrides]:
+def _queues(value: Any, where: _Where) -> dict[str, QueueOverrides]:
     if not isinstance(value, dict):
         raise ConfigError(f"{where} must be a mapping of queue name to settings")
     out: dict[str, QueueOverrides] = {}
     for queue, spec in value.items():
-        here = f"{where}.{queue}"
+        here = where / queue
         if spec is None:
             spec = {}
         if not isinstance(spec, dict):
@@ -254,25 +268,25 @@ def _queues(value: Any, where: str) -> dict[str, QueueOverrides]:
                 "targets)"
             )
         out[str(queue)] = QueueOverrides(
-            sl_threshold_s=_per_channel_seconds(spec["sl_threshold_s"], f"{here}.sl_threshold_s")
+            sl_threshold_s=_per_channel_seconds(spec["sl_threshold_s"], here / "sl_threshold_s")
             if "sl_threshold_s" in spec
             else None,
-            short_abandon_s=_per_channel_seconds(spec["short_abandon_s"], f"{here}.short_abandon_s")
+            short_abandon_s=_per_channel_seconds(spec["short_abandon_s"], here / "short_abandon_s")
             if "short_abandon_s" in spec
             else None,
-            fcr_window_s=_seconds(spec["fcr_window_s"], f"{here}.fcr_window_s")
+            fcr_window_s=_seconds(spec["fcr_window_s"], here / "fcr_window_s")
             if "fcr_window_s" in spec
             else None,
         )
     return out
 
 
-def _tenants(value: Any, where: str) -> dict[str, dict[str, Any]]:
+def _tenants(value: Any, where: _Where) -> dict[str, dict[str, Any]]:
     if not isinstance(value, dict):
         raise ConfigError(f"{where} must be a mapping of tenant name to settings")
     out: dict[str, dict[str, Any]] = {}
     for tenant, spec in value.items():
-        here = f"{where}.{tenant}"
+        here = where / tenant
         spec = spec or {}
         if not isinstance(spec, dict):
             raise ConfigError(f"{here} must be a mapping")
@@ -285,10 +299,10 @@ def _tenants(value: Any, where: str) -> dict[str, dict[str, Any]]:
                 ZoneInfo(str(spec["timezone"]))
             except (ZoneInfoNotFoundError, ValueError):
                 raise ConfigError(
-                    f"{here}.timezone: unknown time zone {spec['timezone']!r}"
+                    f"{here / 'timezone'}: unknown time zone {spec['timezone']!r}"
                 ) from None
             entry["timezone"] = str(spec["timezone"])
         if "queues" in spec:
-            entry["queues"] = _queues(spec["queues"], f"{here}.queues")
+            entry["queues"] = _queues(spec["queues"], here / "queues")
         out[str(tenant)] = entry
     return out

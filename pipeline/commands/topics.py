@@ -7,8 +7,9 @@ import sys
 
 DESCRIPTION = """\
 Create the pipeline's topics if they are missing: the events topic (cc.events, kept 7 days),
-its dead-letter topic (cc.events.dlq, kept 30 days), and the compacted output topics
-(cc.kpi.intervals, cc.segments), whose latest message per key is the full state of that key.
+its dead-letter topic (cc.events.dlq, kept 30 days), the compacted interval topic
+(cc.kpi.intervals: the latest message per key is the full state of that interval) and the
+segment topic (cc.segments: batches of segment rows, kept 7 days).
 Names and the partition count come from the settings. Topics that exist are left alone; one
 with another partition count or cleanup policy is reported, and the exit code is 1, since
 the workers need every topic with the same partition count.

@@ -11,41 +11,36 @@ from pipeline.core.events import AgentState
 class AgentBoard:
     """Latest `agent.state` per (tenant, agent), whatever order events arrive in.
 
-    Kept by agent id (the events' Kafka key) so that one agent's records travel together
-    to the table that makes them durable.
+    Applying an agent event is idempotent (the latest by (ts, event_id) wins), so no history
+    of event ids is kept: a re-sent copy of an agent's latest event is recognised as a
+    duplicate, and any other old event changes nothing. Kept by agent id (the events' Kafka
+    key) so that one agent's states travel together to the table that makes them durable.
     """
 
-    __slots__ = ("_ids", "latest")
+    __slots__ = ("latest",)
 
     def __init__(self) -> None:
         self.latest: dict[str, dict[str, AgentState]] = {}  # agent_id -> tenant -> state
-        # Event ids seen per agent, to tell a re-sent event from a new one.
-        self._ids: dict[str, list[str]] = {}
 
     def __len__(self) -> int:
         return sum(len(by_tenant) for by_tenant in self.latest.values())
 
     def apply(self, event: AgentState) -> bool:
-        """False for a duplicate event id of the same agent."""
-        ids = self._ids.get(event.agent_id)
-        if ids is None:
-            ids = self._ids[event.agent_id] = []
-        if event.event_id in ids:
-            return False
-        ids.append(event.event_id)
+        """False for a re-sent copy of the agent's latest event."""
         by_tenant = self.latest.setdefault(event.agent_id, {})
         held = by_tenant.get(event.tenant)
+        if held is not None and held.event_id == event.event_id:
+            return False
         if held is None or (event.ts_us, event.event_id) > (held.ts_us, held.event_id):
             by_tenant[event.tenant] = event
         return True
 
-    def records(self, agent_id: str) -> tuple[list[AgentState], list[str]]:
-        """What to make durable of one agent: its latest states and the ids it has seen."""
-        return list(self.latest.get(agent_id, {}).values()), list(self._ids.get(agent_id, []))
+    def states(self, agent_id: str) -> list[AgentState]:
+        """What to make durable of one agent: its latest state per tenant."""
+        return list(self.latest.get(agent_id, {}).values())
 
-    def restore(self, agent_id: str, states: Iterable[AgentState], ids: Iterable[str]) -> None:
+    def restore(self, agent_id: str, states: Iterable[AgentState]) -> None:
         self.latest[agent_id] = {state.tenant: state for state in states}
-        self._ids[agent_id] = list(ids)
 
     def counts(self, tenant: str, queue: str | None = None) -> Counter[str]:
         """Agents per state; with `queue`, only agents whose latest state lists that queue."""

@@ -42,6 +42,7 @@ class Counters:
 
     seen: int = 0
     accepted: int = 0
+    anomalies: int = 0
 
 
 @dataclass(slots=True)
@@ -108,8 +109,10 @@ class SegmentState:
                     segment = self._add(Segment(sid))
                 # Touched even when a duplicate: a replay re-publishes the segment's state.
                 dirty[sid] = segment
+                before = segment.anomalies
                 if not segment.apply(event):
                     continue
+                self.counters.anomalies += segment.anomalies - before
             elif not self.agents.apply(event):
                 continue
             accepted += 1

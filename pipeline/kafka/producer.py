@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Protocol
 
 import orjson
-from kafka.partitioner import murmur2
+
+from pipeline.stream.partitioning import partition_for
 
 AGENT_EVENT = "agent.state"
 # Below the broker's default max.message.bytes (1 MiB) with room for the record overhead.
@@ -66,11 +67,6 @@ class ProduceCounts:
             f"{self.events} events in {self.messages} messages to partitions {used}; "
             f"{self.bad} bad lines sent alone"
         )
-
-
-def partition_for(key: bytes, partitions: int) -> int:
-    """Kafka's default partitioner for a keyed record (Java's and kafka-python's alike)."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 def event_key(event: dict[str, Any]) -> str | None:

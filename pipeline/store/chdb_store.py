@@ -20,7 +20,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.store.arrow_batch import arrow_type, ipc_stream
+from pipeline.store.arrow_batch import arrow_table, arrow_type, ipc_stream
 from pipeline.store.base import (
     Params,
     QueryResult,
@@ -114,16 +114,18 @@ class ChdbStore:
             else ""
         )
         with self._lock:
+            if self._conn is None:
+                raise StoreError("the chdb store is closed")
             types = self._column_types(table)
             missing = [c for c in columns if c not in types]
             if missing:
                 raise StoreError(f"table {table} has no column {missing[0]}")
-            payload = ipc_stream(columns, [arrow_type(types[c]) for c in columns], data)
+            batch = arrow_table(columns, [arrow_type(types[c]) for c in columns], data)
             try:
                 with self._conn.send_insert(
                     f"INSERT INTO {target} ({names}){settings}", "ArrowStream"
                 ) as inserter:
-                    inserter.append(payload)
+                    inserter.append(ipc_stream(batch))
                     inserter.finish()
             except RuntimeError as exc:
                 raise StoreError(f"insert into {table} failed: {exc}") from None

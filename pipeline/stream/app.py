@@ -16,6 +16,7 @@ changelog lives in the partition of the messages that change it, whichever worke
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
@@ -26,9 +27,11 @@ from faust.types import TP, TableT
 
 from pipeline.config import Settings
 from pipeline.kafka.connection import BrokerConnection
+from pipeline.metrics import build_registry
 from pipeline.stream import stages
 from pipeline.stream.partitioning import partition_for
 from pipeline.stream.stages import FcrStage, IntervalStage, Output, SegmentStage, Topology
+from pipeline.stream.web import add_pages
 
 
 def internal_topic_names(settings: Settings) -> dict[str, str]:
@@ -70,7 +73,11 @@ class Pipeline:
         self.segment_stage = SegmentStage(settings, self.topology, settings.events_topic)
         self.fcr_stage = FcrStage(self.topology)
         self.interval_stage = IntervalStage()
+        # Next offset to process per (topic, partition) this worker owns: lag = highwater - it.
+        self.positions: dict[tuple[str, int], int] = {}
+        self.registry, self.latency = build_registry(self)
         self._declare()
+        add_pages(self)
 
     def _topic(self, name: str, internal: bool = False) -> faust.TopicT:
         return self.app.topic(
@@ -120,19 +127,20 @@ class Pipeline:
         @app.agent(self.topics["events"], name="segments")
         async def segments(stream: Any) -> AsyncIterator[None]:
             async for events in stream.take_events(batch, within=wait):
-                for partition, messages in _by_partition(events).items():
+                for partition, messages in self._by_partition(events).items():
                     state = self.segment_stage.assigned(
                         partition,
                         self._items(stages.CONTACTS, partition),
                         self._items(stages.AGENTS, partition),
                     )
                     await self._perform(self.segment_stage.process(partition, state, messages))
+                self._observe_latency(events)
                 yield None
 
         @app.agent(self.topics[stages.FCR], name="fcr")
         async def fcr(stream: Any) -> AsyncIterator[None]:
             async for events in stream.take_events(batch, within=wait):
-                for partition, messages in _by_partition(events).items():
+                for partition, messages in self._by_partition(events).items():
                     tracker = self.fcr_stage.assigned(
                         partition,
                         self._items(stages.CUSTOMERS, partition),
@@ -144,7 +152,7 @@ class Pipeline:
         @app.agent(self.topics[stages.PARTIALS], name="intervals")
         async def intervals(stream: Any) -> AsyncIterator[None]:
             async for events in stream.take_events(batch, within=wait):
-                for partition, messages in _by_partition(events).items():
+                for partition, messages in self._by_partition(events).items():
                     held = self.interval_stage.assigned(
                         partition, self._items(stages.HELD, partition)
                     )
@@ -155,11 +163,40 @@ class Pipeline:
         async def on_revoked(app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
             self.revoke(revoked)
 
+    def lag(self) -> dict[tuple[str, int], int]:
+        """Messages not yet processed per owned partition (highwater minus next offset)."""
+        out = {}
+        consumer = self.app.consumer
+        for (topic, partition), position in list(self.positions.items()):
+            try:
+                highwater = consumer.highwater(TP(topic, partition))
+            except Exception:
+                continue
+            if highwater is not None:
+                out[(topic, partition)] = max(0, highwater - position)
+        return out
+
+    def _by_partition(self, events: Iterable[faust.EventT]) -> dict[int, list[tuple[bytes, int]]]:
+        grouped: dict[int, list[tuple[bytes, int]]] = defaultdict(list)
+        for event in events:
+            message = event.message
+            grouped[message.partition].append((message.value or b"", message.offset))
+            self.positions[(message.topic, message.partition)] = message.offset + 1
+        return grouped
+
+    def _observe_latency(self, events: Iterable[faust.EventT]) -> None:
+        now = time.time()
+        for event in events:
+            timestamp = event.message.timestamp
+            if timestamp:
+                self.latency.observe(max(0.0, now - timestamp))
+
     def revoke(self, revoked: Iterable[TP]) -> None:
         """Drop the state of partitions we no longer own; whoever owns them rebuilds it."""
         names = {topic.get_topic_name(): stage_name for stage_name, topic in self.topics.items()}
         for tp in revoked:
             kind = names.get(tp.topic)
+            self.positions.pop((tp.topic, tp.partition), None)
             if kind == "events":
                 self.segment_stage.revoked(tp.partition)
             elif kind == stages.FCR:
@@ -183,11 +220,3 @@ class Pipeline:
             await self.topics[send.topic].send(
                 key=send.key, value=send.value, partition=send.partition, headers=send.headers
             )
-
-
-def _by_partition(events: Iterable[faust.EventT]) -> dict[int, list[tuple[bytes, int]]]:
-    grouped: dict[int, list[tuple[bytes, int]]] = defaultdict(list)
-    for event in events:
-        message = event.message
-        grouped[message.partition].append((message.value or b"", message.offset))
-    return grouped

@@ -41,14 +41,9 @@ class SegmentRecord(msgspec.Struct, array_like=True):
     fcr_customers: list[str]
 
 
-class AgentRecord(msgspec.Struct, array_like=True):
-    states: list[AgentState]
-    event_ids: list[str]
-
-
 _msgpack = msgspec.msgpack.Encoder()
 _segments_decoder = msgspec.msgpack.Decoder(list[SegmentRecord])
-_agent_decoder = msgspec.msgpack.Decoder(AgentRecord)
+_agent_decoder = msgspec.msgpack.Decoder(list[AgentState])
 
 
 def encode_segments(segments: list[Segment]) -> bytes:
@@ -97,14 +92,13 @@ def decode_segments(data: bytes) -> list[Segment]:
     return out
 
 
-def encode_agent(states: list[AgentState], event_ids: list[str]) -> bytes:
-    """One agent id's latest state per tenant and the event ids it has seen."""
-    return _msgpack.encode(AgentRecord(states, event_ids))
+def encode_agent(states: list[AgentState]) -> bytes:
+    """One agent id's latest state per tenant."""
+    return _msgpack.encode(states)
 
 
-def decode_agent(data: bytes) -> tuple[list[AgentState], list[str]]:
-    record = _agent_decoder.decode(data)
-    return record.states, record.event_ids
+def decode_agent(data: bytes) -> list[AgentState]:
+    return _agent_decoder.decode(data)
 
 
 # --- FCR updates: segment owners -> customer owners -------------------------------------

@@ -30,6 +30,7 @@ from pipeline.core.events import AgentState, AnyEvent, Rejection, decode_message
 from pipeline.core.fcr import FcrTracker
 from pipeline.core.intervals import IntervalKey, merge_counts, published_row
 from pipeline.core.kpi_state import FcrUpdate, SegmentState, apply_fcr_updates
+from pipeline.core.live import LiveBoard, QueueFigures, snapshot_many
 from pipeline.core.segments import Segment
 from pipeline.stream import codec
 from pipeline.stream.partitioning import key_for_partition, partition_for
@@ -81,6 +82,8 @@ class StageCounters:
     messages: int = 0
     events: int = 0
     accepted: int = 0
+    duplicates: int = 0
+    anomalies: int = 0
     dead_lettered: int = 0
     dead_letter_reasons: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
@@ -140,7 +143,10 @@ class SegmentStage:
         self.topology = topology
         self.source_topic = source_topic
         self.parts: dict[int, SegmentState] = {}
+        # Live (wallboard) figures of each partition's segments: partial, merged on read.
+        self.boards: dict[int, LiveBoard] = {}
         self._sent_watermark: dict[int, int] = {}
+        self._pruned_at: dict[int, int] = {}
         self.counters = StageCounters()
 
     def assigned(self, partition: int, contacts: TableItems, agents: TableItems) -> SegmentState:
@@ -150,14 +156,36 @@ class SegmentStage:
             state = SegmentState(self.settings.queue)
             state.restore(s for _, value in contacts() for s in codec.decode_segments(value))
             for key, value in agents():
-                states, ids = codec.decode_agent(value)
-                state.agents.restore(key.decode(), states, ids)
+                states = codec.decode_agent(value)
+                state.agents.restore(key.decode(), states)
+                # The restored watermark is the latest time the held state shows; a
+                # survey or an anomaly later than that re-announces itself when replayed.
+                for agent_state in states:
+                    state.watermark_us = max(state.watermark_us, agent_state.ts_us)
             self.parts[partition] = state
+            self.boards[partition] = LiveBoard.from_segments(
+                state.segments.values(), state.queue_config
+            )
         return state
 
     def revoked(self, partition: int) -> None:
         self.parts.pop(partition, None)
+        self.boards.pop(partition, None)
         self._sent_watermark.pop(partition, None)
+
+    @property
+    def watermark_us(self) -> int:
+        return max((state.watermark_us for state in self.parts.values()), default=-1)
+
+    def live(self, per_channel: bool = False) -> list[QueueFigures]:
+        """The wallboard figures over every partition this worker owns, at the watermark."""
+        return snapshot_many(
+            list(self.boards.values()),
+            self.watermark_us,
+            self.settings,
+            [state.agents for state in self.parts.values()],
+            per_channel,
+        )
 
     def process(self, partition: int, state: SegmentState, messages: list[Message]) -> Output:
         out = Output()
@@ -170,8 +198,13 @@ class SegmentStage:
                 out.sends.append(self._dead_letter(rejection, partition, offset))
         counters.messages += len(messages)
         counters.events += len(decoded) + sum(1 for s in out.sends if s.topic == DLQ)
-        counters.accepted += state.apply(decoded)
+        anomalies = state.counters.anomalies
+        accepted = state.apply(decoded)
+        counters.accepted += accepted
+        counters.duplicates += len(decoded) - accepted
+        counters.anomalies += state.counters.anomalies - anomalies
         changes = state.flush()
+        self._update_board(partition, state, changes.segments)
         self._write_state(state, changes.touched, decoded, out)
         self._send_segments(state, changes.segments, out)
         self._send_fcr(partition, state, changes.fcr_updates, out)
@@ -179,6 +212,17 @@ class SegmentStage:
         partials = [(key, state.intervals.totals[key]) for key in changes.intervals]
         out.sends += _partials_sends(f"seg:{partition}", version, partials, self.topology.partials)
         return out
+
+    def _update_board(self, partition: int, state: SegmentState, segments: list[Segment]) -> None:
+        board = self.boards.get(partition)
+        if board is None:
+            board = self.boards[partition] = LiveBoard()
+        board.update(segments, state.queue_config)
+        # Old minute buckets are dropped once a minute of event time.
+        now = state.watermark_us
+        if now - self._pruned_at.get(partition, -(2**62)) >= 60_000_000:
+            board.prune(now, self.settings)
+            self._pruned_at[partition] = now
 
     def _dead_letter(self, rejection: Rejection, partition: int, offset: int) -> Send:
         self.counters.dead_lettered += 1
@@ -200,8 +244,8 @@ class SegmentStage:
             out.writes.append((CONTACTS, contact_id.encode(), codec.encode_segments(segments)))
         agent_ids = {e.agent_id for e in decoded if isinstance(e, AgentState)}
         for agent_id in agent_ids:
-            states, ids = state.agents.records(agent_id)
-            out.writes.append((AGENTS, agent_id.encode(), codec.encode_agent(states, ids)))
+            states = state.agents.states(agent_id)
+            out.writes.append((AGENTS, agent_id.encode(), codec.encode_agent(states)))
 
     def _send_segments(self, state: SegmentState, segments: list[Segment], out: Output) -> None:
         grouped: dict[int, list[bytes]] = defaultdict(list)

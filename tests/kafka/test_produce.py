@@ -21,9 +21,9 @@ from pipeline.kafka.producer import (
     BadLine,
     ProduceCounts,
     idle_ticks,
-    partition_for,
     produce_lines,
 )
+from pipeline.stream.partitioning import partition_for
 
 PARTITIONS = 4
 BAD_LINES = [

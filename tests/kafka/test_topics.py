@@ -93,13 +93,13 @@ def test_an_existing_topic_with_the_wrong_cleanup_policy_is_reported(
     kafka_settings: Settings, admin: KafkaAdminClient
 ) -> None:
     admin.create_topics(
-        {kafka_settings.segments_topic: {"num_partitions": 2, "replication_factor": 1}},
+        {kafka_settings.intervals_topic: {"num_partitions": 2, "replication_factor": 1}},
         wait_for_metadata=True,
     )
     outcomes = {o.name: o for o in ensure_topics(admin, pipeline_topics(kafka_settings, 2))}
-    segments = outcomes[kafka_settings.segments_topic]
-    assert segments.status == "mismatch"
-    assert segments.problems == ("has cleanup.policy=delete, compact wanted",)
+    intervals = outcomes[kafka_settings.intervals_topic]
+    assert intervals.status == "mismatch"
+    assert intervals.problems == ("has cleanup.policy=delete, compact wanted",)
     assert outcomes[kafka_settings.events_topic].status == "created"
 
 

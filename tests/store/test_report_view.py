@@ -221,3 +221,16 @@ def test_intervals_merge_the_latest_state_of_each_source(store: Store) -> None:
         "FROM kpi_intervals_merged ORDER BY interval_start"
     ).rows
     assert [row[1:] for row in rows] == [(5, 3, 9 * S, 2, 1), (1, 0, -1, 0, 0)]
+
+
+def test_a_retried_batch_with_the_same_token_is_dropped(store: Store) -> None:
+    rows = thresholds_and_rates_rows()
+    columns = list(rows[0])
+    data = [[r[c] for r in rows] for c in columns]
+    raw, final = "SELECT count() FROM segments", "SELECT count() FROM segments FINAL"
+    for _ in range(2):  # a batch written, then retried after a crash before the commit
+        store.insert("segments", columns, data, dedup_token="cc.segments/3/1200-1299")
+    assert store.query(raw).scalar() == 5  # the retry wrote nothing
+    store.insert("segments", columns, data)  # without a token: written again...
+    assert store.query(raw).scalar() == 10
+    assert store.query(final).scalar() == 5  # ...and replaced, so nothing shows twice

@@ -106,6 +106,16 @@ class LocalPipeline:
                     partition = partition_for(send.key, log.partitions)
                 log.append(partition, send.value)
 
+    def assign_all(self) -> None:
+        """Every segment partition assigned (rebuilt from its tables), as after a restart."""
+        n = self.topology.events
+        for p in range(n):
+            self.seg.assigned(
+                p,
+                lambda p=p: self._items(stages.CONTACTS, p, n),
+                lambda p=p: self._items(stages.AGENTS, p, n),
+            )
+
     def step(self, max_messages: int, crash: bool = False) -> bool:
         """One batch of each stage on each partition; a crash loses part of that batch's
         output, does not commit, and restarts the stages from their tables."""

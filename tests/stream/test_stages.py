@@ -69,3 +69,26 @@ def test_replaying_everything_twice_changes_nothing() -> None:
     pipeline.produce(lines, batch=3)
     pipeline.run(max_messages=4)
     assert pipeline.rows() == _expected(lines)
+
+
+def test_live_figures_over_partitions_equal_one_board_over_all_segments() -> None:
+    from pipeline.core.events import decode_message
+    from pipeline.core.kpi_state import KpiState
+    from pipeline.core.live import LiveBoard, snapshot_many
+
+    lines = mixed_events(seed=4, contacts=400)
+    pipeline = LocalPipeline(SETTINGS, partitions=3)
+    pipeline.produce(lines, batch=5)
+    pipeline.run(max_messages=3, crash_every=5)
+    pipeline.assign_all()  # rebuilt from the tables, as after the last crash
+    state = KpiState.from_settings(SETTINGS)
+    for line in lines:
+        state.apply(decode_message(line)[0])
+    state.flush()
+    board = LiveBoard.from_segments(state.segments.segments.values(), state.segments.queue_config)
+    expected = snapshot_many(
+        [board], state.segments.watermark_us, SETTINGS, [state.segments.agents]
+    )
+    got = pipeline.seg.live()
+    assert [f.as_dict() for f in got] == [f.as_dict() for f in expected]
+    assert sum(f.in_queue for f in got) > 0

@@ -1,0 +1,76 @@
+"""Settings: defaults from the contract, a YAML file, CCPIPE_* variables, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import ConfigError, load_settings
+
+
+def test_contract_defaults_per_channel() -> None:
+    settings = load_settings(env={})
+    expected = {"voice": (20, 5), "chat": (60, 0), "email": (86400, 0), "callback": (3600, 0)}
+    for channel, (sl, short) in expected.items():
+        config = settings.queue("default", "any", channel)
+        assert config.sl_threshold_us == sl * 1_000_000
+        assert config.short_abandon_us == short * 1_000_000
+        assert config.fcr_window_us == 604800 * 1_000_000
+
+
+def test_file_then_environment_then_flags(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("broker: file:9092\nstore: chdb://./x\npartitions: 8\n")
+    env = {"CCPIPE_BROKER": "env:9092"}
+    settings = load_settings(path, env=env)
+    assert (settings.broker, settings.store, settings.partitions) == ("env:9092", "chdb://./x", 8)
+    assert load_settings(path, env=env, broker="flag:1").broker == "flag:1"
+    assert load_settings(env={"CCPIPE_CONFIG": str(path)}).partitions == 8
+
+
+def test_per_tenant_queue_overrides_win(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "queues:\n  sales: {sl_threshold_s: 30}\n"
+        "tenants:\n  acme:\n    timezone: Europe/Paris\n    queues:\n"
+        "      sales: {sl_threshold_s: {voice: 10, default: 45}}\n"
+    )
+    settings = load_settings(path, env={})
+    assert settings.queue("default", "sales", "voice").sl_threshold_us == 30_000_000
+    assert settings.queue("acme", "sales", "voice").sl_threshold_us == 10_000_000
+    assert settings.queue("acme", "sales", "chat").sl_threshold_us == 45_000_000
+    assert str(settings.tenant_timezone("acme")) == "Europe/Paris"
+    assert str(settings.tenant_timezone("other")) == "UTC"
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("partitions: many\n", "`partitions`"),
+        ("brokr: x\n", "`brokr`"),
+        ("queues:\n  sales: {sl_threshold_s: -1}\n", "queues.sales.sl_threshold_s"),
+        ("queues:\n  sales: {sla: 3}\n", "`sla`"),
+        ("queues:\n  sales: {sl_threshold_s: {fax: 3}}\n", "`fax`"),
+        ("tenants:\n  a: {timezone: Mars/Olympus}\n", "tenants.a.timezone"),
+        ("- just\n- a list\n", "top level"),
+        ("a: [unclosed\n", "not valid YAML"),
+    ],
+)
+def test_a_bad_file_names_the_key_and_the_file(tmp_path: Path, text: str, names: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as error:
+        load_settings(path, env={})
+    assert names in str(error.value)
+    assert str(path) in str(error.value)
+
+
+def test_a_bad_environment_variable_is_named() -> None:
+    with pytest.raises(ConfigError, match="CCPIPE_WEB_PORT"):
+        load_settings(env={"CCPIPE_WEB_PORT": "eighty"})
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_settings(tmp_path / "nope.yaml", env={})

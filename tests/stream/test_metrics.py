@@ -1,0 +1,124 @@
+"""The worker's Prometheus metrics, read from the stages of the in-memory harness."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from prometheus_client import generate_latest
+
+from pipeline.config import load_settings
+from pipeline.metrics import CONTACT_COUNTERS, build_registry
+from pipeline.report import report_from_lines
+from pipeline.stream.stages import IntervalStage, SegmentStage
+from tests.stream.events import mixed_events
+from tests.stream.harness import LocalPipeline
+
+SETTINGS = load_settings(env={})
+
+
+class Stages:
+    def __init__(self, pipeline: LocalPipeline) -> None:
+        self.segment_stage: SegmentStage = pipeline.seg
+        self.interval_stage: IntervalStage = pipeline.held
+
+    def lag(self) -> dict[tuple[str, int], int]:
+        return {("cc.events", 0): 7}
+
+
+def _run() -> tuple[LocalPipeline, list[bytes]]:
+    lines = mixed_events(seed=11, contacts=300)
+    pipeline = LocalPipeline(SETTINGS, partitions=3)
+    pipeline.produce(lines, batch=4)
+    pipeline.run(max_messages=5)
+    return pipeline, lines
+
+
+def test_contact_counters_sum_the_interval_rows_per_queue() -> None:
+    pipeline, lines = _run()
+    registry, _ = build_registry(Stages(pipeline))
+    expected: dict[tuple[str, str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for row in report_from_lines(lines, SETTINGS):
+        key = (row["tenant"], row["queue"], row["channel"])
+        for field in ("offered", "answered", "abandoned", "answered_within_sl", "handled"):
+            expected[key][field] += row[field]
+        expected[key]["wait"] += (row["asa_s"] or 0) * row["answered"]
+    assert expected
+    for (tenant, queue, channel), fields in expected.items():
+        for field in ("offered", "answered", "abandoned", "answered_within_sl", "handled"):
+            name = CONTACT_COUNTERS[field][0]
+            total = sum(
+                registry.get_sample_value(
+                    name,
+                    {"tenant": tenant, "queue": queue, "channel": channel, "partition": str(p)},
+                )
+                or 0
+                for p in range(3)
+            )
+            assert total == fields[field], (name, tenant, queue, channel)
+        wait = sum(
+            registry.get_sample_value(
+                "ccpipe_answer_wait_seconds_total",
+                {"tenant": tenant, "queue": queue, "channel": channel, "partition": str(p)},
+            )
+            or 0
+            for p in range(3)
+        )
+        assert abs(wait - fields["wait"]) < 1e-6
+
+
+def test_live_gauges_health_and_names_follow_conventions() -> None:
+    pipeline, _ = _run()
+    registry, latency = build_registry(Stages(pipeline))
+    latency.observe(0.2)
+    tiles = {(t.tenant, t.queue): t for t in pipeline.seg.live()}
+    for (tenant, queue), tile in tiles.items():
+        labels = {"tenant": tenant, "queue": queue}
+        assert registry.get_sample_value("ccpipe_queue_waiting_contacts", labels) == tile.in_queue
+        window = tile.windows["today"]
+        assert (
+            registry.get_sample_value(
+                "ccpipe_window_contacts_offered", {**labels, "window": "today"}
+            )
+            == window.counts[0]
+        )
+    reasons = {"not_json": 1.0, "missing_field": 1.0}
+    for reason, count in reasons.items():
+        assert (
+            registry.get_sample_value("ccpipe_events_dead_lettered_total", {"reason": reason})
+            == count
+        )
+    assert registry.get_sample_value("ccpipe_events_duplicate_total") > 0
+    assert (
+        registry.get_sample_value(
+            "ccpipe_consumer_lag_messages", {"topic": "cc.events", "partition": "0"}
+        )
+        == 7
+    )
+    assert registry.get_sample_value("ccpipe_event_to_metric_seconds_count") == 1
+    text = generate_latest(registry).decode()
+    for line in text.splitlines():
+        if line.startswith("# TYPE"):
+            _, _, name, kind = line.split()
+            assert name.startswith("ccpipe_"), name
+            if kind == "counter":
+                assert name.endswith("_total"), name
+        if line and not line.startswith("#"):
+            assert "contact_id" not in line and "customer" not in line
+
+
+def test_counters_never_go_down() -> None:
+    pipeline, _ = _run()
+    registry, _ = build_registry(Stages(pipeline))
+    labels = next(
+        s.labels
+        for m in registry.collect()
+        if m.name == "ccpipe_contacts_offered"
+        for s in m.samples
+        if s.value > 0
+    )
+    before = registry.get_sample_value("ccpipe_contacts_offered_total", labels)
+    for held in pipeline.held.parts.values():
+        for sources in held.values():
+            for source, (version, counts) in list(sources.items()):
+                sources[source] = (version, [0] * len(counts))
+    assert registry.get_sample_value("ccpipe_contacts_offered_total", labels) == before
