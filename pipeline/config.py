@@ -161,6 +161,11 @@ def load_settings(
         else:
             known = ", ".join(sorted([*_SCALARS, "queues", "tenants", "targets"]))
             raise ConfigError(f"{source}: unknown key `{key}` (known keys: {known})")
+    # Targets (issue 6, pipeline/targets.py): checked here, with each queue entry's own
+    # `targets:` folded into the section, so a bad target names its file and key.
+    from pipeline.targets import collect_targets
+
+    values["targets"] = collect_targets(raw, source)
     for name in _SCALARS:
         env_name = f"CCPIPE_{name.upper()}"
         if env_name in env:

@@ -46,10 +46,11 @@ SELECT
     toUnixTimestamp64Micro(s.offered_ts) AS offered_us,
     (SELECT toUnixTimestamp64Micro(max(ts)) FROM events) AS watermark_us,
     n.next_other_offer_us AS next_other_offer_us,
-    -- Per-segment facts that no threshold changes.
+    -- Per-segment facts that no threshold changes. CAST, not toUInt8: a comparison on a
+    -- LowCardinality column is LowCardinality(UInt8), which ClickHouse 23.x refuses in a view.
     toUInt8(s.outcome IS NOT NULL) AS has_outcome,
-    toUInt8(ifNull(s.outcome, '') = 'answered') AS is_answered,
-    toUInt8(ifNull(s.outcome, '') = 'abandoned') AS is_abandoned_any,
+    CAST(ifNull(s.outcome, '') = 'answered', 'UInt8') AS is_answered,
+    CAST(ifNull(s.outcome, '') = 'abandoned', 'UInt8') AS is_abandoned_any,
     toUInt8(s.ended_ts IS NOT NULL) AS is_handled,
     if(s.ended_ts IS NULL, NULL,
        ifNull(s.talk_us, 0) + ifNull(s.hold_us, 0) + ifNull(s.acw_us, 0)) AS handle_us,

@@ -7,9 +7,9 @@
 --
 -- A negative value keeps each queue's stored threshold. Seconds may be fractional; they
 -- become microseconds as the core's `seconds_to_us` does (rounded). Same columns as
--- `kpi_interval_report`, and with all three at -1 the same rows. Parameters in the SELECT
--- list need ClickHouse 23.9+, or a 23.8 LTS release that has the backport of #54211;
--- on an older server run the same SQL as a query with {name:Type} parameters.
+-- `kpi_interval_report`, and with all three at -1 the same rows. Checked on ClickHouse
+-- 23.6 and 23.10 (the old analyzer, as 23.8 runs by default) and 26.9; if a server refuses
+-- it, run the inner SQL as a query with {name:Type} parameters instead.
 CREATE OR REPLACE VIEW kpi_interval_report_with AS
 SELECT
     tenant,

@@ -50,11 +50,8 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"ccpipe worker: {exc}", file=sys.stderr)
         return 2
-    from faust.worker import Worker
-
-    from pipeline.stream.app import Pipeline
+    from pipeline.stream.app import Pipeline, worker_for
 
     pipeline = Pipeline(settings)
-    worker = Worker(pipeline.app, loglevel=args.loglevel, quiet=True)
-    worker.execute_from_commandline()  # returns only by SystemExit on a signal
+    worker_for(pipeline.app, args.loglevel).execute_from_commandline()  # exits on a signal
     return 0

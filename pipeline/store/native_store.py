@@ -32,6 +32,10 @@ SERVER_PARAMS_SINCE = (22, 8)
 # module turns those failures into one StoreUnavailable that the caller reports once.
 logging.getLogger("clickhouse_driver.connection").setLevel(logging.ERROR)
 
+# TLS failures that no retry fixes (an untrusted certificate, TLS to a plain port): the
+# driver reports them as network errors, with the SSL reason in the text.
+_TLS_SETUP_ERRORS = ("CERTIFICATE_VERIFY_FAILED", "WRONG_VERSION_NUMBER")
+
 
 class NativeStore:
     def __init__(self, url: NativeURL) -> None:
@@ -163,6 +167,9 @@ class NativeStore:
             return fn(*args, **kwargs)
         except (errors.NetworkError, errors.SocketTimeoutError, EOFError, OSError) as exc:
             self._client.disconnect()
+            message = _message(exc)
+            if any(marker in message for marker in _TLS_SETUP_ERRORS):
+                raise StoreError(f"TLS to {self._url.redacted()} failed: {message}") from None
             raise StoreUnavailable(
                 f"ClickHouse at {self._url.redacted()} is unreachable: {_message(exc)}"
             ) from None

@@ -61,7 +61,7 @@ _CONFIG = """<?xml version="1.0"?>
   <logger><level>warning</level><log>{dir}/server.log</log>
     <errorlog>{dir}/server.err.log</errorlog></logger>
   <tcp_port>{port}</tcp_port>
-  <listen_host>127.0.0.1</listen_host>
+  <listen_host>127.0.0.1</listen_host>{tls}
   <path>{dir}/data/</path>
   <tmp_path>{dir}/tmp/</tmp_path>
   <user_files_path>{dir}/user_files/</user_files_path>
@@ -74,6 +74,15 @@ _CONFIG = """<?xml version="1.0"?>
   <timezone>UTC</timezone>
 </yandex>
 """
+_TLS = """
+  <tcp_port_secure>{port}</tcp_port_secure>
+  <openSSL><server>
+    <certificateFile>{dir}/server.crt</certificateFile>
+    <privateKeyFile>{dir}/server.key</privateKeyFile>
+    <verificationMode>none</verificationMode>
+    <loadDefaultCAFile>false</loadDefaultCAFile>
+    <disableProtocols>sslv2,sslv3</disableProtocols>
+  </server></openSSL>"""
 _USERS = """<?xml version="1.0"?>
 <yandex>
   <profiles><default/></profiles>
@@ -95,7 +104,12 @@ class ClickHouseServer:
     binary: str
     directory: Path
     port: int
+    secure_port: int | None = None  # TLS, when openssl could make a certificate
     process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def certificate(self) -> Path:
+        return self.directory / "server.crt"
 
     def url(self, database: str = "ccpipe_test", user: str = "ccpipe") -> str:
         """No password in it: tests give it through the environment or a file."""
@@ -103,7 +117,10 @@ class ClickHouseServer:
 
     def start(self, deadline_s: float = 30.0) -> None:
         config = self.directory / "config.xml"
-        config.write_text(_CONFIG.format(dir=self.directory, port=self.port))
+        tls = ""
+        if self.secure_port is not None:
+            tls = _TLS.format(dir=self.directory, port=self.secure_port)
+        config.write_text(_CONFIG.format(dir=self.directory, port=self.port, tls=tls))
         (self.directory / "users.xml").write_text(_USERS.format(password=SERVER_PASSWORD))
         self.process = subprocess.Popen(
             [self.binary, f"--config-file={config}"],
@@ -153,6 +170,36 @@ class ClickHouseServer:
         self.process = None
 
 
+def _self_signed_certificate(directory: Path) -> bool:
+    """A certificate for 127.0.0.1 (server.crt, server.key), if openssl is installed."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        return False
+    done = subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-keyout",
+            str(directory / "server.key"),
+            "-out",
+            str(directory / "server.crt"),
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        capture_output=True,
+        check=False,
+    )
+    return done.returncode == 0
+
+
 @pytest.fixture(scope="session")
 def clickhouse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClickHouseServer]:
     binary = _server_binary()
@@ -161,7 +208,10 @@ def clickhouse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clic
             "clickhouse-server is not installed (apt-get install clickhouse-server); "
             "the native store tests need a real server"
         )
-    server = ClickHouseServer(binary, tmp_path_factory.mktemp("clickhouse"), _free_port())
+    directory = tmp_path_factory.mktemp("clickhouse")
+    server = ClickHouseServer(binary, directory, _free_port())
+    if _self_signed_certificate(directory):
+        server.secure_port = _free_port()
     server.start()
     try:
         yield server

@@ -122,3 +122,21 @@ def test_query_parameters_on_a_server_too_old_for_them_fail_clearly(
         pytest.raises(StoreError, match=r"22\.8"),
     ):
         store.query("SELECT {n:UInt8}", {"n": 1})
+
+
+def test_tls_by_scheme_with_certificate_checks(
+    running_server: ClickHouseServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if running_server.secure_port is None:
+        pytest.skip("openssl is not installed: no certificate for a TLS port")
+    monkeypatch.setenv("CCPIPE_STORE_PASSWORD", SERVER_PASSWORD)
+    base = f"ccpipe@127.0.0.1:{running_server.secure_port}/default"
+    with open_store(f"clickhouses://{base}?ca_certs={running_server.certificate}") as store:
+        assert store.query("SELECT 1").scalar() == 1
+    with open_store(f"clickhouse://{base}?secure=1&verify=0") as store:
+        assert store.query("SELECT 1").scalar() == 1
+    # A self-signed certificate that nothing vouches for: refused, and not worth a retry.
+    with open_store(f"clickhouses://{base}") as store:
+        with pytest.raises(StoreError, match="CERTIFICATE_VERIFY_FAILED") as info:
+            store.query("SELECT 1")
+        assert not isinstance(info.value, StoreUnavailable)

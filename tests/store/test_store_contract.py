@@ -46,7 +46,7 @@ def batch(first: int, count: int, version: int = 1) -> list[list[object]]:
     ]
 
 
-@pytest.fixture(params=["chdb", "native"])
+@pytest.fixture(params=["chdb", pytest.param("native", marks=pytest.mark.clickhouse_server)])
 def any_store(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Store]:

@@ -13,6 +13,7 @@ changelog topics included, starts with the test's `topic_prefix`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -91,9 +92,9 @@ class WorkerProcess:
         with self.log_path.open("ab") as log:
             log.write(f"===== {self.name}: start #{self.starts} =====\n".encode())
             log.flush()
+            command = [*ccpipe_command(), "worker", "--config", str(self.config)]
             self.process = subprocess.Popen(
-                [*ccpipe_command(), "worker", "--config", str(self.config)]
-                + ["--web-port", str(self.web_port), "--loglevel", "info"],
+                [*command, "--web-port", str(self.web_port), "--loglevel", "info"],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -169,7 +170,7 @@ class WorkerGroup:
                     "segments_topic": s.segments_topic,
                     "partitions": s.partitions,
                     "app_id": self.app_id,
-                    "state_dir": str(folder / "state"),
+                    "state_dir": str(folder / "state"), "queues": {"sales": {"sl_threshold_s": 5}},
                 }
             ),
             encoding="utf-8",
@@ -197,16 +198,22 @@ class WorkerGroup:
         )
 
 
-def delete_topics(broker: str, prefix: str) -> None:
-    """Best effort: a topic left behind costs the shared broker a little, nothing more."""
+def forget_group(settings: Settings, app_id: str, prefix: str) -> None:
+    """Delete the group and every topic named with `prefix`. Best effort: what is left
+    behind costs the shared broker a little, nothing more."""
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
 
+    from pipeline.kafka.connection import BrokerConnection
+
+    kwargs = BrokerConnection.from_settings(settings).kafka_python_kwargs()
     try:
-        admin = KafkaAdminClient(bootstrap_servers=broker, client_id="ccpipe-test-cleanup")
+        admin = KafkaAdminClient(client_id="ccpipe-test-cleanup", **kwargs)
     except (KafkaError, OSError):
         return
     try:
+        with contextlib.suppress(KafkaError):
+            admin.delete_groups([app_id])
         names = [name for name in admin.list_topics() if name.startswith(prefix)]
         if names:
             admin.delete_topics(names)
@@ -226,4 +233,4 @@ def worker_group(
         yield group
     finally:
         group.stop_all()
-        delete_topics(kafka_settings.broker, topic_prefix)
+        forget_group(kafka_settings, group.app_id, topic_prefix)

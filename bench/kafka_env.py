@@ -1,0 +1,118 @@
+"""A broker, topics and a produced topic for the stream benchmarks."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from pipeline.config import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+PORT = int(os.environ.get("CCPIPE_BENCH_KAFKA_PORT", "19092"))
+
+
+@contextmanager
+def broker() -> Iterator[str]:
+    """The broker of deploy/kafka on PORT: started if none runs, stopped only if we started it."""
+    env = {**os.environ, "KAFKA_PORT": str(PORT)}
+    script = str(ROOT / "deploy" / "kafka" / "kafka.sh")
+    running = subprocess.run([script, "status"], env=env, capture_output=True).returncode == 0
+    if not running:
+        subprocess.run([script, "start"], env=env, check=True, stdout=subprocess.DEVNULL)
+    try:
+        yield f"127.0.0.1:{PORT}"
+    finally:
+        if not running:
+            subprocess.run([script, "stop"], env=env, check=False, stdout=subprocess.DEVNULL)
+
+
+def fresh_settings(bootstrap: str, partitions: int, state_dir: Path) -> Settings:
+    prefix = f"b{uuid.uuid4().hex[:8]}"
+    return dataclasses.replace(
+        load_settings(env={}),
+        broker=bootstrap,
+        partitions=partitions,
+        events_topic=f"{prefix}.cc.events",
+        dlq_topic=f"{prefix}.cc.events.dlq",
+        intervals_topic=f"{prefix}.cc.kpi.intervals",
+        segments_topic=f"{prefix}.cc.segments",
+        app_id=f"{prefix}-app",
+        state_dir=str(state_dir),
+    )
+
+
+def write_config(settings: Settings, path: Path, web_port: int) -> Path:
+    fields = (
+        "broker",
+        "partitions",
+        "events_topic",
+        "dlq_topic",
+        "intervals_topic",
+        "segments_topic",
+        "app_id",
+        "state_dir",
+    )
+    lines = [f"{name}: {getattr(settings, name)}" for name in fields]
+    lines.append(f"web_port: {web_port}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def create_and_fill(settings: Settings, events: Path, batch: int = 500) -> int:
+    """Create the topics and produce the file; returns the number of messages produced."""
+    from kafka import KafkaAdminClient, KafkaProducer
+
+    from pipeline.kafka.admin import ensure_topics, pipeline_topics
+    from pipeline.kafka.producer import produce_lines
+
+    admin = KafkaAdminClient(bootstrap_servers=settings.broker)
+    try:
+        ensure_topics(admin, pipeline_topics(settings))
+    finally:
+        admin.close()
+    producer = KafkaProducer(bootstrap_servers=settings.broker, linger_ms=20, acks="all")
+    with events.open("rb") as handle:
+        counts = produce_lines(handle, producer, settings.events_topic, batch_size=batch)
+    producer.flush()
+    producer.close()
+    return counts.messages
+
+
+def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        return {tp.partition: offset for tp, offset in consumer.end_offsets(parts).items()}
+    finally:
+        consumer.close()
+
+
+def committed(bootstrap: str, group: str, topic: str) -> dict[int, int]:
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        offsets = admin.list_group_offsets(group).get(group, {})
+    finally:
+        admin.close()
+    return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
+
+
+def wait_caught_up(bootstrap: str, group: str, topic: str, deadline_s: float) -> float:
+    """Seconds until the group's committed offsets reach the topic's end (or the deadline)."""
+    ends = end_offsets(bootstrap, topic)
+    start = time.monotonic()
+    while time.monotonic() - start < deadline_s:
+        done = committed(bootstrap, group, topic)
+        if all(done.get(p, 0) >= end for p, end in ends.items()):
+            return time.monotonic() - start
+        time.sleep(0.25)  # polling step of a wait with a deadline
+    raise TimeoutError(f"group {group} not caught up on {topic} in {deadline_s} s")
