@@ -106,13 +106,19 @@ def committed(bootstrap: str, group: str, topic: str) -> dict[int, int]:
     return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
 
 
-def wait_caught_up(bootstrap: str, group: str, topic: str, deadline_s: float) -> float:
-    """Seconds until the group's committed offsets reach the topic's end (or the deadline)."""
+def wait_caught_up(
+    bootstrap: str, group: str, topic: str, deadline_s: float
+) -> tuple[float | None, float]:
+    """Seconds until the group first committed anything on the topic, and until its
+    committed offsets reached the topic's end."""
     ends = end_offsets(bootstrap, topic)
     start = time.monotonic()
+    first: float | None = None
     while time.monotonic() - start < deadline_s:
         done = committed(bootstrap, group, topic)
+        if first is None and any(done.values()):
+            first = time.monotonic() - start
         if all(done.get(p, 0) >= end for p, end in ends.items()):
-            return time.monotonic() - start
+            return first, time.monotonic() - start
         time.sleep(0.25)  # polling step of a wait with a deadline
     raise TimeoutError(f"group {group} not caught up on {topic} in {deadline_s} s")

@@ -108,21 +108,31 @@ def main() -> None:
         ceiling_events, ceiling_s = asyncio.run(ceiling(bootstrap, settings.events_topic))
         ceiling_rate = ceiling_events / ceiling_s
 
-        config = write_config(settings, work / "ours.yaml", free_port())
+        # Ours, warm: the worker starts on a fresh copy of the topic holding one event, so its
+        # start-up (group join, table recovery) is done before the clock starts; then the
+        # events are produced while it runs, and the clock stops when all three of its
+        # topics are committed to their end.
+        ours = fresh_settings(bootstrap, args.partitions, work / "state")
+        create_and_fill(ours, _first_line(events_file, work / "one.jsonl"))
+        config = write_config(ours, work / "ours.yaml", free_port())
         log = (work / "worker.log").open("wb")
-        start = time.monotonic()
+        launched = time.monotonic()
         worker = subprocess.Popen(
             [sys.executable, "-m", "pipeline.cli", "worker", "--config", str(config)],
             stdout=log,
             stderr=subprocess.STDOUT,
         )
         try:
-            wait_caught_up(bootstrap, settings.app_id, settings.events_topic, 1800)
-            internal = internal_topic_names(settings)
-            for topic in internal.values():
-                wait_caught_up(bootstrap, settings.app_id, topic, 600)
+            wait_caught_up(bootstrap, ours.app_id, ours.events_topic, 300)
+            startup_s = time.monotonic() - launched
+            cpu_before = cpu_seconds(worker)
+            start = time.monotonic()
+            create_and_fill(ours, events_file)
+            wait_caught_up(bootstrap, ours.app_id, ours.events_topic, 1800)
+            for topic in internal_topic_names(ours).values():
+                wait_caught_up(bootstrap, ours.app_id, topic, 600)
             ours_s = time.monotonic() - start
-            ours_cpu = cpu_seconds(worker)
+            ours_cpu = cpu_seconds(worker) - cpu_before
         finally:
             stop(worker)
         ours_rate = n / ours_s
@@ -145,12 +155,18 @@ def main() -> None:
 
     record(
         "worker end to end, one process, every KPI",
-        f"{ours_rate:,.0f} events/s ({n:,} events in {ours_s:.1f} s incl. start-up, "
-        f"{ours_cpu:.1f} CPU s); ceiling {ceiling_rate:,.0f} events/s; naive Faust "
-        f"{naive_rate:,.0f} events/s; ours/ceiling {ours_rate / ceiling_rate:.2f}, "
-        f"ours/naive {ours_rate / naive_rate:.1f}x",
+        f"{ours_rate:,.0f} events/s ({n:,} events in {ours_s:.1f} s, {ours_cpu:.1f} CPU s, "
+        f"after a start-up of {startup_s:.1f} s); "
+        f"ceiling {ceiling_rate:,.0f} events/s; naive Faust {naive_rate:,.0f} events/s; "
+        f"ours/ceiling {ours_rate / ceiling_rate:.2f}, ours/naive {ours_rate / naive_rate:.1f}x",
         packages=("faust-streaming", "aiokafka", "msgspec"),
     )
+
+
+def _first_line(source: Path, target: Path) -> Path:
+    with source.open("rb") as handle:
+        target.write_bytes(handle.readline())
+    return target
 
 
 def _read_progress(path: Path) -> tuple[int, float]:

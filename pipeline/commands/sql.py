@@ -15,6 +15,10 @@ Times print as RFC 3339 UTC (2026-11-22T09:15:00Z) and floats in full, so
 `ccpipe sql --format jsonl "SELECT * FROM kpi_interval_report ORDER BY ..."` prints the
 same lines as `ccpipe kpis` on the same events.
 
+A chdb store has one owner process. While `ccpipe sink` owns it, `ccpipe sql` sends the
+query to the sink's loopback endpoint (found in <store>/.owner.json) instead; only read-only
+statements (SELECT, SHOW, DESCRIBE, WITH, EXPLAIN) go that way.
+
 examples:
   ccpipe sql "SELECT queue, sum(offered) FROM kpi_interval_report GROUP BY queue"
   ccpipe sql --param day=2026-11-22 --format csv \\
@@ -51,7 +55,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pipeline.config import ConfigError, load_settings
-    from pipeline.store import StoreError, StoreURLError, open_store
+    from pipeline.store import StoreBusy, StoreError, StoreURLError, open_store
     from pipeline.store.result_format import write_csv, write_jsonl, write_table
 
     def say(message: str) -> int:
@@ -70,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(args.config, store=args.store)
         store = open_store(settings.store)
+    except StoreBusy as exc:
+        return _through_owner(settings.store, str(exc), query, params, args.format)
     except (ConfigError, StoreURLError, StoreError) as exc:
         return say(str(exc))
     try:
@@ -86,4 +92,21 @@ def run(args: argparse.Namespace) -> int:
         write_csv(result, sys.stdout)
     else:
         write_table(result, sys.stdout)
+    return 0
+
+
+def _through_owner(url: str, busy: str, query: str, params: dict[str, str], fmt: str) -> int:
+    """The store is owned by another process: ask it, if it serves queries (a sink does)."""
+    from pipeline.sink.owner import OwnerError, ask_owner, find_owner
+    from pipeline.store.url import ChdbURL, parse_store_url
+
+    store = parse_store_url(url)
+    assert isinstance(store, ChdbURL)  # only chdb stores have one owner
+    try:
+        output = ask_owner(find_owner(store.path), query, params, fmt)
+    except OwnerError as exc:
+        print(f"ccpipe sql: {busy}\nccpipe sql: {exc}", file=sys.stderr)
+        return exc.exit_code
+    sys.stdout.buffer.write(output)
+    sys.stdout.buffer.flush()
     return 0

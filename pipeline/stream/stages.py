@@ -206,7 +206,7 @@ class SegmentStage:
         changes = state.flush()
         self._update_board(partition, state, changes.segments)
         self._write_state(state, changes.touched, decoded, out)
-        self._send_segments(state, changes.segments, out)
+        self._send_segments(partition, state, changes.segments, out)
         self._send_fcr(partition, state, changes.fcr_updates, out)
         version = messages[-1][1] if messages else 0
         partials = [(key, state.intervals.totals[key]) for key in changes.intervals]
@@ -247,19 +247,20 @@ class SegmentStage:
             states = state.agents.states(agent_id)
             out.writes.append((AGENTS, agent_id.encode(), codec.encode_agent(states)))
 
-    def _send_segments(self, state: SegmentState, segments: list[Segment], out: Output) -> None:
-        grouped: dict[int, list[bytes]] = defaultdict(list)
+    def _send_segments(
+        self, partition: int, state: SegmentState, segments: list[Segment], out: Output
+    ) -> None:
+        """Segment rows for the store, batched. The store keeps the latest row per segment by
+        its version, so any partition will do: the source's own keeps them in order."""
+        rows = []
         for segment in segments:
             offered = segment.offered
             assert offered is not None
             config = state.queue_config(segment.sid.tenant, segment.sid.queue, offered.channel)
-            key = orjson.dumps(list(segment.sid))
-            grouped[partition_for(key, self.topology.segments)].append(
-                orjson.dumps(segment.row(config))
-            )
-        for p, rows in sorted(grouped.items()):
-            for chunk in _chunks(rows, ROWS_PER_MESSAGE):
-                out.sends.append(Send(SEGMENTS_OUT, b"[" + b",".join(chunk) + b"]", partition=p))
+            rows.append(orjson.dumps(segment.row(config)))
+        target = partition % self.topology.segments
+        for chunk in _chunks(rows, ROWS_PER_MESSAGE):
+            out.sends.append(Send(SEGMENTS_OUT, b"[" + b",".join(chunk) + b"]", partition=target))
 
     def _send_fcr(
         self, partition: int, state: SegmentState, updates: list[FcrUpdate], out: Output

@@ -1,0 +1,308 @@
+"""The demo from start to stop: broker, topics, worker, sink, feed; then progress; then drain.
+
+    start  broker (tansu on a free port, or --broker) -> topics with their partitions
+           -> worker (the production Faust agents, serving /metrics and /wallboard)
+           -> sink (the store's one owner; serves read-only SQL to `ccpipe sql`)
+           -> feed (the simulator, paced)
+    run    print where to look, then a progress line; stop on Ctrl-C, SIGTERM or a child
+           that fails
+    stop   feed first; wait until the worker's and the sink's consumer groups have committed
+           everything (a second Ctrl-C skips that); then sink, worker, broker
+
+The children read their settings the way every ccpipe command does: the user's file
+(`CCPIPE_CONFIG`) under `CCPIPE_*` variables, which the demo sets for what it decides (the
+broker's address, the web port, the store).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from pipeline.config import Settings
+from pipeline.core.clock import parse_rfc3339
+from pipeline.demo.broker import BrokerError, EmbeddedBroker, free_port
+from pipeline.demo.drain import wait_caught_up
+from pipeline.demo.process import ChildProcess
+from pipeline.demo.progress import Progress, read_metrics, wallboard_has_figures
+from pipeline.demo.supervisor import StopSignals, Supervisor
+
+DEFAULT_START = "2026-11-23T07:00:00Z"
+# Faust's defaults (60 s sessions) make the first group join on tansu take ~30 s: tansu holds
+# a join for about half the session timeout. 6 s is Kafka's minimum session.
+FAUST_ENV = {"BROKER_SESSION_TIMEOUT": "6", "BROKER_HEARTBEAT_INTERVAL": "1"}
+WORKER_STOP_S = 20.0
+SINK_STOP_S = 30.0
+POLL_S = 0.5
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    contacts: int = 20_000
+    seed: int = 7
+    speed: float | None = 60.0  # None: as fast as possible
+    start: str = DEFAULT_START
+    warm_up_min: float = 120.0  # simulated minutes sent at once before pacing starts
+    until: str | None = None
+    broker: str | None = None
+    port: int | None = None
+    events_file: Path | None = None
+    config: str | None = None
+    run_dir: Path = Path(".ccpipe/demo")
+    drain_deadline_s: float = 120.0
+    progress_every_s: float = 5.0
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+class Demo:
+    """One run of the demo; `run()` returns the exit code."""
+
+    def __init__(self, options: DemoOptions, settings: Settings, out: TextIO = sys.stdout) -> None:
+        self.options = options
+        self.settings = settings
+        self.out = out
+        self.started = time.monotonic()
+        self.bootstrap = options.broker or ""
+        self.web_url = ""
+
+    def say(self, message: str) -> None:
+        print(f"ccpipe demo: {message}", file=self.out, flush=True)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def run(self) -> int:
+        options = self.options
+        run_dir = options.run_dir.resolve()
+        run_dir.mkdir(parents=True, exist_ok=True)
+        for old in run_dir.glob("*.log"):
+            old.unlink()
+        with StopSignals() as signals, Supervisor() as children:
+            try:
+                self._start(children, run_dir)
+            except (BrokerError, StartError) as exc:
+                self.say(f"cannot start: {exc}")
+                return 1
+            code = self._watch(children, signals)
+            self._stop(children, signals, code)
+        self.say(
+            f'stopped. The store keeps what was written: ccpipe sql "SELECT ..." '
+            f"(store {self.settings.store})"
+        )
+        return code
+
+    # --- start ---------------------------------------------------------------------------
+
+    def _start(self, children: Supervisor, run_dir: Path) -> None:
+        options, settings = self.options, self.settings
+        if options.broker is None:
+            broker = EmbeddedBroker(run_dir / "broker.log")
+            children.adopt(broker.child)
+            broker.start()
+            self.bootstrap = broker.bootstrap
+            self.say(f"embedded broker (tansu) ready on {self.bootstrap} ({self.elapsed():.1f} s)")
+        self._create_topics()
+        port = options.port if options.port is not None else settings.web_port
+        if not _port_free(settings.web_host, port):
+            if options.port is not None:
+                raise StartError(f"port {port} is in use; pick another with --port")
+            taken, port = port, free_port(settings.web_host)
+            self.say(f"port {taken} is in use; the worker serves on {port} instead")
+        self.web_url = f"http://{settings.web_host}:{port}"
+        env = self._child_env(port)
+        python = sys.executable
+        children.start(
+            ChildProcess(
+                "worker",
+                [python, "-m", "pipeline.cli", "worker", "--loglevel", "warning"],
+                run_dir / "worker.log",
+                env={**env, **FAUST_ENV},
+                stop_deadline_s=WORKER_STOP_S,
+            )
+        )
+        children.start(
+            ChildProcess(
+                "sink",
+                [python, "-m", "pipeline.cli", "sink", "--metrics-port", "0"],
+                run_dir / "sink.log",
+                env=env,
+                stop_deadline_s=SINK_STOP_S,
+            )
+        )
+        children.start(
+            ChildProcess("feed", self._feed_argv(), run_dir / "feed.log", env=env),
+            may_finish=True,
+        )
+        self._where(run_dir)
+
+    def _create_topics(self) -> None:
+        from kafka import KafkaAdminClient
+        from kafka.errors import KafkaError
+
+        from pipeline.kafka.admin import TopicError, ensure_topics, pipeline_topics
+
+        try:
+            admin = KafkaAdminClient(client_id="ccpipe-demo", **self._kafka_kwargs())
+        except (KafkaError, OSError) as exc:
+            raise StartError(f"cannot reach the broker at {self.bootstrap}: {exc}") from None
+        try:
+            # Before any worker or sink asks for their metadata: tansu would create them
+            # with one partition (docs/demo.md).
+            outcomes = ensure_topics(admin, pipeline_topics(self.settings))
+        except (KafkaError, TopicError) as exc:
+            raise StartError(f"cannot create the topics: {exc}") from None
+        finally:
+            admin.close()
+        bad = [o.describe() for o in outcomes if o.status == "mismatch"]
+        if bad:
+            raise StartError("; ".join(bad))
+
+    def _kafka_kwargs(self) -> dict[str, object]:
+        from pipeline.kafka.connection import BrokerConnection
+
+        connection = BrokerConnection.from_settings(self.settings, broker=self.bootstrap)
+        return connection.kafka_python_kwargs()
+
+    def _child_env(self, port: int) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            CCPIPE_BROKER=self.bootstrap,
+            CCPIPE_WEB_PORT=str(port),
+            CCPIPE_STORE=self.settings.store,
+            PYTHONUNBUFFERED="1",
+        )
+        if self.options.config:
+            env["CCPIPE_CONFIG"] = str(Path(self.options.config).resolve())
+        return env
+
+    def _feed_argv(self) -> list[str]:
+        o = self.options
+        start_us = parse_rfc3339(o.start)
+        from_us = start_us + int(o.warm_up_min * 60e6)
+        from pipeline.core.clock import format_utc
+
+        argv = [
+            sys.executable,
+            "-m",
+            "pipeline.demo.feed",
+            "--contacts",
+            str(o.contacts),
+            "--seed",
+            str(o.seed),
+            "--speed",
+            str(o.speed or 0),
+            "--start",
+            o.start,
+            "--from",
+            format_utc(from_us),
+        ]
+        if o.until:
+            argv += ["--until", o.until]
+        if o.events_file is not None:
+            argv += ["--events-file", str(o.events_file.resolve())]
+        return argv
+
+    def _where(self, run_dir: Path) -> None:
+        url = self.web_url
+        pace = "as fast as possible" if not self.options.speed else f"{self.options.speed:g}x"
+        lines = [
+            "",
+            f"  Wallboard  {url}/wallboard",
+            f"  Metrics    {url}/metrics",
+            f"  Live JSON  {url}/live.json",
+            '  Query      ccpipe sql "SELECT * FROM kpi_interval_report '
+            'ORDER BY interval_start DESC LIMIT 10"',
+            f"  Store      {self.settings.store}",
+            f"  Broker     {self.bootstrap}",
+            f"  Logs       {run_dir}/*.log",
+            f"  Feed       {self.options.contacts:,} contacts, seed {self.options.seed}, {pace}",
+            "  Stop       Ctrl-C (a second Ctrl-C skips waiting for the store)",
+            "",
+        ]
+        print("\n".join(lines), file=self.out, flush=True)
+
+    # --- run -----------------------------------------------------------------------------
+
+    def _watch(self, children: Supervisor, signals: StopSignals) -> int:
+        progress = Progress()
+        shown_figures = False
+        feed_done = False
+        next_line = time.monotonic() + self.options.progress_every_s
+        while not signals.requested.is_set():
+            failed = children.failed()
+            if failed is not None:
+                self.say(
+                    f"the {failed.name} stopped (exit code {failed.returncode}); its log "
+                    f"({failed.log_path}) ends with:\n{failed.log_tail()}"
+                )
+                return 1
+            if not shown_figures and wallboard_has_figures(self.web_url):
+                shown_figures = True
+                self.say(f"first figures on the wallboard after {self.elapsed():.1f} s")
+            feed = children["feed"]
+            if not feed_done and not feed.running:
+                feed_done = True
+                self.say(f"{feed.log_tail(1)}; the wallboard holds still. Ctrl-C to stop.")
+            if time.monotonic() >= next_line:
+                next_line += self.options.progress_every_s
+                sample = read_metrics(self.web_url)
+                if sample is not None:
+                    self.say(progress.line(sample))
+            signals.wait(POLL_S)
+        self.say(f"{signals.received[0]} received: stopping")
+        return 0
+
+    # --- stop ----------------------------------------------------------------------------
+
+    def _stop(self, children: Supervisor, signals: StopSignals, code: int) -> None:
+        from pipeline.sink.consumer import sink_group
+        from pipeline.stream.app import internal_topic_names
+
+        feed = next((c for c in children if c.name == "feed"), None)
+        if feed is not None:
+            feed.stop()
+            if feed.returncode not in (0, None):
+                self.say(f"the feed ended with exit code {feed.returncode}")
+        names = {c.name for c in children}
+        if code == 0 and {"worker", "sink"} <= names and not signals.urgent.is_set():
+            s = self.settings
+            internal = internal_topic_names(s)
+            groups: Mapping[str, list[str]] = {
+                s.app_id: [s.events_topic, *internal.values()],
+                sink_group(s): [s.events_topic, s.segments_topic, s.intervals_topic],
+            }
+            self.say("waiting for the worker and the sink to catch up (Ctrl-C again: skip)")
+            started = time.monotonic()
+            caught_up = wait_caught_up(
+                self._kafka_kwargs(),
+                groups,
+                self.options.drain_deadline_s,
+                cancelled=signals.urgent.is_set,
+            )
+            took = time.monotonic() - started
+            if caught_up:
+                self.say(f"everything sent is in the store ({took:.1f} s)")
+            else:
+                self.say("stopping before the store has caught up: the latest rows may miss")
+        for name in ("sink", "worker"):
+            if name in names:
+                children.stop(name)
+        children.stop_all()
+
+
+class StartError(RuntimeError):
+    """A step of the start failed; the message says which and why."""

@@ -1,0 +1,272 @@
+"""What the wallboard shows: each queue's live figures judged against its targets, the day's
+service level per interval, and the alerts the worker raises itself.
+
+Everything is computed in the worker from the state it already holds, at its event-time
+watermark (the clock of docs/live.md), so the page shows exactly what /metrics says at the
+same moment: the tiles are `SegmentStage.live()` (the figures behind the
+`ccpipe_queue_*`, `ccpipe_agents` and `ccpipe_window_*` gauges), the sparkline merges the
+interval owners' held partials (`IntervalStage.parts`, the counts behind the contact
+counters), and the alerts mirror the Prometheus rules of `pipeline/rules.py` without needing
+Prometheus: a check breached for its `for` duration of event time is an active alert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import orjson
+
+from pipeline.config import Settings
+from pipeline.core.clock import INTERVAL_US, format_utc
+from pipeline.core.intervals import COUNT_FIELDS, IntervalKey, merge_counts, report_row
+from pipeline.core.live import TODAY, QueueFigures, local_day_start_us
+from pipeline.targets import QueueTargets, Targets
+
+Status = Literal["met", "near", "missed", "low", "none"]
+# A floor (service level) is "near" when the value is within this many points above it; a
+# limit (ASA, abandon rate, longest wait) when the value is above this share of the limit.
+NEAR_FLOOR_POINTS = 0.05
+NEAR_LIMIT_SHARE = 0.8
+ROLLING = "15m"
+_ANSWERED = COUNT_FIELDS.index("answered")
+_ABANDONED = COUNT_FIELDS.index("abandoned")
+
+# Held interval partials: partition -> interval key text -> source -> (version, counts).
+HeldParts = Mapping[int, Mapping[str, Mapping[str, tuple[int, list[int]]]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One figure of a tile judged against one target field; `window` None = not a window KPI.
+
+    `alert` names the Prometheus alert of pipeline/rules.py that watches the same thing.
+    """
+
+    figure: str
+    target: str
+    higher_is_better: bool
+    needs_volume: bool
+    alert: str
+    label: str
+
+
+CHECKS: tuple[Check, ...] = (
+    Check(
+        "service_level_15m",
+        "service_level",
+        True,
+        True,
+        "CcpipeServiceLevelBelowTarget",
+        "service level (15 min)",
+    ),
+    Check("service_level_today", "service_level", True, True, "", "service level (today)"),
+    Check("asa_s", "asa_s", False, True, "CcpipeAnswerDelayAboveLimit", "ASA (15 min)"),
+    Check(
+        "abandon_rate", "abandon_rate", False, True, "CcpipeAbandonRateSpike", "abandon (15 min)"
+    ),
+    Check(
+        "longest_wait_s",
+        "longest_wait_s",
+        False,
+        False,
+        "CcpipeLongestWaitAboveLimit",
+        "longest wait",
+    ),
+)
+
+
+def judge(value: float | None, target: float | None, check: Check, volume_ok: bool) -> Status:
+    """met / near / missed against the target; `low` when too few contacts to judge a rate,
+    `none` when there is no target or no value. `missed` is exactly the alert condition."""
+    if target is None or value is None:
+        return "none"
+    if check.needs_volume and not volume_ok:
+        return "low"
+    if check.higher_is_better:
+        if value < target:
+            return "missed"
+        return "near" if value < target + NEAR_FLOOR_POINTS else "met"
+    if value > target:
+        return "missed"
+    return "near" if value >= target * NEAR_LIMIT_SHARE else "met"
+
+
+def tile_figures(tile: QueueFigures) -> dict[str, Any]:
+    """The numbers a tile shows, as the worker's gauges carry them (window 15m unless named)."""
+    rolling = tile.windows[ROLLING].kpis
+    today = tile.windows[TODAY].kpis
+    return {
+        "in_queue": tile.in_queue,
+        "longest_wait_s": tile.longest_wait_s or 0.0,
+        "service_level_15m": rolling.get("service_level"),
+        "service_level_today": today.get("service_level"),
+        "asa_s": rolling.get("asa_s"),
+        "abandon_rate": rolling.get("abandon_rate"),
+        "aht_s": rolling.get("aht_s"),
+        "agents_available": tile.agents.get("available", 0),
+    }
+
+
+def _volume(tile: QueueFigures, window: str) -> int:
+    counts = tile.windows[window].counts
+    return counts[_ANSWERED] + counts[_ABANDONED]
+
+
+def day_series(
+    parts: HeldParts, now_us: int, settings: Settings
+) -> dict[tuple[str, str], list[tuple[int, float | None]]]:
+    """Service level per 15-minute interval of today (tenant's zone), per (tenant, queue).
+
+    Every channel of the queue and every source's latest partial are merged first, then the
+    rate is computed once, by the report's formula. Intervals with nothing answered or
+    abandoned have None: the sparkline leaves a gap there.
+    """
+    if now_us < 0:
+        return {}
+    by_queue: dict[tuple[str, str], dict[int, list[list[int]]]] = {}
+    day_starts: dict[str, int] = {}
+    for held in parts.values():
+        for text, sources in held.items():
+            tenant, queue, _, start = orjson.loads(text)
+            day_start = day_starts.get(tenant)
+            if day_start is None:
+                day_start = local_day_start_us(now_us, settings.tenant_timezone(tenant))
+                day_starts[tenant] = day_start
+            # The interval holding the local midnight belongs to the day before it ends.
+            if start + INTERVAL_US <= day_start or start > now_us:
+                continue
+            intervals = by_queue.setdefault((tenant, queue), {})
+            intervals.setdefault(start, []).extend(counts for _, counts in sources.values())
+    out = {}
+    for (tenant, queue), intervals in by_queue.items():
+        series = []
+        for start in sorted(intervals):
+            row = report_row(IntervalKey(tenant, queue, "", start), merge_counts(intervals[start]))
+            series.append((start, row["service_level"]))
+        out[(tenant, queue)] = series
+    return out
+
+
+class AlertTracker:
+    """Since when (event time) each (tenant, queue, alert) has been breached.
+
+    A breach becomes an active alert once it has held for the alert's `for` duration, as in
+    Prometheus; a check that stops being breached forgets its start.
+    """
+
+    def __init__(self) -> None:
+        self.since: dict[tuple[str, str, str], int] = {}
+
+    def update(self, now_us: int, breached: Iterable[tuple[str, str, str]]) -> None:
+        current = set(breached)
+        for key in [key for key in self.since if key not in current]:
+            del self.since[key]
+        for key in current:
+            self.since.setdefault(key, now_us)
+
+
+def hold_seconds(targets: Targets, alert: str) -> int:
+    """The `for` duration of an alert, from the `alerting` targets, as rules.py uses them."""
+    a = targets.alerting
+    return {
+        "CcpipeServiceLevelBelowTarget": a.breach_for_s,
+        "CcpipeAnswerDelayAboveLimit": a.breach_for_s,
+        "CcpipeAbandonRateSpike": a.abandon_for_s,
+        "CcpipeLongestWaitAboveLimit": a.longest_wait_for_s,
+    }[alert]
+
+
+def _target_values(own: QueueTargets) -> dict[str, float | None]:
+    return {
+        "service_level": own.service_level,
+        "asa_s": own.asa_s,
+        "abandon_rate": own.abandon_rate,
+        "longest_wait_s": own.longest_wait_s,
+        "min_volume": own.min_volume,
+    }
+
+
+def _worst(statuses: Iterable[Status]) -> Status:
+    order: tuple[Status, ...] = ("missed", "near", "met", "low", "none")
+    found = set(statuses)
+    return next((status for status in order if status in found), "none")
+
+
+def wallboard(
+    tiles: list[QueueFigures],
+    parts: HeldParts,
+    watermark_us: int,
+    settings: Settings,
+    targets: Targets,
+    tracker: AlertTracker,
+) -> dict[str, Any]:
+    """The page's whole state as JSON-ready values (see docs/demo.md for the fields)."""
+    series = day_series(parts, watermark_us, settings)
+    queues = []
+    breached: list[tuple[str, str, str]] = []
+    evaluated: list[tuple[dict[str, Any], Check, float | None, float | None]] = []
+    for tile in tiles:
+        if tile.channel is not None:
+            continue
+        own = targets.for_queue(tile.tenant, tile.queue)
+        goals = _target_values(own)
+        figures = tile_figures(tile)
+        status: dict[str, Status] = {}
+        for check in CHECKS:
+            window = TODAY if check.figure.endswith("_today") else ROLLING
+            volume_ok = _volume(tile, window) >= own.min_volume
+            value, target = figures[check.figure], goals[check.target]
+            status[check.figure] = judge(value, target, check, volume_ok)
+            if status[check.figure] == "missed" and check.alert:
+                breached.append((tile.tenant, tile.queue, check.alert))
+        entry = {
+            "tenant": tile.tenant,
+            "queue": tile.queue,
+            "figures": figures,
+            "status": status,
+            "overall": _worst(status.values()),
+            "targets": goals,
+            "volume_15m": _volume(tile, ROLLING),
+            "agents": dict(tile.agents),
+            "series": [
+                {"start": format_utc(start), "service_level": value}
+                for start, value in series.get((tile.tenant, tile.queue), [])
+            ],
+        }
+        queues.append(entry)
+        for check in CHECKS:
+            evaluated.append((entry, check, figures[check.figure], goals.get(check.target)))
+    if watermark_us >= 0:
+        tracker.update(watermark_us, breached)
+    alerts = []
+    for entry, check, value, target in evaluated:
+        key = (entry["tenant"], entry["queue"], check.alert)
+        since = tracker.since.get(key) if check.alert else None
+        if since is None:
+            continue
+        held_s = (watermark_us - since) / 1e6
+        hold = hold_seconds(targets, check.alert)
+        alerts.append(
+            {
+                "name": check.alert,
+                "tenant": entry["tenant"],
+                "queue": entry["queue"],
+                "figure": check.figure,
+                "label": check.label,
+                "value": value,
+                "target": target,
+                "since": format_utc(since),
+                "held_s": held_s,
+                "for_s": hold,
+                "firing": held_s >= hold,
+            }
+        )
+    alerts.sort(key=lambda a: (not a["firing"], -a["held_s"], a["queue"]))
+    return {
+        "watermark_us": watermark_us,
+        "watermark": format_utc(watermark_us) if watermark_us >= 0 else None,
+        "queues": queues,
+        "alerts": alerts,
+    }

@@ -1,0 +1,121 @@
+"""A real Prometheus (Debian's `prometheus`) on loopback for tests, run as docker-compose.yml
+runs it: the compose service's flags and deploy/prometheus/prometheus.yml with the committed
+rules, with only the addresses, the paths and the intervals changed (1 s scrape and rule
+evaluation, so a test waits seconds, not minutes)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from tests.observability.compose import ROOT, command
+
+DEPLOY = ROOT / "deploy" / "prometheus"
+START_DEADLINE_S = 30.0
+T = TypeVar("T")
+
+
+def wait_for(check: Callable[[], T | None], deadline_s: float, what: str) -> T:
+    """Poll `check` until it returns something truthy; fail with `what` at the deadline."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {deadline_s:.0f} s waiting for {what}")
+        time.sleep(0.2)
+
+
+def local_config(worker_targets: list[str], self_target: str) -> dict[str, Any]:
+    config: dict[str, Any] = yaml.safe_load((DEPLOY / "prometheus.yml").read_text())
+    config["global"]["scrape_interval"] = "1s"
+    config["global"]["evaluation_interval"] = "1s"
+    config["rule_files"] = [str(DEPLOY / pattern) for pattern in config["rule_files"]]
+    config.pop("alerting")  # no Alertmanager here; the alerts are still evaluated
+    for job in config["scrape_configs"]:
+        targets = worker_targets if job["job_name"] == "ccpipe-worker" else [self_target]
+        job["static_configs"] = [{"targets": targets}]
+    return config
+
+
+class PrometheusProcess:
+    def __init__(self, binary: str, folder: Path, port: int, worker_targets: list[str]) -> None:
+        self.base = f"http://127.0.0.1:{port}"
+        self.config = folder / "prometheus.yml"
+        self.config.write_text(
+            yaml.safe_dump(local_config(worker_targets, f"127.0.0.1:{port}")), encoding="utf-8"
+        )
+        flags = []
+        for flag in command("prometheus"):
+            if flag.startswith("--config.file="):
+                flag = f"--config.file={self.config}"
+            elif flag.startswith("--storage.tsdb.path="):
+                flag = f"--storage.tsdb.path={folder / 'data'}"
+            flags.append(flag)
+        self.argv = [binary, *flags, f"--web.listen-address=127.0.0.1:{port}"]
+        self.log_path = folder / "prometheus.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                self.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+            )
+
+        def ready() -> bool:
+            assert self.process is not None
+            assert self.process.poll() is None, f"prometheus exited:\n{self.log_tail()}"
+            try:
+                urllib.request.urlopen(f"{self.base}/-/ready", timeout=1).close()
+            except OSError:
+                return False
+            return True
+
+        wait_for(ready, START_DEADLINE_S, "Prometheus to be ready")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def log_tail(self, lines: int = 30) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def _get(self, path: str, **params: str | list[str]) -> Any:
+        query = urllib.parse.urlencode(params, doseq=True)
+        with urllib.request.urlopen(f"{self.base}{path}?{query}", timeout=10) as response:
+            body = json.loads(response.read())
+        assert body["status"] == "success", body
+        return body["data"]
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        """An instant vector query now: [{"metric": {...}, "value": [t, "v"]}, ...]."""
+        data = self._get("/api/v1/query", query=expr)
+        if data["resultType"] == "scalar":
+            return [{"metric": {}, "value": data["result"]}]
+        result: list[dict[str, Any]] = data["result"]
+        return result
+
+    def label_values(self, label: str, selector: str) -> list[str]:
+        values: list[str] = self._get(f"/api/v1/label/{label}/values", **{"match[]": [selector]})
+        return values
+
+    def rule_health(self) -> list[dict[str, Any]]:
+        groups = self._get("/api/v1/rules")["groups"]
+        return [rule for group in groups for rule in group["rules"]]

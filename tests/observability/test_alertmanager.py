@@ -1,0 +1,171 @@
+"""deploy/alertmanager/alertmanager.yml: valid, routed per tenant, and inhibiting per-queue
+alerts while the pipeline itself is down, checked with amtool and a real Alertmanager."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.observability.binaries import need
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = ROOT / "deploy" / "alertmanager" / "alertmanager.yml"
+START_DEADLINE_S = 20.0
+
+
+def test_amtool_checks_the_config() -> None:
+    done = subprocess.run(
+        [need("amtool"), "check-config", str(CONFIG)], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    ("labels", "receiver"),
+    [
+        ({"scope": "queue", "tenant": "acme", "severity": "warning"}, "tenant-acme"),
+        ({"scope": "queue", "tenant": "acme", "severity": "critical"}, "tenant-acme-urgent"),
+        ({"scope": "queue", "tenant": "default", "severity": "warning"}, "tenant-default"),
+        ({"scope": "pipeline", "severity": "critical"}, "pipeline-oncall"),
+        ({"scope": "queue", "tenant": "newcomer", "severity": "warning"}, "contact-centre"),
+    ],
+)
+def test_alerts_route_per_tenant(labels: dict[str, str], receiver: str) -> None:
+    done = subprocess.run(
+        [
+            need("amtool"),
+            "config",
+            "routes",
+            "test",
+            f"--config.file={CONFIG}",
+            *(f"{k}={v}" for k, v in labels.items()),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [receiver]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _call(url: str, body: Any = None) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        text = response.read()
+    return json.loads(text) if text.strip() else None
+
+
+@pytest.fixture
+def alertmanager(tmp_path: Path) -> Iterator[str]:
+    binary = need("alertmanager")
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            binary,
+            f"--config.file={CONFIG}",
+            f"--storage.path={tmp_path}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_DEADLINE_S
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/-/ready", timeout=1).close()
+                break
+            except OSError:
+                assert process.poll() is None, "alertmanager exited at start"
+                assert time.monotonic() < deadline, "alertmanager not ready in time"
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _alert(**labels: str) -> dict[str, Any]:
+    return {"labels": labels, "startsAt": datetime.now(UTC).isoformat()}
+
+
+def _states(base: str) -> dict[str, tuple[str, list[str]]]:
+    return {
+        a["labels"]["alertname"] + "/" + a["labels"].get("queue", "-"): (
+            a["status"]["state"],
+            a["status"]["inhibitedBy"],
+        )
+        for a in _call(f"{base}/api/v2/alerts")
+    }
+
+
+def test_queue_alerts_are_held_back_while_the_pipeline_is_down(alertmanager: str) -> None:
+    queue_alert = _alert(
+        alertname="CcpipeServiceLevelBelowTarget",
+        scope="queue",
+        severity="warning",
+        tenant="default",
+        queue="sales",
+    )
+    _call(f"{alertmanager}/api/v2/alerts", [queue_alert])
+    assert _states(alertmanager)["CcpipeServiceLevelBelowTarget/sales"] == ("active", [])
+
+    down = _alert(
+        alertname="CcpipeWorkerDown", scope="pipeline", severity="critical", instance="w1:6066"
+    )
+    _call(f"{alertmanager}/api/v2/alerts", [down])
+    states = _states(alertmanager)
+    state, by = states["CcpipeServiceLevelBelowTarget/sales"]
+    assert state == "suppressed" and len(by) == 1
+    # The pipeline's own alert is never held back.
+    assert states["CcpipeWorkerDown/-"] == ("active", [])
+
+
+def test_an_abandon_spike_holds_back_the_same_queues_service_level(alertmanager: str) -> None:
+    common = {"scope": "queue", "tenant": "default"}
+    _call(
+        f"{alertmanager}/api/v2/alerts",
+        [
+            _alert(
+                alertname="CcpipeAbandonRateSpike", severity="critical", queue="sales", **common
+            ),
+            _alert(
+                alertname="CcpipeServiceLevelBelowTarget",
+                severity="warning",
+                queue="sales",
+                **common,
+            ),
+            _alert(
+                alertname="CcpipeServiceLevelBelowTarget",
+                severity="warning",
+                queue="billing",
+                **common,
+            ),
+        ],
+    )
+    states = _states(alertmanager)
+    assert states["CcpipeServiceLevelBelowTarget/sales"][0] == "suppressed"
+    assert states["CcpipeServiceLevelBelowTarget/billing"] == ("active", [])

@@ -1,0 +1,74 @@
+"""docs/observability.md against the code: every metric the worker exposes is in the
+reference (and nothing else is), every alert and rule group is described, and the targets
+example is a valid settings file."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pipeline.config import load_settings
+from pipeline.metrics import build_registry
+from pipeline.rules import alert_groups, alerts, recording_groups
+from pipeline.stream.stages import IntervalStage, SegmentStage
+from pipeline.targets import targets_from_settings
+from tests.stream.events import mixed_events
+from tests.stream.harness import LocalPipeline
+
+ROOT = Path(__file__).resolve().parents[2]
+DOC = (ROOT / "docs" / "observability.md").read_text()
+SETTINGS = load_settings(env={})
+
+
+class Stages:
+    def __init__(self, pipeline: LocalPipeline) -> None:
+        self.segment_stage: SegmentStage = pipeline.seg
+        self.interval_stage: IntervalStage = pipeline.held
+
+    def lag(self) -> dict[tuple[str, int], int]:
+        return {("cc.events", 0): 0}
+
+
+def exposed_metrics() -> dict[str, str]:
+    """Name (as scraped, `_total` on counters) -> type, from a worker's registry."""
+    pipeline = LocalPipeline(SETTINGS, partitions=2)
+    pipeline.produce(mixed_events(seed=3, contacts=60), batch=4)
+    pipeline.run(max_messages=5)
+    registry, _ = build_registry(Stages(pipeline))
+    return {
+        family.name + ("_total" if family.type == "counter" else ""): family.type
+        for family in registry.collect()
+    }
+
+
+def documented_metrics() -> dict[str, str]:
+    rows = re.findall(r"^\| `(ccpipe_\w+)` \| (\w+) \|", DOC, re.M)
+    return dict(rows)
+
+
+def test_the_metrics_reference_is_the_worker_s_metrics() -> None:
+    assert documented_metrics() == exposed_metrics()
+
+
+def test_every_alert_and_rule_group_is_described() -> None:
+    targets = targets_from_settings(load_settings(ROOT / "deploy" / "ccpipe.yaml", env={}))
+    for alert in alerts(targets):
+        assert f"| `{alert.name}` |" in DOC, alert.name
+    for group in recording_groups(targets):
+        assert f"| `{group['name']}` |" in DOC, group["name"]
+    assert {g["name"] for g in alert_groups(targets)} == {
+        "ccpipe-queue-alerts",
+        "ccpipe-pipeline-alerts",
+    }
+
+
+def test_the_targets_example_is_a_valid_settings_file(tmp_path: Path) -> None:
+    example = next(
+        block for block in re.findall(r"```yaml\n(.*?)```", DOC, re.S) if "targets:" in block
+    )
+    path = tmp_path / "example.yaml"
+    path.write_text(example)
+    targets = targets_from_settings(load_settings(path, env={}))
+    assert targets.for_queue("acme", "sales").service_level == 0.90
+    assert targets.for_queue("x", "support").asa_s == 45
+    assert [g.name for g in targets.goals] == ["support-csat", "fcr-all"]

@@ -1,0 +1,76 @@
+"""Every ClickHouse SQL panel and variable of the dashboards runs on chdb and returns rows.
+
+The store is filled through the KPI core with simulated traffic (tests/store/fill.py, what
+`ccpipe load` writes), and each query gets the macros and variables Grafana would give it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import load_settings
+from pipeline.grafana.dashboards import all_dashboards
+from pipeline.store import Store, open_store
+from pipeline.store.migrations import default_directory, load_migrations, migrate
+from pipeline.targets import targets_from_settings
+from tests.observability.dashboard_queries import Query, clickhouse_queries, expand_sql
+from tests.store.fill import fill, simulated
+
+ROOT = Path(__file__).resolve().parents[2]
+BOARDS = all_dashboards(
+    targets_from_settings(load_settings(ROOT / "deploy" / "ccpipe.yaml", env={}))
+)
+QUERIES = clickhouse_queries(BOARDS)
+# The simulated day (2026-11-23) and dead letters stamped when written: a range holding both.
+START = datetime(2020, 1, 1, tzinfo=UTC)
+END = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    # chdb serves one data directory per process: closed before another test opens its own.
+    opened = open_store(f"chdb://{tmp_path_factory.mktemp('grafana-store') / 'store'}")
+    try:
+        migrate(opened, load_migrations(default_directory()))
+        fill(opened, simulated(1500, seed=5))
+        yield opened
+    finally:
+        opened.close()
+
+
+@pytest.fixture(scope="module")
+def variables(store: Store) -> dict[str, str]:
+    """Values a person would pick: the tenant, and the queue with the most segments."""
+    queue = store.query(
+        "SELECT queue FROM segment_facts GROUP BY queue ORDER BY count() DESC LIMIT 1"
+    ).scalar()
+    return {"tenant": "default", "queue": str(queue)}
+
+
+def test_there_are_sql_panels_on_every_clickhouse_dashboard() -> None:
+    boards = {q.board for q in QUERIES}
+    assert {"ccpipe-history", "ccpipe-goals", "ccpipe-agents", "ccpipe-pipeline"} <= boards
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=str)
+def test_each_sql_panel_returns_rows(store: Store, variables: dict[str, str], query: Query) -> None:
+    sql = expand_sql(query.text, START, END, variables)
+    assert "$" not in sql, sql
+    result = store.query(sql)
+    assert result.rows, f"{query}: no rows"
+    # A variable's one column, or a panel's columns after the first (a time or a key).
+    values = [value for row in result.rows for value in (row[1:] or row)]
+    assert any(value is not None for value in values), f"{query}: only nulls"
+
+
+def test_goal_table_has_one_row_per_goal(store: Store, variables: dict[str, str]) -> None:
+    table = next(q for q in QUERIES if q.board == "ccpipe-goals" and "Where each goal" in q.panel)
+    rows = store.query(expand_sql(table.text, START, END, variables)).dicts()
+    assert [r["goal"] for r in rows] == ["sales-asa", "support-csat", "fcr-all"]  # by due date
+    assert {r["status"] for r in rows} <= {"on track", "behind", "no data"}
+    # At the end of the range every goal's plan has reached its target.
+    assert [r["plan_now"] for r in rows] == pytest.approx([20.0, 0.88, 0.80])

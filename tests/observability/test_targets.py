@@ -1,0 +1,112 @@
+"""Targets in the settings: typed, merged per queue, and a bad one named by file and key."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import ConfigError, load_settings
+from pipeline.targets import DEFAULT_QUEUE_TARGETS, Goal, parse_targets, targets_from_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "ccpipe.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_deploy_config_reads_and_resolves_per_queue() -> None:
+    targets = targets_from_settings(load_settings(ROOT / "deploy" / "ccpipe.yaml", env={}))
+    # Tenant's queue over queue over default over built-in.
+    assert targets.for_queue("acme", "sales").service_level == 0.90
+    assert targets.for_queue("default", "sales").service_level == 0.80
+    assert targets.for_queue("acme", "billing").service_level == 0.70
+    # A queue entry's own `targets:` (beside its thresholds) counts like the section's.
+    assert targets.for_queue("default", "support").asa_s == 45
+    assert targets.for_queue("default", "support").abandon_rate == 0.08
+    # null switches a check off for one queue only.
+    assert targets.for_queue("default", "billing").asa_s is None
+    assert targets.for_queue("default", "sales").asa_s == 30
+    assert targets.for_queue("acme", "sales").longest_wait_s == 60
+    assert targets.alerting.breach_for_s == 600 and targets.alerting.silent_for_s == 900
+    assert [g.name for g in targets.goals] == ["support-csat", "fcr-all", "sales-asa"]
+    assert targets.tenants() == ["acme"]
+
+
+def test_no_targets_gives_the_built_in_defaults() -> None:
+    targets = targets_from_settings(load_settings(env={}))
+    assert targets.for_queue("default", "any") == DEFAULT_QUEUE_TARGETS
+    assert targets.goals == ()
+
+
+def test_a_goal_plan_is_the_straight_line_from_baseline_to_target() -> None:
+    goal = Goal("g", "csat", 0.78, 0.88, date(2026, 1, 1), date(2026, 1, 11))
+    assert goal.planned(date(2025, 12, 1)) == 0.78
+    assert goal.planned(date(2026, 1, 6)) == pytest.approx(0.83)
+    assert goal.planned(date(2027, 1, 1)) == 0.88
+    assert goal.on_track(0.84, date(2026, 1, 6)) and not goal.on_track(0.82, date(2026, 1, 6))
+    falling = Goal("a", "asa_s", 40, 20, date(2026, 1, 1), date(2026, 1, 11))
+    assert falling.on_track(29, date(2026, 1, 6)) and not falling.on_track(31, date(2026, 1, 6))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("targets: {default: {service_level: 80}}", "key `targets.default.service_level`"),
+        ("targets: {queues: {sales: {asa_s: -3}}}", "key `targets.queues.sales.asa_s`"),
+        ("targets: {queues: {sales: {min_volume: null}}}", "key `targets.queues.sales.min_volume`"),
+        ("targets: {queues: {sales: {speed: 3}}}", "unknown key `speed`"),
+        (
+            "targets: {tenants: {acme: {queues: {sales: {abandon_rate: 2}}}}}",
+            "key `targets.tenants.acme.queues.sales.abandon_rate`",
+        ),
+        ("targets: {alerting: {breach_for: soon}}", "key `targets.alerting.breach_for`"),
+        (
+            "targets: {goals: [{name: g, kpi: csat, baseline: 0.7, target: 0.8, "
+            "start: 2026-05-01, due: 2026-01-01}]}",
+            "key `targets.goals.0.due`",
+        ),
+        (
+            "targets: {goals: [{name: g, kpi: happiness, baseline: 0.7, target: 0.8, "
+            "start: 2026-01-01, due: 2026-05-01}]}",
+            "key `targets.goals.0.kpi`",
+        ),
+        ("targets: {goals: [{name: g, kpi: csat}]}", "missing `baseline`"),
+        (
+            "queues: {sales: {targets: {service_level: 0.9}}}\n"
+            "targets: {queues: {sales: {asa_s: 20}}}",
+            "key `queues.sales.targets`",
+        ),
+        ("queues: {sales: {targets: {service_level: 1.5}}}", "key `targets.queues.sales"),
+    ],
+)
+def test_a_bad_target_names_the_file_and_the_key(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, env={})
+    assert str(path) in str(caught.value)
+    assert message in str(caught.value)
+
+
+def test_tenant_queue_targets_beside_thresholds_are_folded_in(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "tenants:\n  acme:\n    queues:\n      sales: {sl_threshold_s: 15, targets: "
+        "{service_level: 0.95}}\n",
+    )
+    settings = load_settings(path, env={})
+    assert settings.queue("acme", "sales", "voice").sl_threshold_us == 15_000_000
+    targets = targets_from_settings(settings)
+    assert targets.for_queue("acme", "sales").service_level == 0.95
+    assert targets.for_queue("other", "sales").service_level == 0.80
+
+
+def test_durations_read_prometheus_spelling() -> None:
+    targets = parse_targets({"alerting": {"breach_for": "2h", "lag_for": 45, "silent_for": "90s"}})
+    assert targets.alerting.breach_for_s == 7200
+    assert targets.alerting.lag_for_s == 45
+    assert targets.alerting.silent_for_s == 90
