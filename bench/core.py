@@ -16,9 +16,11 @@ from bench.record import record
 from pipeline.config import load_settings
 from pipeline.core.events import decode_message
 from pipeline.core.kpi_state import KpiState
+from pipeline.runtime import tune_gc
 
 
 def main() -> None:
+    tune_gc()  # as every ccpipe command does
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
     args = parser.parse_args()

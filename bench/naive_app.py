@@ -30,6 +30,7 @@ def build(config: str, progress: Path) -> faust.App:
         f"{settings.app_id}-naive",
         broker=f"kafka://{settings.broker}",
         store="memory://",
+        datadir=str(progress.parent / "naive-data"),
         topic_partitions=settings.partitions,
         topic_replication_factor=1,
         consumer_auto_offset_reset="earliest",

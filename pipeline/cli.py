@@ -63,6 +63,9 @@ def _version() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from pipeline.runtime import tune_gc
+
+    tune_gc()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

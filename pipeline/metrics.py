@@ -5,7 +5,8 @@ nothing per event. The registry is injected, so tests build a fresh one and read
 `get_sample_value`.
 
 Labels stay bounded: tenant, queue, channel, window, state, reason and partition; never a
-contact, customer or agent id (per-agent series are a separate opt-in, see docs/metrics.md).
+contact, customer or agent id; per-agent series are a separate opt-in (`per_agent_metrics`),
+one series per agent, see docs/observability.md.
 
 Contact counters come from the interval owners: the total over every interval a partition
 of the partials topic owns, labelled with that partition, so that after a rebalance the new
@@ -23,6 +24,7 @@ from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from pipeline.config import Settings
 from pipeline.core.events import AGENT_STATES
 from pipeline.core.intervals import COUNT_FIELDS, merge_counts
 from pipeline.core.live import QueueFigures
@@ -112,6 +114,7 @@ LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 
 
 class Stages(Protocol):
+    settings: Settings
     segment_stage: SegmentStage
     interval_stage: IntervalStage
 
@@ -126,7 +129,22 @@ class PipelineCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         yield from self._contact_counters()
         yield from self._live(self._stages.segment_stage.live())
+        if self._stages.settings.per_agent_metrics:
+            yield self._agents()
         yield from self._health()
+
+    def _agents(self) -> Metric:
+        """One series per agent (opt-in): its current state, as a 1 on that state's label."""
+        family = GaugeMetricFamily(
+            "ccpipe_agent_state",
+            "1 for the agent's current state (opt-in: per_agent_metrics).",
+            labels=["tenant", "agent", "state"],
+        )
+        for state in self._stages.segment_stage.parts.values():
+            for agent_id, by_tenant in state.agents.latest.items():
+                for tenant, event in by_tenant.items():
+                    family.add_metric([tenant, agent_id, event.state], 1)
+        return family
 
     def _monotonic(self, name: str, labels: tuple[str, ...], value: float) -> float:
         key = (name, labels)

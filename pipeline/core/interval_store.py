@@ -33,25 +33,48 @@ class IntervalStore:
         """Make `counts` the member's whole contribution, to interval `key`."""
         old_key = self._where.get(member)
         if old_key is not None:
-            old = self._members[old_key][member]
-            if old_key == key and old == counts:
-                # Still "changed": a replayed input re-publishes the state it touches, which
-                # is what makes a crash between two writes harmless.
+            members = self._members[old_key]
+            old = members[member]
+            if old_key == key:
+                # Still "changed" when equal: a replayed input re-publishes the state it
+                # touches, which is what makes a crash between two writes harmless.
                 self.changed.add(key)
+                if old != counts:
+                    self._replace(members, member, key, old, counts)
                 return
             self._remove(member, old_key, old)
         self._where[member] = key
-        members = self._members.get(key)
-        if members is None:
-            members = self._members[key] = {}
+        target = self._members.get(key)
+        if target is None:
+            target = self._members[key] = {}
             self.totals[key] = zero_counts()
-        members[member] = counts
+        target[member] = counts
         total = self.totals[key]
         for i in _SUMMED:
             total[i] += counts[i]
         if counts[MAX_WAIT_INDEX] > total[MAX_WAIT_INDEX]:
             total[MAX_WAIT_INDEX] = counts[MAX_WAIT_INDEX]
         self.changed.add(key)
+
+    def _replace(
+        self,
+        members: dict[Hashable, list[int]],
+        member: Hashable,
+        key: IntervalKey,
+        old: list[int],
+        counts: list[int],
+    ) -> None:
+        """Same interval, new counts: add the difference; recompute the max only if the
+        member held it and went down."""
+        members[member] = counts
+        total = self.totals[key]
+        for i in _SUMMED:
+            total[i] += counts[i] - old[i]
+        new_wait, old_wait = counts[MAX_WAIT_INDEX], old[MAX_WAIT_INDEX]
+        if new_wait >= total[MAX_WAIT_INDEX]:
+            total[MAX_WAIT_INDEX] = new_wait
+        elif old_wait == total[MAX_WAIT_INDEX]:
+            total[MAX_WAIT_INDEX] = max(c[MAX_WAIT_INDEX] for c in members.values())
 
     def discard(self, member: Hashable) -> None:
         """Take the member's contribution out of its interval, if it has one."""

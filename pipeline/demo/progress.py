@@ -64,7 +64,7 @@ def read_metrics(base_url: str) -> Sample | None:
 
 
 def wallboard_has_figures(base_url: str) -> bool:
-    """True once the wallboard shows a queue with a service level (a live number)."""
+    """True once the wallboard shows a queue with a service level (rolling or today)."""
     body = _get(f"{base_url}/wallboard.json")
     if body is None:
         return False
@@ -77,6 +77,18 @@ class Progress:
 
     def __init__(self) -> None:
         self.previous: Sample | None = None
+
+    def moved(self, sample: Sample) -> bool:
+        """Whether anything shown changed since the previous line."""
+        previous = self.previous
+        if previous is None:
+            return True
+        return (sample.events, sample.dead_lettered, sample.lag, sample.watermark_s) != (
+            previous.events,
+            previous.dead_lettered,
+            previous.lag,
+            previous.watermark_s,
+        )
 
     def line(self, sample: Sample) -> str:
         rate = ""

@@ -260,7 +260,8 @@ class Demo:
             if time.monotonic() >= next_line:
                 next_line += self.options.progress_every_s
                 sample = read_metrics(self.web_url)
-                if sample is not None:
+                # A line when something moved: a finished feed leaves a quiet terminal.
+                if sample is not None and sample.events and progress.moved(sample):
                     self.say(progress.line(sample))
             signals.wait(POLL_S)
         self.say(f"{signals.received[0]} received: stopping")

@@ -488,6 +488,8 @@ ORDER BY time
 
 
 def goals_table_sql(goals: tuple[Goal, ...]) -> str:
+    # ClickHouse resolves an alias before a column of the same name, even in WHERE: no
+    # output column here may be named like a column the filter reads (tenant, queue).
     rows = []
     for goal in goals:
         top, bottom = kpi_sql(KPI_BY_FIELD[goal.kpi])
@@ -497,8 +499,8 @@ def goals_table_sql(goals: tuple[Goal, ...]) -> str:
 SELECT
     '{goal.name}' AS goal,
     '{goal.kpi}' AS kpi,
-    '{goal.tenant or "all"}' AS tenant,
-    '{goal.queue or "all"}' AS queue,
+    '{goal.tenant or "all"}' AS for_tenant,
+    '{goal.queue or "all"}' AS for_queue,
     {goal.baseline!r} AS baseline,
     {goal.target!r} AS target,
     toDate('{goal.due}') AS due,

@@ -115,9 +115,7 @@ class SinkLoop:
         buffer = self._buffer
         wait_s = min(self._policy.time_left(buffer.messages, buffer.age(self._clock())),
                      POLL_CEILING_S)  # fmt: skip
-        records = self._consumer.poll(
-            timeout_ms=int(wait_s * 1000), max_records=self._poll_records
-        )
+        records = self._consumer.poll(timeout_ms=int(wait_s * 1000), max_records=self._poll_records)
         self._raise_fatal()
         now = self._clock()
         for batch in records.values():

@@ -10,7 +10,6 @@ from pathlib import Path
 from pipeline.config import load_settings
 from pipeline.metrics import build_registry
 from pipeline.rules import alert_groups, alerts, recording_groups
-from pipeline.stream.stages import IntervalStage, SegmentStage
 from pipeline.targets import targets_from_settings
 from tests.stream.events import mixed_events
 from tests.stream.harness import LocalPipeline
@@ -20,21 +19,12 @@ DOC = (ROOT / "docs" / "observability.md").read_text()
 SETTINGS = load_settings(env={})
 
 
-class Stages:
-    def __init__(self, pipeline: LocalPipeline) -> None:
-        self.segment_stage: SegmentStage = pipeline.seg
-        self.interval_stage: IntervalStage = pipeline.held
-
-    def lag(self) -> dict[tuple[str, int], int]:
-        return {("cc.events", 0): 0}
-
-
 def exposed_metrics() -> dict[str, str]:
     """Name (as scraped, `_total` on counters) -> type, from a worker's registry."""
     pipeline = LocalPipeline(SETTINGS, partitions=2)
     pipeline.produce(mixed_events(seed=3, contacts=60), batch=4)
     pipeline.run(max_messages=5)
-    registry, _ = build_registry(Stages(pipeline))
+    registry, _ = build_registry(pipeline)
     return {
         family.name + ("_total" if family.type == "counter" else ""): family.type
         for family in registry.collect()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,13 +31,16 @@ START = datetime(2020, 1, 1, tzinfo=UTC)
 END = datetime(2100, 1, 1, tzinfo=UTC)
 
 
+REPORT: list[dict[str, Any]] = []
+
+
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     # chdb serves one data directory per process: closed before another test opens its own.
     opened = open_store(f"chdb://{tmp_path_factory.mktemp('grafana-store') / 'store'}")
     try:
         migrate(opened, load_migrations(default_directory()))
-        fill(opened, simulated(1500, seed=5))
+        REPORT[:] = fill(opened, simulated(1500, seed=5))
         yield opened
     finally:
         opened.close()
@@ -74,3 +78,12 @@ def test_goal_table_has_one_row_per_goal(store: Store, variables: dict[str, str]
     assert {r["status"] for r in rows} <= {"on track", "behind", "no data"}
     # At the end of the range every goal's plan has reached its target.
     assert [r["plan_now"] for r in rows] == pytest.approx([20.0, 0.88, 0.80])
+    # Each actual is the core's report over that goal's tenant and queue, rolled up.
+    sales = [r for r in REPORT if r["tenant"] == "default" and r["queue"] == "sales"]
+    answered = sum(r["answered"] for r in sales)
+    asa = sum((r["asa_s"] or 0) * r["answered"] for r in sales) / answered
+    support = [r for r in REPORT if r["queue"] == "support"]
+    responses = sum(r["csat_responses"] for r in support)
+    csat = sum((r["csat"] or 0) * r["csat_responses"] for r in support) / responses
+    fcr = sum(r["fcr_resolved"] for r in REPORT) / sum(r["fcr_eligible"] for r in REPORT)
+    assert [r["actual"] for r in rows] == pytest.approx([asa, csat, fcr])

@@ -49,9 +49,7 @@ class Broker:
 
 
 class MemoryConsumer:
-    def __init__(
-        self, broker: Broker, group: str, clock: FakeClock, max_records: int = 10
-    ) -> None:
+    def __init__(self, broker: Broker, group: str, clock: FakeClock, max_records: int = 10) -> None:
         self.broker = broker
         self.group = group
         self.clock = clock

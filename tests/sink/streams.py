@@ -55,8 +55,11 @@ def expected_for(lines: list[bytes], settings: Settings = SETTINGS) -> Expected:
         report=rows,
         events=len({(e.tenant, e.ts_us, e.event_id) for e in events}),
         agent_states=len(
-            {(e.tenant, e.agent_id, e.ts_us, e.event_id) for e in events
-             if isinstance(e, AgentState)}  # fmt: skip
+            {
+                (e.tenant, e.agent_id, e.ts_us, e.event_id)
+                for e in events
+                if isinstance(e, AgentState)
+            }  # fmt: skip
         ),
         segments=sum(1 for s in state.segments.segments.values() if s.offered is not None),
         dead_letters=bad,

@@ -62,6 +62,23 @@ class LocalPipeline:
         self.fcr = FcrStage(self.topology)
         self.held = IntervalStage()
 
+    # What pipeline.metrics reads of a worker (its `Stages` protocol).
+    @property
+    def segment_stage(self) -> SegmentStage:
+        return self.seg
+
+    @property
+    def interval_stage(self) -> IntervalStage:
+        return self.held
+
+    def lag(self) -> dict[tuple[str, int], int]:
+        """Messages not yet committed per partition of the input log."""
+        log = self.logs["events"]
+        return {
+            ("cc.events", p): len(records) - log.committed.get(p, 0)
+            for p, records in log.records.items()
+        }
+
     def produce(self, lines: list[bytes], batch: int = 1) -> None:
         """Events into the input log, as single messages or as per-partition batches."""
         grouped: dict[int, list[bytes]] = defaultdict(list)

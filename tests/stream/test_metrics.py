@@ -9,20 +9,10 @@ from prometheus_client import generate_latest
 from pipeline.config import load_settings
 from pipeline.metrics import CONTACT_COUNTERS, build_registry
 from pipeline.report import report_from_lines
-from pipeline.stream.stages import IntervalStage, SegmentStage
 from tests.stream.events import mixed_events
 from tests.stream.harness import LocalPipeline
 
 SETTINGS = load_settings(env={})
-
-
-class Stages:
-    def __init__(self, pipeline: LocalPipeline) -> None:
-        self.segment_stage: SegmentStage = pipeline.seg
-        self.interval_stage: IntervalStage = pipeline.held
-
-    def lag(self) -> dict[tuple[str, int], int]:
-        return {("cc.events", 0): 7}
 
 
 def _run() -> tuple[LocalPipeline, list[bytes]]:
@@ -35,7 +25,7 @@ def _run() -> tuple[LocalPipeline, list[bytes]]:
 
 def test_contact_counters_sum_the_interval_rows_per_queue() -> None:
     pipeline, lines = _run()
-    registry, _ = build_registry(Stages(pipeline))
+    registry, _ = build_registry(pipeline)
     expected: dict[tuple[str, str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for row in report_from_lines(lines, SETTINGS):
         key = (row["tenant"], row["queue"], row["channel"])
@@ -68,7 +58,7 @@ def test_contact_counters_sum_the_interval_rows_per_queue() -> None:
 
 def test_live_gauges_health_and_names_follow_conventions() -> None:
     pipeline, _ = _run()
-    registry, latency = build_registry(Stages(pipeline))
+    registry, latency = build_registry(pipeline)
     latency.observe(0.2)
     tiles = {(t.tenant, t.queue): t for t in pipeline.seg.live()}
     for (tenant, queue), tile in tiles.items():
@@ -92,7 +82,14 @@ def test_live_gauges_health_and_names_follow_conventions() -> None:
         registry.get_sample_value(
             "ccpipe_consumer_lag_messages", {"topic": "cc.events", "partition": "0"}
         )
-        == 7
+        == 0  # caught up
+    )
+    pipeline.produce(mixed_events(seed=12, contacts=50), batch=1)
+    lag = registry.get_sample_value(
+        "ccpipe_consumer_lag_messages", {"topic": "cc.events", "partition": "0"}
+    )
+    assert lag == len(pipeline.logs["events"].pending(0)) and (
+        lag > 0
     )
     assert registry.get_sample_value("ccpipe_event_to_metric_seconds_count") == 1
     text = generate_latest(registry).decode()
@@ -108,7 +105,7 @@ def test_live_gauges_health_and_names_follow_conventions() -> None:
 
 def test_counters_never_go_down() -> None:
     pipeline, _ = _run()
-    registry, _ = build_registry(Stages(pipeline))
+    registry, _ = build_registry(pipeline)
     labels = next(
         s.labels
         for m in registry.collect()
@@ -122,3 +119,19 @@ def test_counters_never_go_down() -> None:
             for source, (version, counts) in list(sources.items()):
                 sources[source] = (version, [0] * len(counts))
     assert registry.get_sample_value("ccpipe_contacts_offered_total", labels) == before
+
+
+def test_per_agent_series_only_when_opted_in() -> None:
+    import dataclasses
+
+    pipeline, _ = _run()
+    registry, _ = build_registry(pipeline)
+    assert "ccpipe_agent_state" not in generate_latest(registry).decode()
+    pipeline.settings = dataclasses.replace(SETTINGS, per_agent_metrics=True)
+    registry, _ = build_registry(pipeline)
+    assert (
+        registry.get_sample_value(
+            "ccpipe_agent_state", {"tenant": "default", "agent": "a0", "state": "offline"}
+        )
+        == 1
+    )
