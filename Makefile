@@ -15,9 +15,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# For now the offline path; the embedded live pipeline replaces it (`ccpipe demo`).
+# The live pipeline on this machine: embedded broker, worker, sink, simulator feed and the
+# wallboard (docs/demo.md). Ctrl-C stops it; `ccpipe sql` queries what it stored.
 demo: install
-	$(BIN)/ccpipe simulate --contacts 20000 --seed 7 --quiet | $(BIN)/ccpipe kpis - --format table
+	$(BIN)/ccpipe demo
 
 lint: install
 	$(BIN)/ruff check pipeline tests bench

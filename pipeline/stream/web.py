@@ -93,7 +93,10 @@ def add_wallboard_pages(pipeline: Pipeline) -> None:
     async def on_shutdown(_: Any) -> None:
         closing.set()
 
-    app.web.web_app.on_shutdown.append(on_shutdown)
+    # Faust's aiohttp driver: open streams end when its server shuts down.
+    web_app: Any = getattr(app.web, "web_app", None)
+    if web_app is not None:
+        web_app.on_shutdown.append(on_shutdown)
 
     def page(name: str) -> Any:
         async def serve(web: Any, request: Any) -> Any:

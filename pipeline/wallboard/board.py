@@ -29,6 +29,7 @@ Status = Literal["met", "near", "missed", "low", "none"]
 # limit (ASA, abandon rate, longest wait) when the value is above this share of the limit.
 NEAR_FLOOR_POINTS = 0.05
 NEAR_LIMIT_SHARE = 0.8
+_EDGE = 1e-9
 ROLLING = "15m"
 _ANSWERED = COUNT_FIELDS.index("answered")
 _ABANDONED = COUNT_FIELDS.index("abandoned")
@@ -84,13 +85,15 @@ def judge(value: float | None, target: float | None, check: Check, volume_ok: bo
         return "none"
     if check.needs_volume and not volume_ok:
         return "low"
+    # The band edges are sums and products of decimal fractions (0.80 + 0.05): a rounding
+    # error must not move a value that sits exactly on an edge to the other side.
     if check.higher_is_better:
         if value < target:
             return "missed"
-        return "near" if value < target + NEAR_FLOOR_POINTS else "met"
+        return "near" if value < target + NEAR_FLOOR_POINTS - _EDGE else "met"
     if value > target:
         return "missed"
-    return "near" if value >= target * NEAR_LIMIT_SHARE else "met"
+    return "near" if value >= target * NEAR_LIMIT_SHARE - _EDGE else "met"
 
 
 def tile_figures(tile: QueueFigures) -> dict[str, Any]:
@@ -194,6 +197,17 @@ def _worst(statuses: Iterable[Status]) -> Status:
     return next((status for status in order if status in found), "none")
 
 
+@dataclass(frozen=True, slots=True)
+class _Judged:
+    """A check a queue misses now: an alert, pending until it has held for its duration."""
+
+    tenant: str
+    queue: str
+    check: Check
+    value: float | None
+    target: float | None
+
+
 def wallboard(
     tiles: list[QueueFigures],
     parts: HeldParts,
@@ -205,8 +219,7 @@ def wallboard(
     """The page's whole state as JSON-ready values (see docs/demo.md for the fields)."""
     series = day_series(parts, watermark_us, settings)
     queues = []
-    breached: list[tuple[str, str, str]] = []
-    evaluated: list[tuple[dict[str, Any], Check, float | None, float | None]] = []
+    breached: list[_Judged] = []
     for tile in tiles:
         if tile.channel is not None:
             continue
@@ -219,54 +232,50 @@ def wallboard(
             volume_ok = _volume(tile, window) >= own.min_volume
             value, target = figures[check.figure], goals[check.target]
             status[check.figure] = judge(value, target, check, volume_ok)
-            if status[check.figure] == "missed" and check.alert:
-                breached.append((tile.tenant, tile.queue, check.alert))
-        entry = {
-            "tenant": tile.tenant,
-            "queue": tile.queue,
-            "figures": figures,
-            "status": status,
-            "overall": _worst(status.values()),
-            "targets": goals,
-            "volume_15m": _volume(tile, ROLLING),
-            "agents": dict(tile.agents),
-            "series": [
-                {"start": format_utc(start), "service_level": value}
-                for start, value in series.get((tile.tenant, tile.queue), [])
-            ],
-        }
-        queues.append(entry)
-        for check in CHECKS:
-            evaluated.append((entry, check, figures[check.figure], goals.get(check.target)))
-    if watermark_us >= 0:
-        tracker.update(watermark_us, breached)
-    alerts = []
-    for entry, check, value, target in evaluated:
-        key = (entry["tenant"], entry["queue"], check.alert)
-        since = tracker.since.get(key) if check.alert else None
-        if since is None:
-            continue
-        held_s = (watermark_us - since) / 1e6
-        hold = hold_seconds(targets, check.alert)
-        alerts.append(
+            if check.alert and status[check.figure] == "missed":
+                breached.append(_Judged(tile.tenant, tile.queue, check, value, target))
+        queues.append(
             {
-                "name": check.alert,
-                "tenant": entry["tenant"],
-                "queue": entry["queue"],
-                "figure": check.figure,
-                "label": check.label,
-                "value": value,
-                "target": target,
-                "since": format_utc(since),
-                "held_s": held_s,
-                "for_s": hold,
-                "firing": held_s >= hold,
+                "tenant": tile.tenant,
+                "queue": tile.queue,
+                "figures": figures,
+                "status": status,
+                "overall": _worst(status.values()),
+                "targets": goals,
+                "volume_15m": _volume(tile, ROLLING),
+                "agents": dict(tile.agents),
+                "series": [
+                    {"start": format_utc(start), "service_level": value}
+                    for start, value in series.get((tile.tenant, tile.queue), [])
+                ],
             }
         )
+    if watermark_us >= 0:
+        tracker.update(watermark_us, [(j.tenant, j.queue, j.check.alert) for j in breached])
+    alerts = [_alert(j, tracker, targets, watermark_us) for j in breached]
     alerts.sort(key=lambda a: (not a["firing"], -a["held_s"], a["queue"]))
     return {
         "watermark_us": watermark_us,
         "watermark": format_utc(watermark_us) if watermark_us >= 0 else None,
         "queues": queues,
         "alerts": alerts,
+    }
+
+
+def _alert(j: _Judged, tracker: AlertTracker, targets: Targets, now_us: int) -> dict[str, Any]:
+    since = tracker.since.get((j.tenant, j.queue, j.check.alert), now_us)
+    held_s = (now_us - since) / 1e6
+    hold = hold_seconds(targets, j.check.alert)
+    return {
+        "name": j.check.alert,
+        "tenant": j.tenant,
+        "queue": j.queue,
+        "figure": j.check.figure,
+        "label": j.check.label,
+        "value": j.value,
+        "target": j.target,
+        "since": format_utc(since),
+        "held_s": held_s,
+        "for_s": hold,
+        "firing": held_s >= hold,
     }

@@ -8,11 +8,11 @@ const WORDS = { met: "ON TARGET", near: "CLOSE", missed: "MISSED", low: "LOW VOL
 const FIGURES = [
   ["in_queue", "In queue", "count", null, true],
   ["longest_wait_s", "Longest wait", "duration", "longest_wait_s", true],
-  ["agents_available", "Agents available", "count", null, true],
-  ["service_level_15m", "Service level 15 min", "percent", "service_level", false],
-  ["service_level_today", "Service level today", "percent", "service_level", false],
+  ["agents_available", "Available", "count", null, true],
+  ["service_level_15m", "SL 15 min", "percent", "service_level", false],
+  ["service_level_today", "SL today", "percent", "service_level", false],
   ["asa_s", "ASA 15 min", "duration", "asa_s", false],
-  ["abandon_rate", "Abandoned 15 min", "percent", "abandon_rate", false],
+  ["abandon_rate", "Abandoned", "percent", "abandon_rate", false],
   ["aht_s", "AHT 15 min", "duration", null, false],
 ];
 const SVG = "http://www.w3.org/2000/svg";
@@ -48,15 +48,14 @@ function figure(queue, [key, label, kind, field, big]) {
   box.dataset.figure = key;
   box.dataset.value = value === null || value === undefined ? "" : String(value);
   box.dataset.status = status;
-  box.append(el("span", "label", label));
-  const shown = el("span", "value");
+  const head = el("span", "label");
   if (ICONS[status]) {
     const icon = el("span", "icon", ICONS[status]);
     icon.setAttribute("aria-label", WORDS[status]);
-    shown.append(icon);
+    head.append(icon);
   }
-  shown.append(document.createTextNode(format(value, kind)));
-  box.append(shown);
+  head.append(document.createTextNode(label));
+  box.append(head, el("span", "value", format(value, kind)));
   const goal = field ? goalText(field, queue.targets[field], kind) : "";
   if (goal) box.append(el("span", "goal", status === "low" ? goal + " (too few contacts)" : goal));
   return box;
@@ -133,9 +132,10 @@ function tile(queue, watermarkMs) {
   const badge = el("span", "badge");
   if (ICONS[queue.overall]) badge.textContent = ICONS[queue.overall] + " " + WORDS[queue.overall];
   head.append(name, badge);
-  const figs = el("div", "figs");
-  for (const spec of FIGURES) figs.append(figure(queue, spec));
-  card.append(head, figs, sparkline(queue, watermarkMs));
+  const top = el("div", "figs top");
+  const rest = el("div", "figs");
+  for (const spec of FIGURES) (spec[4] ? top : rest).append(figure(queue, spec));
+  card.append(head, top, rest, sparkline(queue, watermarkMs));
   return card;
 }
 

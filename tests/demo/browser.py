@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import Any
 
 import aiohttp
+import psutil
 
 from pipeline.demo.process import ChildProcess
 
@@ -53,6 +54,14 @@ def chromium_path() -> str | None:
     return None
 
 
+def _crash_handlers() -> dict[int, psutil.Process]:
+    found = {}
+    for process in psutil.process_iter(["name"]):
+        if (process.info["name"] or "").startswith("chrome_crashpad"):
+            found[process.pid] = process
+    return found
+
+
 class Chromium:
     def __init__(self, child: ChildProcess, profile: Path) -> None:
         self.child = child
@@ -61,6 +70,9 @@ class Chromium:
         self.session: aiohttp.ClientSession | None = None
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.ids = itertools.count(1)
+        # Chromium's crash handlers leave its process group (they re-parent to init); the ones
+        # that appeared with this browser are ended with it.
+        self.helpers: list[psutil.Process] = []
 
     @classmethod
     def launch(cls, folder: Path, deadline_s: float = 30.0) -> Chromium:
@@ -82,10 +94,12 @@ class Chromium:
             folder / "chromium.log",
             stop_deadline_s=5.0,
         )
+        before = set(_crash_handlers())
         child.start()
         browser = cls(child, profile)
         try:
             browser._connect(deadline_s)
+            browser.helpers = [p for pid, p in _crash_handlers().items() if pid not in before]
         except BaseException:
             browser.close()
             raise
@@ -152,7 +166,10 @@ class Chromium:
         """Poll a JavaScript expression until it is truthy; its value, or TimeoutError."""
         deadline = time.monotonic() + deadline_s
         while True:
-            value = self.evaluate(expression)
+            try:
+                value = self.evaluate(expression)
+            except RuntimeError:  # the page is still loading: the names are not there yet
+                value = None
             if value:
                 return value
             if time.monotonic() > deadline:
@@ -176,6 +193,10 @@ class Chromium:
         finally:
             self.loop.close()
             self.child.stop()
+            _, alive = psutil.wait_procs(self.helpers, timeout=10)
+            for process in alive:
+                process.kill()
+            psutil.wait_procs(alive, timeout=5)
 
     def __enter__(self) -> Chromium:
         return self

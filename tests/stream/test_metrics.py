@@ -88,9 +88,7 @@ def test_live_gauges_health_and_names_follow_conventions() -> None:
     lag = registry.get_sample_value(
         "ccpipe_consumer_lag_messages", {"topic": "cc.events", "partition": "0"}
     )
-    assert lag == len(pipeline.logs["events"].pending(0)) and (
-        lag > 0
-    )
+    assert lag == len(pipeline.logs["events"].pending(0)) and (lag > 0)
     assert registry.get_sample_value("ccpipe_event_to_metric_seconds_count") == 1
     text = generate_latest(registry).decode()
     for line in text.splitlines():

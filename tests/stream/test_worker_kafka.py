@@ -19,7 +19,7 @@ import itertools
 import subprocess
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,7 +50,7 @@ pytestmark = pytest.mark.kafka
 PARTITIONS = 4
 # About 28,600 events: a worker gets through them in a couple of seconds.
 SMALL_CONTACTS = 4000
-# About 57,000 events in 25-event messages: several seconds of work to kill a worker in.
+# About 57,000 events in 25-event messages, fed in parts: work in flight at every kill point.
 LARGE_CONTACTS = 8000
 BATCH = 100
 SMALL_BATCH = 25
@@ -78,7 +78,7 @@ def row_key(row: Row) -> tuple[str, str, str, str]:
     return (row["tenant"], row["queue"], row["channel"], row["interval_start"])
 
 
-def report_rows(rows: Iterator[Row] | list[Row]) -> list[Row]:
+def report_rows(rows: Iterable[Row]) -> list[Row]:
     """Rows as `ccpipe kpis` prints them: the report fields, offered > 0, in key order."""
     kept = [{f: row[f] for f in REPORT_FIELDS} for row in rows if row["offered"] != 0]
     return sorted(kept, key=row_key)
@@ -334,7 +334,7 @@ class Stream:
         return found
 
     def rows(self) -> list[Row]:
-        return report_rows(list(self.latest.values()))
+        return report_rows(self.latest.values())
 
     def poll(self) -> Progress:
         """Take in new interval rows (the latest per key wins), read the group's progress,

@@ -1,0 +1,160 @@
+"""The wallboard's state (pipeline/wallboard/board.py): judging, the day's series, alerts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pipeline.config import Settings
+from pipeline.core.clock import INTERVAL_US, US_PER_S, parse_rfc3339
+from pipeline.core.intervals import COUNT_FIELDS, IntervalKey, report_row, zero_counts
+from pipeline.core.live import WINDOW_NAMES, QueueFigures, WindowFigures
+from pipeline.stream.codec import interval_key_text
+from pipeline.targets import Targets, parse_targets
+from pipeline.wallboard.board import (
+    CHECKS,
+    AlertTracker,
+    day_series,
+    judge,
+    tile_figures,
+    wallboard,
+)
+
+NOW = parse_rfc3339("2026-11-23T10:07:00Z")
+SL_15M = next(c for c in CHECKS if c.figure == "service_level_15m")
+ASA = next(c for c in CHECKS if c.figure == "asa_s")
+WAIT = next(c for c in CHECKS if c.figure == "longest_wait_s")
+INDEX = {name: i for i, name in enumerate(COUNT_FIELDS)}
+
+
+def counts(**values: int) -> list[int]:
+    out = zero_counts()
+    for name, value in values.items():
+        out[INDEX[name]] = value
+    return out
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(0.79, "missed"), (0.80, "near"), (0.849, "near"), (0.85, "met"), (None, "none")],
+)
+def test_a_floor_is_missed_below_its_target_and_near_just_above(
+    value: float | None, expected: str
+) -> None:
+    assert judge(value, 0.80, SL_15M, volume_ok=True) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(31.0, "missed"), (30.0, "near"), (24.0, "near"), (23.9, "met")]
+)
+def test_a_limit_is_missed_above_it_and_near_from_80_percent(value: float, expected: str) -> None:
+    assert judge(value, 30.0, ASA, volume_ok=True) == expected
+
+
+def test_rates_are_not_judged_on_too_few_contacts_but_waits_are() -> None:
+    assert judge(0.10, 0.80, SL_15M, volume_ok=False) == "low"
+    assert judge(500.0, 120.0, WAIT, volume_ok=False) == "missed"
+    assert judge(0.10, None, SL_15M, volume_ok=True) == "none"
+
+
+def held(*items: tuple[str, str, str, int, str, list[int]]) -> dict[int, Any]:
+    """Interval partials as IntervalStage holds them, spread over two partitions."""
+    parts: dict[int, dict[str, dict[str, tuple[int, list[int]]]]] = {0: {}, 1: {}}
+    for n, (tenant, queue, channel, start, source, values) in enumerate(items):
+        text = interval_key_text(IntervalKey(tenant, queue, channel, start))
+        parts[n % 2].setdefault(text, {})[source] = (7, values)
+    return parts
+
+
+def test_the_day_series_merges_channels_and_sources_of_today_only() -> None:
+    today = parse_rfc3339("2026-11-23T09:00:00Z")
+    yesterday = parse_rfc3339("2026-11-22T23:45:00Z")
+    later = NOW - NOW % INTERVAL_US + INTERVAL_US
+    parts = held(
+        ("default", "q", "voice", today, "seg:0", counts(answered=8, answered_within_sl=6)),
+        ("default", "q", "voice", today, "fcr:1", counts(fcr_eligible=3)),
+        ("default", "q", "chat", today, "seg:1", counts(answered=1, abandoned=1)),
+        ("default", "q", "voice", today + INTERVAL_US, "seg:0", counts(offered=2)),
+        ("default", "q", "voice", yesterday, "seg:0", counts(answered=5)),
+        ("default", "q", "voice", later, "seg:0", counts(answered=5)),
+    )
+    series = day_series(parts, NOW, Settings())
+    expected = report_row(
+        IntervalKey("default", "q", "", today),
+        counts(answered=9, abandoned=1, answered_within_sl=6, fcr_eligible=3),
+    )["service_level"]
+    assert series == {("default", "q"): [(today, expected), (today + INTERVAL_US, None)]}
+    assert expected == 0.6
+
+
+def test_today_is_the_tenants_local_day() -> None:
+    settings = Settings(tenants={"nyc": {"timezone": "America/New_York"}})
+    # 03:00 UTC on the 23rd is still the 22nd in New York: its day began at 05:00 UTC on the 22nd.
+    start = parse_rfc3339("2026-11-22T06:00:00Z")
+    parts = held(("nyc", "q", "voice", start, "seg:0", counts(answered=1, answered_within_sl=1)))
+    assert day_series(parts, parse_rfc3339("2026-11-23T03:00:00Z"), settings) == {
+        ("nyc", "q"): [(start, 1.0)]
+    }
+    assert day_series(parts, parse_rfc3339("2026-11-23T06:00:00Z"), settings) == {}
+
+
+def test_an_alert_fires_once_its_breach_has_held_long_enough_in_event_time() -> None:
+    tracker = AlertTracker()
+    key = ("default", "q", "CcpipeServiceLevelBelowTarget")
+    tracker.update(NOW, [key])
+    tracker.update(NOW + 60 * US_PER_S, [key])
+    assert tracker.since == {key: NOW}
+    tracker.update(NOW + 120 * US_PER_S, [])
+    assert tracker.since == {}
+
+
+def tile(
+    queue: str, sl_15m: float | None, volume: int, longest_wait_s: float | None = None
+) -> QueueFigures:
+    windows = {}
+    for name in WINDOW_NAMES:
+        values = counts(answered=volume)
+        windows[name] = WindowFigures(
+            0, tuple(values), {"service_level": sl_15m, "asa_s": 12.0, "abandon_rate": 0.01}
+        )
+    return QueueFigures(
+        tenant="default",
+        queue=queue,
+        channel=None,
+        in_queue=3,
+        oldest_offer_us=None,
+        longest_wait_s=longest_wait_s,
+        agents={"available": 4, "busy": 2},
+        windows=windows,
+    )
+
+
+def state(tracker: AlertTracker, now_us: int, targets: Targets) -> dict[str, Any]:
+    tiles = [tile("sales", 0.5, 40), tile("support", 0.95, 40), tile("billing", 0.1, 3)]
+    return wallboard(tiles, {}, now_us, Settings(), targets, tracker)
+
+
+def test_the_page_state_judges_each_queue_against_its_own_targets() -> None:
+    targets = parse_targets({"queues": {"support": {"service_level": 0.98}}})
+    out = state(AlertTracker(), NOW, targets)
+    by_queue = {q["queue"]: q for q in out["queues"]}
+    assert by_queue["sales"]["status"]["service_level_15m"] == "missed"
+    assert by_queue["sales"]["overall"] == "missed"
+    assert by_queue["support"]["status"]["service_level_15m"] == "missed"  # 0.95 < its 0.98
+    assert by_queue["support"]["targets"]["service_level"] == 0.98
+    assert by_queue["billing"]["status"]["service_level_15m"] == "low"  # 3 < min_volume 20
+    assert by_queue["sales"]["figures"] == tile_figures(tile("sales", 0.5, 40))
+    assert by_queue["sales"]["figures"]["longest_wait_s"] == 0.0  # as the gauge shows it
+
+
+def test_breaches_become_firing_alerts_after_breach_for() -> None:
+    targets = parse_targets({"alerting": {"breach_for": "10m"}})
+    tracker = AlertTracker()
+    first = state(tracker, NOW, targets)
+    assert [(a["queue"], a["firing"]) for a in first["alerts"]] == [("sales", False)]
+    later = state(tracker, NOW + 600 * US_PER_S, targets)
+    [alert] = later["alerts"]
+    assert alert["firing"] and alert["held_s"] == 600 and alert["for_s"] == 600
+    assert alert["name"] == "CcpipeServiceLevelBelowTarget"
+    assert alert["value"] == 0.5 and alert["target"] == 0.8
