@@ -77,6 +77,10 @@ class Settings:
     # 50 ms wait a backlog was read 1.7 messages at a time; 250 ms bounds the added latency.
     batch_messages: int = 1000
     batch_wait_ms: int = 250
+    # Consumer-group session: how long a dead worker keeps its partitions. Faust's 60 s default
+    # stalls those partitions a minute after a crash; Kafka's minimum is 6 s. Heartbeats go
+    # every fifth of it.
+    broker_session_timeout_s: int = 10
     # The tenant's time zone for "today" (per tenant in `tenants`, this is the fallback).
     timezone: str = "UTC"
     # Per-agent Prometheus series cost one series per agent and state: opt in.

@@ -34,9 +34,9 @@ from pipeline.demo.progress import Progress, read_metrics, wallboard_has_figures
 from pipeline.demo.supervisor import StopSignals, Supervisor
 
 DEFAULT_START = "2026-11-23T07:00:00Z"
-# Faust's defaults (60 s sessions) make the first group join on tansu take ~30 s: tansu holds
-# a join for about half the session timeout. 6 s is Kafka's minimum session.
-FAUST_ENV = {"BROKER_SESSION_TIMEOUT": "6", "BROKER_HEARTBEAT_INTERVAL": "1"}
+# Long sessions make the first group join on tansu slow: tansu holds a join for about half
+# the session timeout. 6 s is Kafka's minimum session.
+FAUST_ENV = {"CCPIPE_BROKER_SESSION_TIMEOUT_S": "6"}
 WORKER_STOP_S = 20.0
 SINK_STOP_S = 30.0
 POLL_S = 0.5

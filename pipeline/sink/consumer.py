@@ -10,13 +10,16 @@ auto-commits.
 
 While the store is down the writer pauses every assigned partition and keeps polling
 (`wait`), so the group keeps this member and nothing more is fetched. Partitions taken away
-in a rebalance are handed over cleanly: the buffer is written and committed first if the
-store can take it at once, else dropped unwritten and read again by their next owner.
+in a rebalance are handed over simply: what is held is dropped unwritten and read again
+from the committed offsets by their next owner (at most one batch written twice, which
+changes nothing). The rebalance listener only marks it: kafka-python runs listeners on its
+IO thread, where a write or a commit may not block.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -33,7 +36,7 @@ from pipeline.sink.metrics import SinkMetrics
 from pipeline.sink.policy import DEFAULT_BACKOFF, DEFAULT_POLICY, Backoff, FlushPolicy
 from pipeline.sink.rows import Route
 from pipeline.sink.writer import Writer
-from pipeline.store import Store, StoreError
+from pipeline.store import Store
 
 log = logging.getLogger("ccpipe.sink")
 
@@ -84,10 +87,9 @@ class SinkLoop:
         # A fault-injection point for tests: runs after every insert, before the commit.
         self._after_write = after_write
         self._stop = threading.Event()
-        self._writing = False
-        self._lost = False  # partitions were revoked while a batch was being written
-        self._one_attempt = False  # no waiting between retries (revocation, shutdown)
-        self._fatal: StoreError | None = None
+        self._lost = False  # partitions were revoked: what is held is to be read again
+        self._one_attempt = False  # no waiting between retries (shutdown)
+        self._dropped: set[tuple[str, int]] = set()  # partitions rewound by the last drop
 
     @property
     def topics(self) -> list[str]:
@@ -111,18 +113,28 @@ class SinkLoop:
             self._consumer.close(autocommit=False)
 
     def step(self) -> None:
-        """One poll, then a write and a commit if the policy says one is due."""
+        """One poll; a write and a commit whenever a table's batch is full, and after the poll
+        if the oldest message held has waited long enough."""
         buffer = self._buffer
         wait_s = min(self._policy.time_left(buffer.messages, buffer.age(self._clock())),
                      POLL_CEILING_S)  # fmt: skip
-        records = self._consumer.poll(timeout_ms=int(wait_s * 1000), max_records=self._poll_records)
-        self._raise_fatal()
+        records = self._consumer.poll(
+            timeout_ms=math.ceil(wait_s * 1000), max_records=self._poll_records
+        )
         now = self._clock()
-        for batch in records.values():
-            for record in batch:
-                buffer.add(record, now)
-            if batch:
-                self._metrics.messages.labels(batch[0].topic).inc(len(batch))
+        taken = [record for batch in records.values() for record in batch]
+        if self._lost:  # a rebalance in that poll: give up what was held, read it again
+            self._lost = False
+            self._drop()
+            taken = [r for r in taken if (r.topic, r.partition) not in self._dropped]
+        for index, record in enumerate(taken):
+            buffer.add(record, now)
+            self._metrics.messages.labels(record.topic).inc()
+            # Checked per message, so a batch ends near its size even when one poll brings
+            # many messages of hundreds of events each.
+            if buffer.largest() >= self._policy.rows and not self.checkpoint():
+                self._unread(taken[index + 1 :])
+                return
         self._metrics.buffered_rows.set(buffer.rows())
         if self._policy.due(buffer.largest(), buffer.messages, buffer.age(self._clock())):
             self.checkpoint()
@@ -132,14 +144,12 @@ class SinkLoop:
         buffer = self._buffer
         if not buffer:
             return True
-        self._writing, self._lost = True, False
-        try:
-            for batch in buffer.batches():
-                if not self._writer.write(batch):
-                    self._drop()
-                    return False
-        finally:
-            self._writing = False
+        self._dropped = set()
+        self._metrics.buffered_rows.set(buffer.rows())
+        for batch in buffer.batches():
+            if not self._writer.write(batch):
+                self._drop()
+                return False
         if self._after_write is not None:
             self._after_write()
         self._commit()
@@ -161,8 +171,8 @@ class SinkLoop:
             if left <= 0:
                 return True
             self.pause()  # partitions assigned by a rebalance during the wait, too
-            records = self._consumer.poll(timeout_ms=int(min(left, POLL_CEILING_S) * 1000))
-            self._unread(records)
+            records = self._consumer.poll(timeout_ms=math.ceil(min(left, POLL_CEILING_S) * 1000))
+            self._unread(record for batch in records.values() for record in batch)
 
     def resume(self) -> None:
         paused = self._consumer.paused()
@@ -190,40 +200,35 @@ class SinkLoop:
 
     def _drop(self) -> None:
         """Forget the buffer unwritten: partitions still ours are read again from its start."""
-        assigned = self._consumer.assignment()
-        for (topic, partition), first in self._buffer.first_offsets().items():
-            tp = TopicPartition(topic, partition)
-            if tp in assigned:
-                self._consumer.seek(tp, first)
+        self._rewind(self._buffer.first_offsets())
+        self._dropped = set(self._buffer.first_offsets())
+        self._lost = False
         self._buffer.clear()
         self._metrics.buffered_rows.set(0)
 
-    def _unread(self, records: dict[Any, list[Any]]) -> None:
-        """Give back what a poll returned while paused (only a rebalance can cause that)."""
-        for tp, batch in records.items():
-            if batch:
-                self._consumer.seek(tp, batch[0].offset)
+    def _unread(self, records: Iterable[Any]) -> None:
+        """Give back records taken from a poll but not buffered (after a batch was given up,
+        or while paused, where only a rebalance can bring any): read them again later."""
+        first: dict[tuple[str, int], int] = {}
+        for record in records:
+            tp = (record.topic, record.partition)
+            if tp not in self._dropped:  # a dropped buffer's rewind already goes further back
+                first[tp] = min(first.get(tp, record.offset), record.offset)
+        self._rewind(first)
 
-    def _raise_fatal(self) -> None:
-        if self._fatal is not None:
-            fatal, self._fatal = self._fatal, None
-            raise fatal
+    def _rewind(self, offsets: dict[tuple[str, int], int]) -> None:
+        assigned = self._consumer.assignment()
+        for (topic, partition), offset in offsets.items():
+            tp = TopicPartition(topic, partition)
+            if tp in assigned:
+                self._consumer.seek(tp, offset)
 
     def revoked(self, partitions: Iterable[TopicPartition]) -> None:
-        if not self._buffer:
-            return
-        if self._writing:
-            self._lost = True  # the writer gives the batch up; the next owner reads it again
-            return
-        self._one_attempt = True
-        try:
-            self.checkpoint()
-        except StoreError as exc:
-            # The listener's exceptions are swallowed by kafka-python: re-raised by step().
-            self._fatal = exc
-            self._drop()
-        finally:
-            self._one_attempt = False
+        """Partitions are being taken away (kafka-python calls this on its IO thread, where
+        nothing may block): mark what is held as lost; the loop drops it after the poll and
+        the partitions' next owner reads it again from the committed offsets."""
+        if self._buffer:
+            self._lost = True
 
 
 class _Handover(ConsumerRebalanceListener):

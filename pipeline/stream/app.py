@@ -62,6 +62,8 @@ class Pipeline:
             topic_allow_declare=True,
             consumer_auto_offset_reset="earliest",
             broker_commit_interval=1.0,
+            broker_session_timeout=settings.broker_session_timeout_s,
+            broker_heartbeat_interval=settings.broker_session_timeout_s / 5,
             producer_acks=-1,
             web_enabled=True,
             web_bind=settings.web_host,
@@ -250,5 +252,8 @@ def worker_for(app: faust.App, loglevel: str = "warning") -> Any:
         def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
             super().on_setup_root_logger(logger, level)
             logger.setLevel(level or logging.WARNING)
+            # "producer buffer full" is Faust telling itself to wait for the producer, once
+            # per large batch of table writes: back-pressure working, not a problem.
+            logging.getLogger("faust.transport.producer").setLevel(logging.ERROR)
 
     return _Worker(app, loglevel=loglevel, quiet=True)

@@ -59,14 +59,17 @@ def expected_for(lines: list[bytes], settings: Settings = SETTINGS) -> Expected:
                 (e.tenant, e.agent_id, e.ts_us, e.event_id)
                 for e in events
                 if isinstance(e, AgentState)
-            }  # fmt: skip
+            }
         ),
         segments=sum(1 for s in state.segments.segments.values() if s.offered is not None),
         dead_letters=bad,
     )
 
 
-def stream_output(seed: int, contacts: int = 300) -> tuple[Broker, Expected]:
+def stream_output(
+    seed: int, contacts: int = 300, settings: Settings = SETTINGS
+) -> tuple[Broker, Expected]:
+    """The stream's output topics (named by `settings`), and what the store must show."""
     lines = mixed_events(seed, contacts)
     pipeline = LocalPipeline(SETTINGS, PARTITIONS)
     pipeline.produce(lines, batch=20)
@@ -74,13 +77,13 @@ def stream_output(seed: int, contacts: int = 300) -> tuple[Broker, Expected]:
     broker = Broker()
     for partition, values in sorted(pipeline.logs["events"].records.items()):
         for value in values:
-            broker.append(SETTINGS.events_topic, partition, value)
+            broker.append(settings.events_topic, partition, value)
     for partition, values in sorted(pipeline.logs[stages.SEGMENTS_OUT].records.items()):
         for value in values:
-            broker.append(SETTINGS.segments_topic, partition, value)
+            broker.append(settings.segments_topic, partition, value)
     for key, row in sorted(pipeline.intervals.items()):
         broker.append(
-            SETTINGS.intervals_topic, partition_for(key, PARTITIONS), orjson.dumps(row), key
+            settings.intervals_topic, partition_for(key, PARTITIONS), orjson.dumps(row), key
         )
     return broker, expected_for(lines)
 

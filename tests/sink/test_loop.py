@@ -50,6 +50,34 @@ class FlakyStore:
         return getattr(self.store, name)
 
 
+class Outage:
+    """The store goes down at its `start`-th insert and comes back `seconds` later."""
+
+    def __init__(self, clock: FakeClock, start: int, seconds: float) -> None:
+        self.clock = clock
+        self.start = start
+        self.seconds = seconds
+        self.began: float | None = None
+        self.store: FlakyStore | None = None
+
+    def __call__(self) -> bool:
+        assert self.store is not None
+        if self.began is None and self.store.attempts >= self.start:
+            self.began = self.clock.now
+        return self.began is not None and self.clock.now < self.began + self.seconds
+
+    @property
+    def on(self) -> bool:
+        return self.began is not None and self.clock.now < self.began + self.seconds
+
+
+def flaky_store(store: Store, clock: FakeClock, start: int, seconds: float) -> FlakyStore:
+    outage = Outage(clock, start, seconds)
+    flaky = FlakyStore(store, down=outage)
+    outage.store = flaky
+    return flaky
+
+
 class Sink:
     """One sink process: a consumer of the group, a loop, fresh metrics."""
 
@@ -182,13 +210,17 @@ def test_an_unreachable_store_pauses_consumption_and_loses_nothing(
 ) -> None:
     broker, expected = output
     clock = FakeClock()
-    outage = (clock.now + 0.5, clock.now + 30.0)  # down for 30 simulated seconds
-    flaky = FlakyStore(store, down=lambda: outage[0] <= clock.now < outage[1])
+    flaky = flaky_store(store, clock, start=8, seconds=30.0)  # mid-stream, 30 s
+    outage = flaky.down
+    assert isinstance(outage, Outage)
     sink = Sink(broker, flaky, clock)
     during: list[tuple[int, bool, float, float, float]] = []
+    commits_at_outage: list[int] = []
 
     def watch(consumer: MemoryConsumer) -> None:
-        if outage[0] <= clock.now < outage[1] and flaky.attempts:
+        if outage.on:
+            if not commits_at_outage:
+                commits_at_outage.append(len(consumer.commits))
             during.append(
                 (
                     consumer.uncommitted(),
@@ -203,6 +235,8 @@ def test_an_unreachable_store_pauses_consumption_and_loses_nothing(
     with caplog.at_level(logging.WARNING, logger="ccpipe.sink"):
         sink.run_until_caught_up()
     assert_complete(store, expected)
+    # Mid-stream: commits before the outage, and after it.
+    assert 0 < commits_at_outage[0] < len(sink.consumer.commits)
 
     waits = [d for d in during if d[1]]
     assert len(waits) >= 5, "the writer should have waited, polling, while the store was down"
@@ -228,14 +262,15 @@ def test_partitions_revoked_during_an_outage_are_read_again(
 ) -> None:
     broker, expected = output
     clock = FakeClock()
-    outage = (clock.now + 0.5, clock.now + 10.0)
-    flaky = FlakyStore(store, down=lambda: outage[0] <= clock.now < outage[1])
+    flaky = flaky_store(store, clock, start=8, seconds=10.0)
+    outage = flaky.down
+    assert isinstance(outage, Outage)
     sink = Sink(broker, flaky, clock)
     rebalanced = False
 
     def rebalance_once(consumer: MemoryConsumer) -> None:
         nonlocal rebalanced
-        if not rebalanced and flaky.attempts and outage[0] <= clock.now < outage[1]:
+        if not rebalanced and outage.on:
             rebalanced = consumer.rebalance_at_next_poll = True
 
     sink.consumer.on_poll.append(rebalance_once)
@@ -257,5 +292,8 @@ def test_a_refused_batch_stops_the_sink_without_committing_it(
     with pytest.raises(StoreError, match="no column"):
         sink.run_until_caught_up()
     assert len(sink.consumer.commits) == commits
-    assert sink.value("ccpipe_sink_insert_failures_total", table="agent_states",
-                      kind="refused") == 1  # fmt: skip
+    refused = sum(
+        sink.value("ccpipe_sink_insert_failures_total", table=t, kind="refused")
+        for t in ("events", "agent_states", "dead_letters", "segments", "kpi_intervals")
+    )
+    assert refused == 1

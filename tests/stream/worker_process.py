@@ -38,8 +38,7 @@ LOG_NOISE = ("producer buffer full size", "producer flush took")
 # a SIGKILLed worker stay with the dead member for a minute before another may take them; the
 # broker's minimum session (6 s) keeps a test's failover within seconds.
 FAILOVER_ENV = {
-    "BROKER_SESSION_TIMEOUT": "6",
-    "BROKER_HEARTBEAT_INTERVAL": "1",
+    "CCPIPE_BROKER_SESSION_TIMEOUT_S": "6",
     "BROKER_REBALANCE_TIMEOUT": "20",
 }
 
