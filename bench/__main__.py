@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ("bench.core", "bench.report_cli")
+BENCHMARKS = ("bench.core", "bench.report_cli", "bench.sink_rows")
 
 
 def main() -> int:

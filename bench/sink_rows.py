@@ -1,9 +1,13 @@
 """Store insert throughput: rows/s by batch size, chdb and a ClickHouse server.
 
-    .venv/bin/python bench/sink_rows.py                 # chdb only
-    .venv/bin/python bench/sink_rows.py --server        # + Debian's clickhouse-server, started
-                                                        #   here on loopback in a temp dir
-    .venv/bin/python bench/sink_rows.py --native URL    # + a server you run
+    python -m bench.sink_rows                 # chdb, + Debian's clickhouse-server if it is
+                                              #   installed (started here on loopback)
+    python -m bench.sink_rows --server        # the same, failing if no server is installed
+    python -m bench.sink_rows --no-server     # chdb only
+    python -m bench.sink_rows --native URL    # chdb + a server you run
+
+Each store and method gets one line in docs/benchmarks.md (bench/record.py): its rows/s
+at each batch size.
 
 Rows are `segments` rows (33 columns, the widest table) given column by column, as the
 sink hands them to `Store.insert`. Each figure is the best of --repeat runs of enough
@@ -293,6 +297,11 @@ def main() -> int:
     parser.add_argument(
         "--server", action="store_true", help="also start Debian's server and measure it"
     )
+    parser.add_argument(
+        "--no-server",
+        action="store_true",
+        help="chdb only (by default Debian's server is measured too when it is installed)",
+    )
     parser.add_argument("--native", metavar="URL", help="also measure this ClickHouse server")
     parser.add_argument("--methods", default="store,python,jsonl", help="chdb methods to measure")
     args = parser.parse_args()
@@ -324,13 +333,44 @@ def main() -> int:
             store.close()
     if args.native:
         run_native(args.native, args.rows, args.repeat, results)
-    elif args.server:
+    elif args.server or (not args.no_server and server_installed()):
         with debian_server() as url:
             run_native(url, args.rows, args.repeat, results)
     print("\n| store | method | batch | rows/s |\n|---|---|---:|---:|")
     for store_name, method, batch, rate in results:
         print(f"| {store_name} | {method} | {batch:,} | {rate:,.0f} |")
+    record_results(results)
     return 0
+
+
+METHOD_NAMES = {
+    "store": "store path: Arrow IPC stream",
+    "python": "Python() table function",
+    "jsonl": "JSONEachRow",
+    "native": "store path: native columnar blocks",
+}
+
+
+def server_installed() -> bool:
+    binary = shutil.which("clickhouse-server") or "/usr/sbin/clickhouse-server"
+    return os.access(binary, os.X_OK)
+
+
+def record_results(results: list[tuple[str, str, int, float]]) -> None:
+    """One line per store and method in docs/benchmarks.md: rows/s by batch size."""
+    from bench.record import record
+
+    grouped: dict[tuple[str, str], list[tuple[int, float]]] = {}
+    for store_name, method, batch, rate in results:
+        grouped.setdefault((store_name, method), []).append((batch, rate))
+    for (store_name, method), rates in grouped.items():
+        by_batch = ", ".join(f"{batch:,} rows/insert: {rate:,.0f}" for batch, rate in rates)
+        what = METHOD_NAMES.get(method, method)
+        record(
+            f"sink inserts, {store_name} ({what})",
+            f"rows/s by batch size: {by_batch} (segments rows, 33 columns)",
+            packages=("chdb", "clickhouse-driver", "pyarrow"),
+        )
 
 
 if __name__ == "__main__":

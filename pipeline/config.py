@@ -81,6 +81,12 @@ class Settings:
     # stalls those partitions a minute after a crash; Kafka's minimum is 6 s. Heartbeats go
     # every fifth of it.
     broker_session_timeout_s: int = 10
+    # The sink: rows per insert, seconds between inserts, its /metrics port, and the port of
+    # its read-only SQL endpoint when it owns a chdb store (0: any free loopback port).
+    sink_batch_rows: int = 5000
+    sink_batch_seconds: float = 1.0
+    sink_metrics_port: int = 6067
+    sink_sql_port: int = 0
     # The tenant's time zone for "today" (per tenant in `tenants`, this is the fallback).
     timezone: str = "UTC"
     # Per-agent Prometheus series cost one series per agent and state: opt in.
@@ -215,6 +221,13 @@ def _coerce(name: str, value: Any, where: str) -> Any:
             if result < 0:
                 raise ValueError
             return result
+        if kind in ("float", float):
+            if isinstance(value, bool):
+                raise ValueError
+            number = float(value)
+            if number < 0:
+                raise ValueError
+            return number
         if kind in ("bool", bool):
             if isinstance(value, bool):
                 return value

@@ -36,23 +36,31 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--store", metavar="URL", help="store URL (default: from settings)")
     parser.add_argument("--broker", help="Kafka bootstrap servers (default: $CCPIPE_BROKER)")
     parser.add_argument(
-        "--batch-rows", type=int, help="write a table's batch at this many rows (default 5000)"
+        "--batch-rows",
+        type=int,
+        metavar="N",
+        help="write a table's batch at this many rows (default 5000)",
     )
     parser.add_argument(
         "--batch-seconds",
         type=float,
+        metavar="S",
         help="... or when its oldest message is this old (default 1.0)",
     )
     parser.add_argument(
-        "--metrics-port", type=int, help="port of /metrics (default 6067; 0: do not serve)"
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="port of /metrics (default 6067; 0: do not serve)",
     )
     parser.add_argument(
         "--sql-port",
         type=int,
+        metavar="PORT",
         help="loopback port of the SQL endpoint on a chdb store (default 0: any free port, "
         "written to <store>/.owner.json)",
     )
-    parser.add_argument("--group", help="consumer group (default: <app_id>-sink)")
+    parser.add_argument("--group", metavar="ID", help="consumer group (default: <app_id>-sink)")
     parser.add_argument(
         "--no-migrate", action="store_true", help="do not apply the schema migrations first"
     )

@@ -5,6 +5,7 @@
     cc.kpi.intervals ───┘   -> rows     per table             with backoff     offsets
 
 `policy.py` decides when a batch is written (rows, seconds) and how long to wait between
-retries; `owner.py` is the read-only SQL endpoint a chdb store's owner serves. The wiring is
-in `pipeline/commands/sink.py`. See docs/sink.md.
+retries; `metrics.py` declares the `ccpipe_sink_*` metrics; `owner.py` is the read-only SQL
+endpoint a chdb store's owner serves, and its client; `service.py` wires the process
+(`ccpipe sink`). See docs/sink.md.
 """

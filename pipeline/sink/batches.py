@@ -13,14 +13,16 @@ restarts its offsets, but not its contents).
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.sink.rows import Record, Route, Row, TableRows
+from pipeline.sink.rows import Record, Route, Row, TableRows, unreadable_rows
 from pipeline.store.tables import LAYOUTS
 
 TopicPartition = tuple[str, int]
+log = logging.getLogger("ccpipe.sink")
 
 
 @dataclass(slots=True)
@@ -55,7 +57,12 @@ class Buffer:
     def add(self, record: Record, now: float) -> None:
         """Take one message: its rows join their tables' batches."""
         route = self._routes[record.topic]
-        rows: TableRows = route.rows(record)
+        try:
+            rows: TableRows = route.rows(record)
+        except (ValueError, KeyError, TypeError, IndexError) as exc:
+            log.warning("%s:%d:%d cannot be stored (%s): kept in dead_letters",
+                        record.topic, record.partition, record.offset, exc)  # fmt: skip
+            rows = unreadable_rows(record, exc)
         for table, table_rows in rows.items():
             if table_rows:
                 self._rows.setdefault(table, []).extend(table_rows)

@@ -59,6 +59,8 @@ def build_consumer(settings: Settings, group_id: str | None = None) -> KafkaCons
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_poll_records=POLL_RECORDS,
+        session_timeout_ms=settings.broker_session_timeout_s * 1000,
+        heartbeat_interval_ms=settings.broker_session_timeout_s * 200,
         **connection.kafka_python_kwargs(),
     )
 

@@ -153,6 +153,14 @@ def interval_message_rows(record: Record) -> TableRows:
     return {KPI_INTERVALS: [interval_row(key, row, STREAM_SOURCE, record.offset + 1)]}
 
 
+def unreadable_rows(record: Record, exc: Exception) -> TableRows:
+    """A message of the stream's own topics that cannot be stored (written by something else,
+    or by another version): kept in `dead_letters` with the reason, never a crash loop."""
+    reason = f"cannot store this {record.topic} message: {type(exc).__name__}: {exc}"
+    raw = _text(record.value or b"")
+    return {DEAD_LETTERS: [(record.topic, record.partition, record.offset, 0, reason, raw)]}
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
     """One topic the sink reads: the tables it feeds, and how a message becomes rows."""
@@ -163,8 +171,9 @@ class Route:
 
 
 def stream_routes(settings: Settings) -> list[Route]:
+    # Every topic may feed dead_letters (an unreadable message goes there).
     return [
         Route(settings.events_topic, (EVENTS, AGENT_STATES, DEAD_LETTERS), event_message_rows),
-        Route(settings.segments_topic, (SEGMENTS,), segment_message_rows),
-        Route(settings.intervals_topic, (KPI_INTERVALS,), interval_message_rows),
+        Route(settings.segments_topic, (SEGMENTS, DEAD_LETTERS), segment_message_rows),
+        Route(settings.intervals_topic, (KPI_INTERVALS, DEAD_LETTERS), interval_message_rows),
     ]

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
+from kafka.errors import KafkaError
 from prometheus_client import CollectorRegistry, start_http_server
 
-from pipeline.config import Settings
+from pipeline.config import ConfigError, Settings
 from pipeline.sink.consumer import SinkLoop, build_consumer, sink_group
 from pipeline.sink.metrics import SinkMetrics
 from pipeline.sink.owner import SqlEndpoint
@@ -76,7 +77,11 @@ def run_sink(settings: Settings, options: SinkOptions) -> int:
             closers.append(endpoint.close)
             where.append(f"read-only SQL on {endpoint.url}")
         group = options.group or sink_group(settings)
-        consumer = build_consumer(settings, group)
+        try:
+            consumer = build_consumer(settings, group)
+        except (KafkaError, ConfigError) as exc:
+            log.error("cannot consume from Kafka at %s: %s", settings.broker, exc)
+            return 1
         loop = SinkLoop(
             consumer, stream_routes(settings), store, metrics, options.policy, options.backoff
         )
@@ -96,6 +101,9 @@ def run_sink(settings: Settings, options: SinkOptions) -> int:
             loop.run()
         except StoreError as exc:
             log.error("the store refused a batch (%s); stopping without committing it", exc)
+            return 1
+        except KafkaError as exc:
+            log.error("Kafka failed (%s); stopping: what was not committed is read again", exc)
             return 1
         log.info("stopped")
         return 0

@@ -19,6 +19,7 @@ import dataclasses
 import os
 import shutil
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,6 +66,18 @@ def _kafka_sh(action: str, timeout_s: float) -> subprocess.CompletedProcess[str]
     )
 
 
+def _answers(bootstrap: str) -> bool:
+    """Does a Kafka broker answer metadata there? (deploy/kafka/probe.py, run as a script.)"""
+    probe = ROOT / "deploy" / "kafka" / "probe.py"
+    result = subprocess.run(
+        [sys.executable, str(probe), bootstrap, "--timeout", "2"],
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    return result.returncode == 0
+
+
 @pytest.fixture(scope="session")
 def kafka_broker() -> Iterator[str]:
     """Bootstrap address of a running Kafka broker (started here if none runs)."""
@@ -74,6 +87,10 @@ def kafka_broker() -> Iterator[str]:
         return
     if not _java_available():
         pytest.skip("Java is not installed: the Kafka tests need a JDK >= 17 (deploy/kafka)")
+    if _answers(f"127.0.0.1:{TEST_PORT}"):
+        # A broker another checkout (or a developer) started: use it, leave it running.
+        yield f"127.0.0.1:{TEST_PORT}"
+        return
     already_running = _kafka_sh("status", 30).returncode == 0
     started = _kafka_sh("start", START_TIMEOUT_S)
     if started.returncode != 0:

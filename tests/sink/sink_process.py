@@ -27,11 +27,19 @@ STOP_DEADLINE_S = 20.0
 T = TypeVar("T")
 
 
-def wait_for(condition: Callable[[], T], what: str, timeout_s: float = 60.0) -> T:
-    """Poll `condition` until it returns something true; fail after `timeout_s`."""
+def wait_for(
+    condition: Callable[[], T],
+    what: str,
+    timeout_s: float = 60.0,
+    check: Callable[[], None] | None = None,
+) -> T:
+    """Poll `condition` until it returns something true; fail after `timeout_s`. `check`
+    runs before each poll and raises if waiting has become pointless (a process died)."""
     deadline = time.monotonic() + timeout_s
     while True:
         started = time.monotonic()
+        if check is not None:
+            check()
         found = condition()
         if found:
             return found

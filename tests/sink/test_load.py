@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -116,20 +118,31 @@ def test_loading_the_same_file_twice_changes_no_figure(
 def test_load_reads_stdin_and_says_what_it_did(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    lines = b"\n".join(BAD_LINES[2:] + [
+    offered = (
         b'{"event_id":"e1","type":"contact.offered","ts":"2026-11-22T09:00:01Z",'
-        b'"contact_id":"c1","queue":"sales","channel":"voice"}',
-    ]) + b"\n"  # fmt: skip
+        b'"contact_id":"c1","queue":"sales","channel":"voice"}'
+    )
+    lines = b"\n".join([BAD_LINES[2], offered]) + b"\n"
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(lines)))
     url = f"chdb://{tmp_path / 'store'}"
     assert main(["load", "-", "--store", url]) == 0
     err = capsys.readouterr().err
     assert "applying 0001_events" in err
-    assert "line 1: `[0]`" in err or "line 1:" in err
+    assert "line 1: Object missing required field `event_id`" in err  # the batch's first
     assert "2 lines: 2 events, 1 bad" in err
     with open_store(url) as store:
         assert store.query("SELECT count() FROM segments FINAL").scalar() == 1
         assert store.query("SELECT source, item FROM dead_letters FINAL").rows == [("stdin", 0)]
+
+
+HOLDER = """
+import sys
+from pipeline.store import open_store
+store = open_store(sys.argv[1])
+print("ready", flush=True)
+sys.stdin.readline()
+store.close()
+"""
 
 
 def test_load_refuses_a_store_another_process_owns_and_a_missing_file(
@@ -137,3 +150,23 @@ def test_load_refuses_a_store_another_process_owns_and_a_missing_file(
 ) -> None:
     assert main(["load", str(tmp_path / "nope.jsonl"), "--store", "chdb://:memory:"]) == 2
     assert "no such file" in capsys.readouterr().err
+    events = tmp_path / "one.jsonl"
+    events.write_bytes(BAD_LINES[0] + b"\n")
+    url = f"chdb://{tmp_path / 'store'}"
+    root = Path(__file__).resolve().parents[2]
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, url],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == b"ready\n"
+        assert main(["load", str(events), "--store", url]) == 2
+        assert f"open in process {holder.pid}" in capsys.readouterr().err
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=30)

@@ -16,7 +16,7 @@ from pipeline.sink.policy import Backoff, FlushPolicy
 from pipeline.sink.rows import stream_routes
 from pipeline.store import Store, StoreError, StoreUnavailable
 from tests.sink.memory_consumer import Broker, FakeClock, MemoryConsumer
-from tests.sink.streams import SETTINGS, Expected, assert_complete, stream_output
+from tests.sink.streams import SETTINGS, Expected, assert_complete, figures, stream_output
 
 GROUP = "ccpipe-sink"
 POLICY = FlushPolicy(rows=200, seconds=1.0)
@@ -93,7 +93,7 @@ class Sink:
         self.registry = CollectorRegistry()
         self.metrics = SinkMetrics.create(self.registry)
         self.loop = SinkLoop(
-            self.consumer,  # type: ignore[arg-type]
+            self.consumer,
             stream_routes(SETTINGS),
             store,
             self.metrics,
@@ -297,3 +297,22 @@ def test_a_refused_batch_stops_the_sink_without_committing_it(
         for t in ("events", "agent_states", "dead_letters", "segments", "kpi_intervals")
     )
     assert refused == 1
+
+
+def test_an_unreadable_stream_message_is_dead_lettered_not_a_crash_loop(
+    store: Store, output: tuple[Broker, Expected]
+) -> None:
+    broker, expected = output
+    broker.append(SETTINGS.segments_topic, 0, b'[{"tenant": "default"}]')  # no other column
+    broker.append(SETTINGS.intervals_topic, 1, b"not json", key=b"[]")
+    sink = Sink(broker, store, FakeClock())
+    sink.run_until_caught_up()
+    letters = store.query(
+        "SELECT source, reason FROM dead_letters FINAL WHERE source != {t:String} ORDER BY source",
+        {"t": SETTINGS.events_topic},
+    ).rows
+    assert [source for source, _ in letters] == [SETTINGS.intervals_topic, SETTINGS.segments_topic]
+    assert all(reason.startswith("cannot store this") for _, reason in letters)
+    shown = figures(store)
+    assert shown["report"] == expected.report
+    assert shown["dead_letters rows"] == expected.dead_letters + 2

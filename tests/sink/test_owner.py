@@ -96,7 +96,7 @@ def owner(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
 def test_sql_from_another_process_goes_through_the_owner(
     owner: tuple[str, subprocess.Popen[bytes]], capsysbinary: pytest.CaptureFixture[bytes]
 ) -> None:
-    url, process = owner
+    url, _ = owner
     query = "SELECT n, s FROM t WHERE n >= {low:UInt32} ORDER BY n"
     assert main(["sql", "--store", url, "--format", "csv", "--param", "low=2", query]) == 0
     assert capsysbinary.readouterr().out == b'n,s\n2,\n3,"c,d"\n'

@@ -10,7 +10,7 @@ import dataclasses
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
@@ -117,9 +117,12 @@ def test_a_crash_between_insert_and_commit_leaves_every_row_once(
         if len(writes) == 2:
             raise Crash
 
-    def sink(after_write: object = None) -> tuple[SinkLoop, KafkaConsumer, SinkMetrics]:
+    def sink(
+        after_write: Callable[[], None] | None = None,
+    ) -> tuple[SinkLoop, KafkaConsumer, CollectorRegistry]:
         consumer = build_consumer(settings)
-        metrics = SinkMetrics.create(CollectorRegistry())
+        registry = CollectorRegistry()
+        metrics = SinkMetrics.create(registry)
         loop = SinkLoop(
             consumer,
             stream_routes(settings),
@@ -127,10 +130,10 @@ def test_a_crash_between_insert_and_commit_leaves_every_row_once(
             metrics,
             FlushPolicy(rows=500, seconds=0.2),
             Backoff(first_s=0.1, cap_s=1.0),
-            after_write=after_write,  # type: ignore[arg-type]
+            after_write=after_write,
         )
         loop.subscribe()
-        return loop, consumer, metrics
+        return loop, consumer, registry
 
     try:
         first, consumer, first_metrics = sink(crash_at_second_write)
@@ -151,9 +154,11 @@ def test_a_crash_between_insert_and_commit_leaves_every_row_once(
         offsets.close()
     assert_complete(store, expected)
 
-    def written(metrics: SinkMetrics) -> float:
-        return sum(s.value for s in metrics.rows_written.collect()[0].samples
-                   if s.name.endswith("_total"))  # fmt: skip
+    def written(registry: CollectorRegistry) -> float:
+        tables = ("events", "agent_states", "dead_letters", "segments", "kpi_intervals")
+        values = [registry.get_sample_value("ccpipe_sink_rows_written_total", {"table": t})
+                  for t in tables]  # fmt: skip
+        return sum(v or 0.0 for v in values)
 
     # The batch written before the crash was written again after it, and shows once.
     total = expected.events + expected.agent_states + expected.segments + expected.dead_letters
@@ -213,12 +218,11 @@ def test_a_server_stopped_mid_stream_and_started_again_gets_every_row_once(
 
     try:
         sink.start()
-        wait_for(lambda: sink.check_alive() or count("events") > 0, "the first rows")
+        wait_for(lambda: count("events") > 0, "the first rows", check=sink.check_alive)
         running_server.kill()
         produce_lines(lines[half:], sender, settings.events_topic, batch_size=100)
 
         def waiting() -> bool:
-            sink.check_alive()
             m = sink.metrics()
             return (
                 m.get("ccpipe_sink_store_up") == 0
@@ -226,7 +230,7 @@ def test_a_server_stopped_mid_stream_and_started_again_gets_every_row_once(
                 and sink.metric_sum("ccpipe_sink_insert_failures_total") >= 2
             )
 
-        wait_for(waiting, "the sink to see the server down, pause, and retry")
+        wait_for(waiting, "the sink to see the server down, pause, retry", check=sink.check_alive)
         held = sink.metrics()["ccpipe_sink_buffered_rows"]
         # One batch held: events at most one message (100 events) over the limit, plus the
         # agent states among them (a subset of the events) and any dead letters.
@@ -242,11 +246,9 @@ def test_a_server_stopped_mid_stream_and_started_again_gets_every_row_once(
         offsets = Offsets(settings)
         try:
             wait_for(
-                lambda: (
-                    sink.check_alive()
-                    or ({t: count(t) for t in want} == want and offsets.caught_up())
-                ),
+                lambda: {t: count(t) for t in want} == want and offsets.caught_up(),
                 "every row, and every offset committed",
+                check=sink.check_alive,
             )
         finally:
             offsets.close()
@@ -313,17 +315,20 @@ def test_the_stream_fills_the_store_with_the_rows_of_ccpipe_kpis(
     try:
         worker_group.spawn()
         sink.start()
-        url = wait_for(lambda: sink.check_alive() or sql_endpoint(store_path), "the endpoint")
 
-        def settled() -> bool:
+        def alive() -> None:
             sink.check_alive()
             assert not worker_group.crashed(), worker_group.log_tails()
+
+        url = wait_for(lambda: sql_endpoint(store_path), "the endpoint", check=alive)
+
+        def settled() -> bool:
             if ask(url, ORDERED_REPORT) != kpis:
                 return False
             agreed = orjson.loads(ask(url, STREAM_AGREES))
             return bool(agreed["intervals"] > 300 and agreed["differing"] == 0)
 
-        wait_for(settled, "the store's report to equal ccpipe kpis", timeout_s=120)
+        wait_for(settled, "the store's report to equal ccpipe kpis", timeout_s=120, check=alive)
 
         # Another process asks through the owner: same bytes as `ccpipe kpis`.
         sql = [*ccpipe_command(), "sql", "--config", str(config)]
