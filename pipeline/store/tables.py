@@ -7,6 +7,7 @@ server. tests/store checks these against the migrated schema and the KPI core's 
 from __future__ import annotations
 
 from pipeline.core.intervals import COUNT_FIELDS
+from pipeline.core.segments import SEGMENT_ROW_FIELDS
 
 EVENTS = "events"
 EVENT_COLUMNS: tuple[str, ...] = (
@@ -23,41 +24,8 @@ EVENT_COLUMNS: tuple[str, ...] = (
 )
 
 SEGMENTS = "segments"
-SEGMENT_COLUMNS: tuple[str, ...] = (
-    "tenant",
-    "contact_id",
-    "queue",
-    "channel",
-    "interval_start",
-    "offered_ts",
-    "customer_id",
-    "reason",
-    "outcome",
-    "outcome_ts",
-    "wait_us",
-    "answer_agent_id",
-    "transferred",
-    "to_queue",
-    "transferred_ts",
-    "ended_ts",
-    "talk_us",
-    "hold_us",
-    "end_agent_id",
-    "wrapup_ts",
-    "acw_us",
-    "resolved",
-    "disposition",
-    "csat_responses",
-    "csat_good",
-    "nps_responses",
-    "nps_promoters",
-    "nps_detractors",
-    "sl_threshold_us",
-    "short_abandon_us",
-    "fcr_window_us",
-    "anomalies",
-    "version",
-)
+# The KPI core's segment row, column for column (`Segment.row`).
+SEGMENT_COLUMNS: tuple[str, ...] = SEGMENT_ROW_FIELDS
 
 KPI_INTERVALS = "kpi_intervals"
 KPI_INTERVAL_COLUMNS: tuple[str, ...] = (
