@@ -163,9 +163,9 @@ def load_settings(
         if key in _SCALARS:
             values[key] = _coerce(key, value, f"{source}: key `{key}`")
         elif key == "queues":
-            values["queues"] = _queues(value, _Where(source, "queues"))
+            values["queues"] = _queues(value, KeyPath(source, "queues"))
         elif key == "tenants":
-            values["tenants"] = _tenants(value, _Where(source, "tenants"))
+            values["tenants"] = _tenants(value, KeyPath(source, "tenants"))
         elif key == "targets":
             if not isinstance(value, dict):
                 raise ConfigError(f"{source}: key `targets` must be a mapping")
@@ -245,26 +245,26 @@ def _coerce(name: str, value: Any, where: str) -> Any:
 
 
 @dataclass(frozen=True, slots=True)
-class _Where:
-    """A key's place in a file, for error messages: `file: key `a.b.c``."""
+class KeyPath:
+    """A key's place in a settings file, for error messages: `file: key `a.b.c``."""
 
     source: str
     path: str
 
-    def __truediv__(self, key: object) -> _Where:
-        return _Where(self.source, f"{self.path}.{key}")
+    def __truediv__(self, key: object) -> KeyPath:
+        return KeyPath(self.source, f"{self.path}.{key}")
 
     def __str__(self) -> str:
         return f"{self.source}: key `{self.path}`"
 
 
-def _seconds(value: Any, where: _Where) -> float:
+def _seconds(value: Any, where: KeyPath) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise ConfigError(f"{where}: expected a number of seconds >= 0, got {value!r}")
     return float(value)
 
 
-def _per_channel_seconds(value: Any, where: _Where) -> float | dict[str, float]:
+def _per_channel_seconds(value: Any, where: KeyPath) -> float | dict[str, float]:
     if isinstance(value, dict):
         out = {}
         for channel, seconds in value.items():
@@ -275,7 +275,7 @@ def _per_channel_seconds(value: Any, where: _Where) -> float | dict[str, float]:
     return _seconds(value, where)
 
 
-def _queues(value: Any, where: _Where) -> dict[str, QueueOverrides]:
+def _queues(value: Any, where: KeyPath) -> dict[str, QueueOverrides]:
     if not isinstance(value, dict):
         raise ConfigError(f"{where} must be a mapping of queue name to settings")
     out: dict[str, QueueOverrides] = {}
@@ -305,7 +305,7 @@ def _queues(value: Any, where: _Where) -> dict[str, QueueOverrides]:
     return out
 
 
-def _tenants(value: Any, where: _Where) -> dict[str, dict[str, Any]]:
+def _tenants(value: Any, where: KeyPath) -> dict[str, dict[str, Any]]:
     if not isinstance(value, dict):
         raise ConfigError(f"{where} must be a mapping of tenant name to settings")
     out: dict[str, dict[str, Any]] = {}

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
+import orjson
 from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -266,8 +267,6 @@ class PipelineCollector(Collector):
 
 
 def _key(text: str) -> tuple[str, str, str, int]:
-    import orjson
-
     tenant, queue, channel, start = orjson.loads(text)
     return tenant, queue, channel, start
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from pipeline.config import ConfigError, Settings
+from pipeline.config import ConfigError, KeyPath, Settings
 
 # The checks a queue target can set, and what a value must be.
 RATE_FIELDS = ("service_level", "abandon_rate")
@@ -217,7 +217,7 @@ def _entries_with_targets(queues: Any) -> list[tuple[str, Any]]:
 
 
 def parse_targets(section: Mapping[str, Any], source: str = "defaults") -> Targets:
-    where = _Where(source, "targets")
+    where = KeyPath(source, "targets")
     if not isinstance(section, Mapping):
         raise ConfigError(f"{where} must be a mapping")
     _known(section, ("default", "queues", "tenants", "alerting", "goals"), where)
@@ -243,19 +243,7 @@ def parse_targets(section: Mapping[str, Any], source: str = "defaults") -> Targe
     return Targets(default, queues, tenant_queues, alerting, goals)
 
 
-@dataclass(frozen=True, slots=True)
-class _Where:
-    source: str
-    path: str
-
-    def __truediv__(self, key: object) -> _Where:
-        return _Where(self.source, f"{self.path}.{key}")
-
-    def __str__(self) -> str:
-        return f"{self.source}: key `{self.path}`"
-
-
-def _mapping(value: Any, where: _Where) -> dict[str, Any]:
+def _mapping(value: Any, where: KeyPath) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -263,19 +251,19 @@ def _mapping(value: Any, where: _Where) -> dict[str, Any]:
     return value
 
 
-def _known(spec: Mapping[str, Any], keys: tuple[str, ...], where: _Where) -> None:
+def _known(spec: Mapping[str, Any], keys: tuple[str, ...], where: KeyPath) -> None:
     unknown = sorted(set(spec) - set(keys))
     if unknown:
         raise ConfigError(f"{where}: unknown key `{unknown[0]}` (known: {', '.join(keys)})")
 
 
-def _number(value: Any, where: _Where) -> float:
+def _number(value: Any, where: KeyPath) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(f"{where}: expected a number, got {value!r}")
     return float(value)
 
 
-def _queue_targets(spec: Any, where: _Where) -> dict[str, Any]:
+def _queue_targets(spec: Any, where: KeyPath) -> dict[str, Any]:
     spec = _mapping(spec, where)
     _known(spec, QUEUE_TARGET_FIELDS, where)
     out: dict[str, Any] = {}
@@ -328,7 +316,7 @@ _ALERTING_DURATIONS = {
 _ALERTING_COUNTS = ("lag_messages", "dead_letter_min")
 
 
-def _alerting(spec: Any, where: _Where) -> Alerting:
+def _alerting(spec: Any, where: KeyPath) -> Alerting:
     spec = _mapping(spec, where)
     _known(spec, (*_ALERTING_DURATIONS, *_ALERTING_COUNTS, "dead_letter_ratio"), where)
     values: dict[str, Any] = {}
@@ -348,7 +336,7 @@ def _alerting(spec: Any, where: _Where) -> Alerting:
     return Alerting(**values)
 
 
-def _date(value: Any, where: _Where) -> date:
+def _date(value: Any, where: KeyPath) -> date:
     if isinstance(value, date):
         return value
     try:
@@ -357,7 +345,7 @@ def _date(value: Any, where: _Where) -> date:
         raise ConfigError(f"{where}: expected a date such as 2026-06-30, got {value!r}") from None
 
 
-def _goals(spec: Any, where: _Where) -> tuple[Goal, ...]:
+def _goals(spec: Any, where: KeyPath) -> tuple[Goal, ...]:
     if spec is None:
         return ()
     if not isinstance(spec, list):
@@ -404,7 +392,7 @@ def _goals(spec: Any, where: _Where) -> tuple[Goal, ...]:
     return tuple(goals)
 
 
-def _goal_value(kpi: str, value: Any, where: _Where) -> float:
+def _goal_value(kpi: str, value: Any, where: KeyPath) -> float:
     number = _number(value, where)
     if kpi == "nps":
         if not -100 <= number <= 100:
