@@ -1,0 +1,131 @@
+"""Which source offsets an agent may process and commit: a contiguity guard.
+
+Faust's own acks cannot be trusted across a rebalance (faust-streaming 0.15.3): it acks the
+messages it skips as belonging to an old generation, treats a never-committed partition as
+having no head gap, and its read-offset bookkeeping can drop re-fetched messages without a
+word. Together they committed offsets whose messages no agent had seen. So the agents'
+source topics run with Faust's acks off, and this guard decides instead, in the way Arroyo
+cuts it: a partition starts where its committed offset (or the log's start) says, a message
+is processed only when its offset is the next one expected, and the offset committed is the
+next one after the last message whose output has been handed to the producer.
+
+Kafka offsets in our source topics are contiguous (non-transactional producers, delete
+retention), so a jump means messages were dropped on the way in: the caller seeks back. A
+jump that persists for `hole_grace_s` is a real hole in the log (a transaction marker, or
+records deleted by retention before they were read) and is accepted, counted and reported.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+TP = TypeVar("TP")
+
+
+class Verdict(enum.Enum):
+    PROCESS = "process"  # the next offset: process it
+    SEEN = "seen"  # below the next offset: processed before (a replay), skip it
+    GAP = "gap"  # beyond the next offset: something before it is missing, seek back
+
+
+@dataclass
+class _Partition:
+    expected: int  # next offset to admit
+    done: int  # next offset after the last one whose output went to the producer
+    committed: int  # last offset committed (or the start)
+    gap_since: float | None = None  # when a jump past `expected` was first seen
+    last_seek: float | None = None
+
+
+@dataclass
+class Hole:
+    """Offsets accepted as missing: [start, end)."""
+
+    start: int
+    end: int
+
+
+@dataclass
+class OffsetGuard(Generic[TP]):
+    """Per owned partition: the next offset to process and what may be committed."""
+
+    clock: Callable[[], float]
+    hole_grace_s: float = 5.0
+    reseek_every_s: float = 1.0
+    _parts: dict[TP, _Partition] = field(default_factory=dict)
+    holes: list[tuple[TP, Hole]] = field(default_factory=list)
+
+    def known(self, tp: TP) -> bool:
+        return tp in self._parts
+
+    def start(self, tp: TP, offset: int) -> None:
+        """Begin a partition at `offset`: its committed offset, or the log start."""
+        self._parts[tp] = _Partition(expected=offset, done=offset, committed=offset)
+
+    def revoke(self, tp: TP) -> None:
+        self._parts.pop(tp, None)
+
+    def owned(self) -> Iterable[TP]:
+        return self._parts.keys()
+
+    def expected(self, tp: TP) -> int:
+        return self._parts[tp].expected
+
+    def positions(self) -> dict[TP, int]:
+        """Next offset to process per owned partition (for lag: highwater minus it)."""
+        return {tp: part.done for tp, part in self._parts.items()}
+
+    def admit(self, tp: TP, offset: int) -> Verdict:
+        """Judge one message; PROCESS moves the partition past it."""
+        part = self._parts[tp]
+        if offset < part.expected:
+            return Verdict.SEEN
+        if offset > part.expected:
+            now = self.clock()
+            if part.gap_since is None:
+                part.gap_since = now
+            elif now - part.gap_since >= self.hole_grace_s:
+                self.holes.append((tp, Hole(part.expected, offset)))
+                part.gap_since = None
+                part.last_seek = None
+                part.expected = offset + 1
+                return Verdict.PROCESS
+            return Verdict.GAP
+        part.gap_since = None
+        part.last_seek = None
+        part.expected = offset + 1
+        return Verdict.PROCESS
+
+    def done(self, tp: TP, next_offset: int) -> None:
+        """The output of everything before `next_offset` is with the producer."""
+        part = self._parts.get(tp)
+        if part is not None:
+            part.done = max(part.done, min(next_offset, part.expected))
+
+    def rewind(self, tp: TP) -> None:
+        """Processing failed after admission: admit again from the last finished offset."""
+        part = self._parts.get(tp)
+        if part is not None:
+            part.expected = part.done
+
+    def should_seek(self, tp: TP) -> bool:
+        """Seek back to `expected` at most once per `reseek_every_s` while a gap lasts."""
+        part = self._parts[tp]
+        now = self.clock()
+        if part.last_seek is not None and now - part.last_seek < self.reseek_every_s:
+            return False
+        part.last_seek = now
+        return True
+
+    def committable(self) -> dict[TP, int]:
+        """Offsets to commit: past what is with the producer, where it moved since the last."""
+        return {tp: part.done for tp, part in self._parts.items() if part.done > part.committed}
+
+    def mark_committed(self, offsets: dict[TP, int]) -> None:
+        for tp, offset in offsets.items():
+            part = self._parts.get(tp)
+            if part is not None:
+                part.committed = max(part.committed, offset)
