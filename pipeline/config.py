@@ -81,6 +81,13 @@ class Settings:
     # stalls those partitions a minute after a crash; Kafka's minimum is 6 s. Heartbeats go
     # every fifth of it.
     broker_session_timeout_s: int = 10
+    # Compression of what the worker produces (changelogs, segment rows, interval rows): lz4
+    # cuts the bytes the broker writes and the worker's socket writes (docs/benchmarks.md).
+    compression: str = "lz4"
+    # Standby copies of other workers' tables: a failover without a changelog replay, but
+    # every worker then reads every changelog too (twice the work per event, measured with
+    # two workers on two cores, docs/benchmarks.md). Off by default; 1 for fast failover.
+    standby_replicas: int = 0
     # The sink: rows per insert, seconds between inserts, its /metrics port, and the port of
     # its read-only SQL endpoint when it owns a chdb store (0: any free loopback port).
     sink_batch_rows: int = 5000
@@ -239,9 +246,20 @@ def _coerce(name: str, value: Any, where: str) -> Any:
             raise ValueError
         if isinstance(value, dict | list):
             raise ValueError
-        return str(value)
+        text = str(value)
+        choices = _CHOICES.get(name)
+        if choices is not None and text not in choices:
+            raise ConfigError(
+                f"{where}: `{name}` must be one of {', '.join(choices)}, not {text!r}"
+            )
+        return text
+    except ConfigError:
+        raise
     except ValueError:
         raise ConfigError(f"{where}: {value!r} is not a valid {kind} for `{name}`") from None
+
+
+_CHOICES = {"compression": ("none", "gzip", "lz4")}
 
 
 @dataclass(frozen=True, slots=True)

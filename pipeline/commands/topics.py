@@ -9,7 +9,9 @@ DESCRIPTION = """\
 Create the pipeline's topics if they are missing: the events topic (cc.events, kept 7 days),
 its dead-letter topic (cc.events.dlq, kept 30 days), the compacted interval topic
 (cc.kpi.intervals: the latest message per key is the full state of that interval) and the
-segment topic (cc.segments: batches of segment rows, kept 7 days).
+segment topic (cc.segments: batches of segment rows, kept 7 days), and the workers' own
+topics, named by the app id: two repartition topics (<app_id>-fcr-updates,
+<app_id>-interval-partials) and five compacted table changelogs (<app_id>-<table>-changelog).
 Names and the partition count come from the settings. Topics that exist are left alone; one
 with another partition count or cleanup policy is reported, and the exit code is 1, since
 the workers need every topic with the same partition count.
@@ -55,11 +57,14 @@ def run(args: argparse.Namespace) -> int:
     from pipeline.config import ConfigError, load_settings
     from pipeline.kafka.admin import TopicError, ensure_topics, pipeline_topics
     from pipeline.kafka.connection import BrokerConnection
+    from pipeline.stream.topics import internal_topics
 
     try:
         settings = load_settings(args.config)
         connection = BrokerConnection.from_settings(settings, broker=args.broker)
-        specs = pipeline_topics(settings, args.partitions)
+        specs = pipeline_topics(settings, args.partitions) + internal_topics(
+            settings, args.partitions
+        )
     except (ConfigError, ValueError) as exc:
         print(f"ccpipe topics: {exc}", file=sys.stderr)
         return 2

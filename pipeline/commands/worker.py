@@ -11,8 +11,9 @@ changelog-backed tables, and publishes interval rows to the intervals topic, seg
 the segments topic and bad events to the dead-letter topic. Start more workers with the same
 settings to share the partitions; stop with Ctrl-C or SIGTERM.
 
-Create the topics first (`ccpipe topics create`): a topic auto-created later gets one
-partition, which the worker refuses.
+At start-up the worker creates any of its topics that are missing (the public ones and its
+own repartition and changelog topics) with the `partitions` setting, and refuses to start
+when one exists with another partition count or cleanup policy.
 """
 
 
@@ -49,6 +50,27 @@ def run(args: argparse.Namespace) -> int:
         )
     except ConfigError as exc:
         print(f"ccpipe worker: {exc}", file=sys.stderr)
+        return 2
+    from kafka.errors import KafkaError
+
+    from pipeline.kafka.admin import TopicError
+    from pipeline.stream.topics import ensure_worker_topics
+
+    try:
+        problems = ensure_worker_topics(settings)
+    except (KafkaError, TopicError, OSError) as exc:
+        print(
+            f"ccpipe worker: cannot prepare the topics on {settings.broker}: {exc}", file=sys.stderr
+        )
+        return 1
+    if problems:
+        for problem in problems:
+            print(f"ccpipe worker: {problem}", file=sys.stderr)
+        print(
+            "ccpipe worker: every topic needs the pipeline's partition count and cleanup "
+            "policy (see `ccpipe topics create --help`)",
+            file=sys.stderr,
+        )
         return 2
     from pipeline.stream.app import Pipeline, worker_for
 

@@ -38,18 +38,11 @@ from pipeline.stream import stages
 from pipeline.stream.offsets import OffsetGuard, Verdict
 from pipeline.stream.partitioning import partition_for
 from pipeline.stream.stages import FcrStage, IntervalStage, Output, SegmentStage, Topology
+from pipeline.stream.topics import TABLES, internal_topic_names
 from pipeline.stream.web import add_pages
 
 log = logging.getLogger(__name__)
 COMMIT_INTERVAL_S = 1.0
-
-
-def internal_topic_names(settings: Settings) -> dict[str, str]:
-    """Names carry the app id: two apps on one broker must not share a repartition topic."""
-    return {
-        stages.FCR: f"{settings.app_id}-fcr-updates",
-        stages.PARTIALS: f"{settings.app_id}-interval-partials",
-    }
 
 
 class Pipeline:
@@ -73,8 +66,12 @@ class Pipeline:
             consumer_auto_offset_reset="earliest",
             broker_commit_interval=1.0,
             broker_session_timeout=settings.broker_session_timeout_s,
+            table_standby_replicas=settings.standby_replicas,
             broker_heartbeat_interval=settings.broker_session_timeout_s / 5,
             producer_acks=-1,
+            producer_compression_type=None
+            if settings.compression == "none"
+            else settings.compression,
             web_enabled=True,
             web_bind=settings.web_host,
             web_port=web_port if web_port is not None else settings.web_port,
@@ -128,16 +125,7 @@ class Pipeline:
             stages.FCR: self._topic(internal[stages.FCR], internal=True, source=True),
             stages.PARTIALS: self._topic(internal[stages.PARTIALS], internal=True, source=True),
         }
-        self.tables: dict[str, TableT[bytes, bytes]] = {
-            name: self._table(name)
-            for name in (
-                stages.CONTACTS,
-                stages.AGENTS,
-                stages.CUSTOMERS,
-                stages.FCR_MARKS,
-                stages.HELD,
-            )
-        }
+        self.tables: dict[str, TableT[bytes, bytes]] = {name: self._table(name) for name in TABLES}
         self._topic_names = {name: topic.get_topic_name() for name, topic in self.topics.items()}
         self._changelog_names = {
             name: table.changelog_topic.get_topic_name() for name, table in self.tables.items()

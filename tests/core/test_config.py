@@ -55,6 +55,7 @@ def test_per_tenant_queue_overrides_win(tmp_path: Path) -> None:
         ("tenants:\n  a: {timezone: Mars/Olympus}\n", "tenants.a.timezone"),
         ("- just\n- a list\n", "top level"),
         ("a: [unclosed\n", "not valid YAML"),
+        ("compression: snappy\n", "`compression` must be one of none, gzip, lz4"),
     ],
 )
 def test_a_bad_file_names_the_key_and_the_file(tmp_path: Path, text: str, names: str) -> None:

@@ -12,6 +12,7 @@ from kafka.admin import ConfigResource, ConfigResourceType
 from pipeline.cli import main
 from pipeline.config import Settings
 from pipeline.kafka.admin import EVENTS_RETENTION_MS, ensure_topics, pipeline_topics
+from pipeline.stream.topics import changelog_topic_name, internal_topics
 
 pytestmark = pytest.mark.kafka
 
@@ -26,18 +27,23 @@ def admin(kafka_broker: str) -> Iterator[KafkaAdminClient]:
 @pytest.fixture
 def topic_env(monkeypatch: pytest.MonkeyPatch, kafka_settings: Settings) -> Settings:
     """The CLI reads its settings from the environment: point it at this test's topics."""
-    for name in ("broker", "events_topic", "dlq_topic", "intervals_topic", "segments_topic"):
-        monkeypatch.setenv(f"CCPIPE_{name.upper()}", str(getattr(kafka_settings, name)))
+    prefix = kafka_settings.events_topic.removesuffix(".cc.events")
+    settings = dataclasses.replace(kafka_settings, app_id=f"{prefix}-ccpipe")
+    names = ("broker", "events_topic", "dlq_topic", "intervals_topic", "segments_topic", "app_id")
+    for name in names:
+        monkeypatch.setenv(f"CCPIPE_{name.upper()}", str(getattr(settings, name)))
     monkeypatch.delenv("CCPIPE_CONFIG", raising=False)
-    return kafka_settings
+    return settings
 
 
 def topic_names(settings: Settings) -> list[str]:
+    """The public topics, then the workers' own (repartition topics and table changelogs)."""
     return [
         settings.events_topic,
         settings.dlq_topic,
         settings.intervals_topic,
         settings.segments_topic,
+        *(spec.name for spec in internal_topics(settings)),
     ]
 
 
@@ -58,7 +64,7 @@ def test_create_makes_every_topic_with_its_partitions_and_retention(
 ) -> None:
     assert main(["topics", "create", "--partitions", "3"]) == 0
     out = capsys.readouterr().out
-    assert out.count("created with 3 partitions") == 4
+    assert out.count("created with 3 partitions") == len(topic_names(topic_env)) == 11
 
     described = {t["name"]: t for t in admin.describe_topics(topic_names(topic_env))}
     assert {name: len(t["partitions"]) for name, t in described.items()} == {
@@ -68,6 +74,8 @@ def test_create_makes_every_topic_with_its_partitions_and_retention(
     assert events == {"cleanup.policy": "delete", "retention.ms": str(EVENTS_RETENTION_MS)}
     assert configs(admin, topic_env.intervals_topic)["cleanup.policy"] == "compact"
     assert configs(admin, topic_env.segments_topic)["cleanup.policy"] == "delete"
+    changelog = changelog_topic_name(topic_env, "contacts")
+    assert configs(admin, changelog)["cleanup.policy"] == "compact"
 
 
 def test_create_again_is_a_no_op(topic_env: Settings, capsys: pytest.CaptureFixture[str]) -> None:
@@ -75,7 +83,7 @@ def test_create_again_is_a_no_op(topic_env: Settings, capsys: pytest.CaptureFixt
     capsys.readouterr()
     assert main(["topics", "create", "--partitions", "2"]) == 0
     out = capsys.readouterr().out
-    assert out.count("exists with 2 partitions") == 4 and "created" not in out
+    assert out.count("exists with 2 partitions") == 11 and "created" not in out
 
 
 def test_another_partition_count_is_reported_as_a_mismatch(
