@@ -39,6 +39,7 @@ from pipeline.stream.offsets import OffsetGuard, Verdict
 from pipeline.stream.partitioning import partition_for
 from pipeline.stream.stages import FcrStage, IntervalStage, Output, SegmentStage, Topology
 from pipeline.stream.topics import TABLES, internal_topic_names
+from pipeline.stream.transport import App
 from pipeline.stream.web import add_pages
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ class Pipeline:
         connection = BrokerConnection.from_settings(settings)
         datadir = Path(settings.state_dir) / settings.app_id
         datadir.mkdir(parents=True, exist_ok=True)
-        self.app = faust.App(
+        self.app = App(
             settings.app_id,
             **connection.faust_kwargs(),
             store="memory://",
@@ -85,6 +86,8 @@ class Pipeline:
         self.guard: OffsetGuard[TP] = OffsetGuard(clock=time.monotonic)
         self._admin: Any = None
         self._holes_reported = 0
+        # Table entries by partition, built after a rebalance when state is rebuilt.
+        self._table_index: dict[str, dict[int, list[tuple[bytes, bytes]]]] = {}
         # Delivery futures of what was produced since the last commit.
         self._pending: list[Any] = []  # asyncio futures of aiokafka deliveries
         self.registry, self.latency = build_registry(self)
@@ -181,6 +184,10 @@ class Pipeline:
         @app.on_partitions_revoked.connect  # type: ignore[arg-type]
         async def on_revoked(app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
             self.revoke(revoked)
+
+        @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+        async def on_assigned(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
+            self._table_index.clear()  # recovery is about to change the tables
 
         @app.timer(interval=COMMIT_INTERVAL_S)
         async def commit_offsets() -> None:
@@ -317,13 +324,28 @@ class Pipeline:
                 self.interval_stage.revoked(tp.partition)
 
     def _items(self, table: str, partition: int) -> Callable[[], Iterable[tuple[bytes, bytes]]]:
+        """A partition's entries of a table, for rebuilding its stage state after recovery.
+
+        The memory store holds every owned partition's keys together; they are grouped by
+        partition in one pass (one hash a key, not one a key per partition), and each
+        partition's share is handed out once.
+        """
+
         def items() -> Iterable[tuple[bytes, bytes]]:
-            n = self.settings.partitions
-            for key, value in list(self.tables[table].items()):
-                if value is not None and partition_for(key, n) == partition:
-                    yield key, value
+            index = self._table_index.get(table)
+            if index is None or partition not in index:
+                index = self._table_index[table] = self._index_table(table)
+            return index.pop(partition, [])
 
         return items
+
+    def _index_table(self, table: str) -> dict[int, list[tuple[bytes, bytes]]]:
+        n = self.settings.partitions
+        index: dict[int, list[tuple[bytes, bytes]]] = defaultdict(list)
+        for key, value in list(self.tables[table].items()):
+            if value is not None:
+                index[partition_for(key, n)].append((key, value))
+        return index
 
     async def _perform(self, partition: int, out: Output) -> None:
         """Write the stage's table values, then hand table changelogs and output to the producer.

@@ -11,34 +11,33 @@ from typing import Any
 
 import msgspec
 
-from pipeline.core.events import (
-    Abandoned,
-    AgentState,
-    Answered,
-    Ended,
-    Offered,
-    Transferred,
-    WrapupEnded,
-)
+from pipeline.core.events import Abandoned, AgentState, Answered
 from pipeline.core.fcr import FcrFact
 from pipeline.core.intervals import IntervalKey
 from pipeline.core.kpi_state import FcrRemoval, FcrUpdate
-from pipeline.core.segments import Segment, SegmentId
+from pipeline.core.segments import (
+    EndPart,
+    OfferPart,
+    Segment,
+    SegmentId,
+    TransferPart,
+    WrapupPart,
+)
 
 
 class SegmentRecord(msgspec.Struct, array_like=True):
     tenant: str
     contact_id: str
     queue: str
-    offered: Offered | None
+    offered: OfferPart | None
     outcome: Answered | Abandoned | None
-    transferred: Transferred | None
-    ended: Ended | None
-    wrapup: WrapupEnded | None
+    transferred: TransferPart | None
+    ended: EndPart | None
+    wrapup: WrapupPart | None
     surveys: tuple[int, int, int, int, int]
     anomalies: int
-    event_ids: list[str]
-    fcr_customers: list[str]
+    event_ids: tuple[str, ...]
+    fcr_customers: tuple[str, ...]
 
 
 _msgpack = msgspec.msgpack.Encoder()
