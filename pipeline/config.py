@@ -81,9 +81,9 @@ class Settings:
     # stalls those partitions a minute after a crash; Kafka's minimum is 6 s. Heartbeats go
     # every fifth of it.
     broker_session_timeout_s: int = 10
-    # Compression of what the worker produces (changelogs, segment rows, interval rows): lz4
-    # cuts the bytes the broker writes and the worker's socket writes (docs/benchmarks.md).
-    compression: str = "lz4"
+    # Compression of what the worker produces (none, gzip, lz4 with the `lz4` extra). Off: on
+    # one machine lz4 cost the worker 18 % more CPU and gained no throughput (benchmarks.md).
+    compression: str = "none"
     # Standby copies of other workers' tables: a failover without a changelog replay, but
     # every worker then reads every changelog too (twice the work per event, measured with
     # two workers on two cores, docs/benchmarks.md). Off by default; 1 for fast failover.
