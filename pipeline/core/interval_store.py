@@ -5,12 +5,15 @@ interval. Replacing a member's contribution subtracts the old vector and adds th
 so a member applied twice, or updated late, changes nothing but what it should. `max_wait_us`
 cannot be subtracted: when the member that held the maximum lowers or leaves, the maximum is
 recomputed from the interval's members (rare: only a late, earlier outcome does it).
+
+A contribution is held as given, one per member for as long as the member lives: callers pass
+tuples, smaller than lists and safe to share (the FCR tracker passes one of four).
 """
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Sequence
 
 from pipeline.core.intervals import MAX_WAIT_INDEX, N_COUNTS, NO_WAIT, IntervalKey, zero_counts
 
@@ -22,14 +25,14 @@ class IntervalStore:
 
     def __init__(self) -> None:
         self.totals: dict[IntervalKey, list[int]] = {}
-        self._members: dict[IntervalKey, dict[Hashable, list[int]]] = {}
+        self._members: dict[IntervalKey, dict[Hashable, Sequence[int]]] = {}
         self._where: dict[Hashable, IntervalKey] = {}
         self.changed: builtins.set[IntervalKey] = builtins.set()
 
     def __len__(self) -> int:
         return len(self.totals)
 
-    def set(self, member: Hashable, key: IntervalKey, counts: list[int]) -> None:
+    def set(self, member: Hashable, key: IntervalKey, counts: Sequence[int]) -> None:
         """Make `counts` the member's whole contribution, to interval `key`."""
         old_key = self._where.get(member)
         if old_key is not None:
@@ -58,11 +61,11 @@ class IntervalStore:
 
     def _replace(
         self,
-        members: dict[Hashable, list[int]],
+        members: dict[Hashable, Sequence[int]],
         member: Hashable,
         key: IntervalKey,
-        old: list[int],
-        counts: list[int],
+        old: Sequence[int],
+        counts: Sequence[int],
     ) -> None:
         """Same interval, new counts: add the difference; recompute the max only if the
         member held it and went down."""
@@ -82,7 +85,7 @@ class IntervalStore:
         if key is not None:
             self._remove(member, key, self._members[key][member])
 
-    def _remove(self, member: Hashable, key: IntervalKey, old: list[int]) -> None:
+    def _remove(self, member: Hashable, key: IntervalKey, old: Sequence[int]) -> None:
         members = self._members[key]
         del members[member]
         total = self.totals[key]
@@ -94,7 +97,7 @@ class IntervalStore:
             )
         self.changed.add(key)
 
-    def members(self, key: IntervalKey) -> dict[Hashable, list[int]]:
+    def members(self, key: IntervalKey) -> dict[Hashable, Sequence[int]]:
         return self._members.get(key, {})
 
     def drop(self, key: IntervalKey) -> None:

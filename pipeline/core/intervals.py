@@ -9,6 +9,7 @@ implementations agree to the last digit.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from pipeline.core.clock import US_PER_S, format_utc
@@ -84,7 +85,7 @@ def zero_counts() -> list[int]:
     return counts
 
 
-def merge_counts(parts: list[list[int]] | tuple[list[int], ...]) -> list[int]:
+def merge_counts(parts: Iterable[Sequence[int]]) -> list[int]:
     """Combine partial states of one interval into the state over all their events."""
     total = zero_counts()
     for part in parts:
@@ -101,7 +102,7 @@ def _ratio(numerator: int, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
 
 
-def report_row(key: IntervalKey, counts: list[int] | tuple[int, ...]) -> dict[str, Any]:
+def report_row(key: IntervalKey, counts: Sequence[int]) -> dict[str, Any]:
     """The contract's KPI row for one interval, rates computed from the counts."""
     c = dict(zip(COUNT_FIELDS, counts, strict=True))
     answered = c["answered"]
@@ -138,7 +139,7 @@ def report_row(key: IntervalKey, counts: list[int] | tuple[int, ...]) -> dict[st
     }
 
 
-def published_row(key: IntervalKey, counts: list[int] | tuple[int, ...]) -> dict[str, Any]:
+def published_row(key: IntervalKey, counts: Sequence[int]) -> dict[str, Any]:
     """An interval's full state as the stream publishes it: the report row, then the counts
     and sums that are not already report fields (so a consumer can merge or recompute)."""
     row = report_row(key, counts)
