@@ -283,9 +283,36 @@ def run_native(url: str, total: int, repeat: int, out: list[tuple[str, str, int,
             rate = measure(insert, batch, total, repeat, reset)
             out.append((f"server {version}", "native", batch, rate))
             print(f"  server native  batch {batch:>7,}: {rate:>11,.0f} rows/s", flush=True)
+        _where_the_time_goes(insert, reset, total)
         store.execute("DROP TABLE bench_segments")
     finally:
         store.close()
+
+
+def _where_the_time_goes(insert: Inserter, reset: Callable[[], None], total: int) -> None:
+    """One run at 10,000 rows an insert, with the CPU of this process (clickhouse-driver
+    encoding the columns) and of the server: which side is the limit."""
+    import psutil
+
+    servers = [p for p in psutil.process_iter(["name"]) if "clickhouse" in (p.info["name"] or "")]
+    batches = [segment_columns(10_000, k * 10_000) for k in range(max(1, total // 10_000))]
+    reset()
+    server_before = sum(sum(p.cpu_times()[:2]) for p in servers)
+    cpu, wall = time.process_time(), time.perf_counter()
+    for data in batches:
+        insert(data)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    server = sum(sum(p.cpu_times()[:2]) for p in servers) - server_before
+    rows = len(batches) * 10_000
+    NATIVE_SPLIT.append(
+        f"at 10,000 rows an insert, {rows / wall:,.0f} rows/s: the client (clickhouse-driver "
+        f"encoding columns in Python) used {cpu / wall:.0%} of a core, "
+        f"{1e6 * cpu / rows:.2f} us a row, the server {server / wall:.0%} of a core"
+    )
+    print(f"  {NATIVE_SPLIT[-1]}", flush=True)
+
+
+NATIVE_SPLIT: list[str] = []
 
 
 def main() -> int:
@@ -366,9 +393,10 @@ def record_results(results: list[tuple[str, str, int, float]]) -> None:
     for (store_name, method), rates in grouped.items():
         by_batch = ", ".join(f"{batch:,} rows/insert: {rate:,.0f}" for batch, rate in rates)
         what = METHOD_NAMES.get(method, method)
+        split = f"; {NATIVE_SPLIT[-1]}" if method == "native" and NATIVE_SPLIT else ""
         record(
             f"sink inserts, {store_name} ({what})",
-            f"rows/s by batch size: {by_batch} (segments rows, 33 columns)",
+            f"rows/s by batch size: {by_batch} (segments rows, 33 columns){split}",
             packages=("chdb", "clickhouse-driver", "pyarrow"),
         )
 
