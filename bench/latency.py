@@ -40,7 +40,6 @@ import http.client
 import math
 import re
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -52,7 +51,7 @@ from pathlib import Path
 from bench.events import lines, simulated
 from bench.kafka_env import broker, create_and_fill, fresh_settings, wait_caught_up, write_config
 from bench.record import record
-from bench.worker_throughput import cpu_seconds, free_port, stop
+from bench.workers import cpu_seconds, free_port, start_worker, stop
 from pipeline.config import Settings
 from pipeline.kafka.producer import classify
 from pipeline.stream.app import internal_topic_names
@@ -281,16 +280,6 @@ def run_queue_seconds(pid: int) -> float:
         return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
     except (OSError, ValueError, IndexError):
         return float("nan")
-
-
-def start_worker(config: Path, log: Path, loglevel: str = "warning") -> subprocess.Popen[bytes]:
-    command = ["worker", "--config", str(config), "--loglevel", loglevel]
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "pipeline.cli", *command],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
 
 
 @dataclass

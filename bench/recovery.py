@@ -46,9 +46,9 @@ from bench.kafka_env import (
     wait_caught_up,
     write_config,
 )
-from bench.latency import MetricsClient, start_worker, wait_events
+from bench.latency import MetricsClient, wait_events
 from bench.record import record
-from bench.worker_throughput import free_port, stop
+from bench.workers import free_port, start_worker, stop
 from pipeline.config import Settings
 from pipeline.stream.app import internal_topic_names
 

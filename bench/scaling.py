@@ -4,7 +4,7 @@
 
 For each number of workers N, on fresh topics of the real Kafka broker of deploy/kafka:
 
-1. Create the topics, the internal ones too (see `create_internal_topics`), and start N
+1. Create the topics (each worker also creates its internal ones before it joins), start N
    workers, each with its own config, web port and state directory, in one group.
 2. Wait until the group is stable with N members that between them own every partition of
    the events topic and of both internal topics, then produce a few hundred warm-up events
@@ -60,7 +60,7 @@ from bench.kafka_env import (
     write_config,
 )
 from bench.record import record
-from bench.worker_throughput import free_port
+from bench.workers import cpu_seconds, free_port, start_worker
 from pipeline.config import Settings
 from pipeline.stream.app import internal_topic_names
 
@@ -183,15 +183,6 @@ def summary(runs: Sequence[Run], partitions: int, cores: int) -> str:
 
 
 # Edges: processes, CPU clocks and the group as the broker sees it.
-
-
-def cpu_of(process: psutil.Process) -> float:
-    """User + system seconds of one process (a worker runs no children); nan once gone."""
-    try:
-        times = process.cpu_times()
-    except psutil.Error:
-        return math.nan
-    return float(times.user + times.system)
 
 
 def kafka_broker(port: int) -> psutil.Process | None:
@@ -329,35 +320,6 @@ def wait_caught_up(
     raise TimeoutError(f"group {watch.group} not caught up in {deadline_s:.0f} s")
 
 
-def create_internal_topics(settings: Settings) -> None:
-    """The internal topics as the workers would declare them (partitions, broker defaults).
-
-    A worker declares them itself at start, but its consumer can subscribe before they
-    exist; the group then settles without them and leaves them unassigned until aiokafka's
-    next metadata refresh, minutes later (seen here for 1 and for 4 workers)."""
-    from kafka import KafkaAdminClient
-
-    from pipeline.kafka.admin import TopicSpec, ensure_topics
-
-    admin = KafkaAdminClient(bootstrap_servers=settings.broker)
-    try:
-        specs = [
-            TopicSpec(name, settings.partitions) for name in internal_topic_names(settings).values()
-        ]
-        ensure_topics(admin, specs)
-    finally:
-        admin.close()
-
-
-def start_worker(config: Path, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "pipeline.cli", "worker", "--config", str(config)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-
-
 def stop_all(workers: Sequence[subprocess.Popen[bytes]], timeout_s: float = 30.0) -> None:
     """SIGTERM every worker first, so that the last ones do not rebalance once per stop."""
     for w in workers:
@@ -381,9 +343,9 @@ def _check_alive(workers: Sequence[subprocess.Popen[bytes]]) -> None:
 def read_clocks(workers: Sequence[psutil.Process], kafka: psutil.Process | None) -> Clocks:
     return Clocks(
         at=time.monotonic(),
-        workers=tuple(cpu_of(w) for w in workers),
-        broker=cpu_of(kafka) if kafka is not None else math.nan,
-        bench=cpu_of(psutil.Process()),
+        workers=tuple(cpu_seconds(w) for w in workers),
+        broker=cpu_seconds(kafka) if kafka is not None else math.nan,
+        bench=cpu_seconds(psutil.Process()),
         machine=machine_busy(),
     )
 
@@ -413,7 +375,6 @@ def measure(
     root.mkdir()
     settings = fresh_settings(bootstrap, partitions, root / "state")
     create_and_fill(settings, warmup)
-    create_internal_topics(settings)
     with contextlib.closing(GroupWatch(settings)) as watch:
         workers = start_group(settings, n, root, watch)
         return _clocked(settings, workers, watch, events, events_n, root)

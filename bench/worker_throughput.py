@@ -20,7 +20,6 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,7 +27,6 @@ import time
 from pathlib import Path
 
 import orjson
-import psutil
 
 from bench.events import simulated
 from bench.kafka_env import (
@@ -42,6 +40,7 @@ from bench.kafka_env import (
     write_config,
 )
 from bench.record import record
+from bench.workers import cpu_seconds, free_port, start_worker, stop
 from pipeline.stream.app import internal_topic_names
 
 
@@ -68,30 +67,6 @@ async def ceiling(bootstrap: str, topic: str) -> tuple[int, float]:
     finally:
         await consumer.stop()
     return events, time.perf_counter() - start
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def cpu_seconds(process: subprocess.Popen[bytes]) -> float:
-    try:
-        times = psutil.Process(process.pid).cpu_times()
-        return float(times.user + times.system)
-    except psutil.Error:
-        return float("nan")
 
 
 def main() -> None:
@@ -125,13 +100,8 @@ def main() -> None:
         create_and_fill(ours, _first_line(events_file, work / "one.jsonl"))
         messages_ready = prepared(events_file, args.partitions)
         config = write_config(ours, work / "ours.yaml", free_port())
-        log = (work / "worker.log").open("wb")
         launched = time.monotonic()
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.cli", "worker", "--config", str(config)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        worker = start_worker(config, work / "worker.log")
         spy: subprocess.Popen[bytes] | None = None
         try:
             wait_caught_up(bootstrap, ours.app_id, ours.events_topic, 300)
