@@ -39,6 +39,8 @@ from pathlib import Path
 
 from bench.events import simulated
 from bench.kafka_env import (
+    GroupOffsets,
+    Offsets,
     broker,
     create_and_fill,
     end_offsets,
@@ -55,8 +57,6 @@ from pipeline.stream.app import internal_topic_names
 TARGET_S = 60.0
 PRODUCE_TICK_S = 0.1
 KILL_AT = 0.5  # of the further events processed by A when it is killed
-
-Offsets = dict[tuple[str, int], int]
 
 
 def split_events(source: Path, head: Path, count: int, extra: int) -> list[bytes]:
@@ -100,36 +100,6 @@ class Producer(threading.Thread):
                 producer.close()
         except BaseException as exc:
             self.error = exc
-
-
-class GroupOffsets:
-    """Committed and end offsets of the group's source topics, over one admin connection."""
-
-    def __init__(self, settings: Settings) -> None:
-        from kafka import KafkaAdminClient
-
-        self.broker = settings.broker
-        self.group = settings.app_id
-        self.topics = (settings.events_topic, *internal_topic_names(settings).values())
-        self.admin = KafkaAdminClient(bootstrap_servers=settings.broker)
-
-    def committed(self) -> Offsets:
-        offsets = self.admin.list_group_offsets(self.group).get(self.group, {})
-        return {
-            (tp.topic, tp.partition): meta.offset
-            for tp, meta in offsets.items()
-            if tp.topic in self.topics
-        }
-
-    def ends(self) -> Offsets:
-        return {
-            (topic, p): end
-            for topic in self.topics
-            for p, end in end_offsets(self.broker, topic).items()
-        }
-
-    def close(self) -> None:
-        self.admin.close()
 
 
 def uncommitted(committed: Offsets, ends: Offsets) -> int:

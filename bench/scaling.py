@@ -47,13 +47,13 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import psutil
 
 from bench.events import simulated
 from bench.kafka_env import (
     PORT,
+    GroupOffsets,
     broker,
     create_and_fill,
     fresh_settings,
@@ -62,7 +62,6 @@ from bench.kafka_env import (
 from bench.record import record
 from bench.workers import cpu_seconds, free_port, start_worker
 from pipeline.config import Settings
-from pipeline.stream.app import internal_topic_names
 
 # Lines of the events file produced before the clock starts. They come back in the measured
 # run as duplicates (about 0.1% of the default run), which keeps the data the simulation's
@@ -209,22 +208,8 @@ def machine_busy() -> float:
 Assignment = frozenset[tuple[str, frozenset[tuple[str, int]]]]
 
 
-class GroupWatch:
-    """The group as the broker sees it, through one admin client and one consumer kept open:
-    polling with fresh clients every step costs the 2 cores a measurable share."""
-
-    def __init__(self, settings: Settings) -> None:
-        from kafka import KafkaAdminClient, KafkaConsumer
-
-        self.group = settings.app_id
-        self.partitions = settings.partitions
-        self.sources = (settings.events_topic, *internal_topic_names(settings).values())
-        self.admin = KafkaAdminClient(bootstrap_servers=settings.broker)
-        self.consumer = KafkaConsumer(bootstrap_servers=settings.broker)
-
-    def close(self) -> None:
-        self.consumer.close()
-        self.admin.close()
+class GroupWatch(GroupOffsets):
+    """The group as the broker sees it: offsets, and who owns what."""
 
     def assignment(self, workers: int) -> Assignment | None:
         """Each member's partitions of the source topics, once the group is stable with
@@ -273,25 +258,9 @@ class GroupWatch:
         ]
         return len(held) / len(set(held)) if held else math.nan
 
-    def ends(self) -> dict[Any, int]:
-        """End offset of every partition of the source topics, by TopicPartition."""
-        from kafka import TopicPartition
-
-        tps = [TopicPartition(t, p) for t in self.sources for p in range(self.partitions)]
-        return dict(self.consumer.end_offsets(tps))
-
     def internal_messages(self) -> int:
         """Messages in both internal topics so far: one per batch a stage sent onwards."""
-        return sum(end for tp, end in self.ends().items() if tp.topic != self.sources[0])
-
-    def caught_up(self) -> bool:
-        """Whether the group has committed the end of every partition of the source topics."""
-        ends = self.ends()
-        done = self.admin.list_group_offsets(self.group).get(self.group, {})
-        return all(
-            (max(meta.offset, 0) if (meta := done.get(tp)) is not None else 0) >= end
-            for tp, end in ends.items()
-        )
+        return sum(end for (topic, _), end in self.ends().items() if topic != self.sources[0])
 
 
 def wait_settled(watch: GroupWatch, workers: Sequence[subprocess.Popen[bytes]]) -> Assignment:
