@@ -106,11 +106,11 @@ class GroupOffsets:
     def __init__(self, settings: Settings) -> None:
         from kafka import KafkaAdminClient, KafkaConsumer
 
-        from pipeline.stream.topics import internal_topic_names
+        from pipeline.stream.topology import source_topic_names
 
         self.group = settings.app_id
         self.partitions = settings.partitions
-        self.sources = (settings.events_topic, *internal_topic_names(settings).values())
+        self.sources = source_topic_names(settings)
         self.admin = KafkaAdminClient(bootstrap_servers=settings.broker)
         self.consumer = KafkaConsumer(bootstrap_servers=settings.broker)
 

@@ -53,9 +53,9 @@ from bench.kafka_env import broker, create_and_fill, fresh_settings, wait_caught
 from bench.record import record
 from bench.workers import cpu_seconds, free_port, start_worker, stop
 from pipeline.config import Settings
+from pipeline.kafka.partitioner import partition_for
 from pipeline.kafka.producer import classify
-from pipeline.stream.app import internal_topic_names
-from pipeline.stream.partitioning import partition_for
+from pipeline.stream.topology import source_topic_names
 
 EVENTS_METRIC = b"\nccpipe_events_total "
 _BUCKET = re.compile(rb'^ccpipe_event_to_metric_seconds_bucket\{le="([^"]+)"\} (\S+)$', re.M)
@@ -345,7 +345,7 @@ def measure(
         args.log_dir.mkdir(parents=True, exist_ok=True)
     worker = start_worker(config, (args.log_dir or work) / "worker.log", args.loglevel)
     try:
-        for topic in (settings.events_topic, *internal_topic_names(settings).values()):
+        for topic in source_topic_names(settings):
             wait_caught_up(bootstrap, settings.app_id, topic, 300)
         client = MetricsClient(port)
         base = wait_events(client, args.warm, 60)

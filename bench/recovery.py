@@ -52,7 +52,7 @@ from bench.latency import MetricsClient, wait_events
 from bench.record import record
 from bench.workers import free_port, start_worker, stop
 from pipeline.config import Settings
-from pipeline.stream.app import internal_topic_names
+from pipeline.stream.topology import source_topic_names
 
 TARGET_S = 60.0
 PRODUCE_TICK_S = 0.1
@@ -201,7 +201,7 @@ def recover(
 def catch_up(settings: Settings, deadline_s: float) -> None:
     """Wait until the events topic, then the FCR topic, then the partials topic are committed
     to their end, each end read once its upstream is done (so the last interval row is out)."""
-    for topic in (settings.events_topic, *internal_topic_names(settings).values()):
+    for topic in source_topic_names(settings):
         wait_caught_up(settings.broker, settings.app_id, topic, deadline_s)
 
 

@@ -41,7 +41,7 @@ from bench.kafka_env import (
 )
 from bench.record import record
 from bench.workers import cpu_seconds, free_port, start_worker, stop
-from pipeline.stream.app import internal_topic_names
+from pipeline.stream.topology import source_topic_names
 
 
 async def ceiling(bootstrap: str, topic: str) -> tuple[int, float]:
@@ -112,7 +112,7 @@ def main() -> None:
             send_prepared(bootstrap, ours.events_topic, messages_ready)
             sent_s = time.monotonic() - start
             wait_caught_up(bootstrap, ours.app_id, ours.events_topic, 1800)
-            for topic in internal_topic_names(ours).values():
+            for topic in source_topic_names(ours)[1:]:
                 wait_caught_up(bootstrap, ours.app_id, topic, 600)
             ours_s = time.monotonic() - start
             ours_cpu = cpu_seconds(worker) - cpu_before

@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from pipeline.metrics import CONTACT_COUNTERS
+from pipeline.stream.metrics import CONTACT_COUNTERS
 from pipeline.targets import Targets
 
 WINDOWS: tuple[tuple[str, int], ...] = (("5m", 300), ("15m", 900), ("1h", 3600))

@@ -72,8 +72,8 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    from pipeline.stream.app import Pipeline, worker_for
+    from pipeline.stream.faust_runtime import FaustRuntime, worker_for
 
-    pipeline = Pipeline(settings)
-    worker_for(pipeline.app, args.loglevel).execute_from_commandline()  # exits on a signal
+    # Returns only through a signal, which exits the process.
+    worker_for(FaustRuntime(settings), args.loglevel).execute_from_commandline()
     return 0

@@ -271,7 +271,7 @@ class Demo:
 
     def _stop(self, children: Supervisor, signals: StopSignals, code: int) -> None:
         from pipeline.sink.consumer import sink_group
-        from pipeline.stream.app import internal_topic_names
+        from pipeline.stream.topology import source_topic_names
 
         feed = next((c for c in children if c.name == "feed"), None)
         if feed is not None:
@@ -281,9 +281,8 @@ class Demo:
         names = {c.name for c in children}
         if code == 0 and {"worker", "sink"} <= names and not signals.urgent.is_set():
             s = self.settings
-            internal = internal_topic_names(s)
             groups: Mapping[str, list[str]] = {
-                s.app_id: [s.events_topic, *internal.values()],
+                s.app_id: list(source_topic_names(s)),
                 sink_group(s): [s.events_topic, s.segments_topic, s.intervals_topic],
             }
             self.say("waiting for the worker and the sink to catch up (Ctrl-C again: skip)")

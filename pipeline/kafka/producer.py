@@ -22,7 +22,7 @@ from typing import Any, BinaryIO, Protocol
 
 import orjson
 
-from pipeline.stream.partitioning import partition_for
+from pipeline.kafka.partitioner import partition_for
 
 AGENT_EVENT = "agent.state"
 # Below the broker's default max.message.bytes (1 MiB) with room for the record overhead.

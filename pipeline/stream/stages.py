@@ -1,9 +1,10 @@
-"""The stream's three stages as plain objects: messages in, table writes and sends out.
+"""The stream's three stages (the `stage.Stage` interface): messages in, table writes and
+sends out.
 
-Faust runs them (`pipeline.stream.app`), but they import nothing of Faust or Kafka, so the
-same code runs in tests, in benchmarks and in an in-process driver. Each stage keeps one
-state per source partition it owns, rebuilt from its table when the partition is assigned
-and dropped when it is revoked.
+They import nothing of Faust, so the same code runs under Faust (`faust_runtime`), in the
+in-memory runtime (`local`) of tests and benchmarks. Each stage keeps one state per source
+partition it owns, rebuilt from its tables when the partition is assigned and dropped when it
+is revoked; `topology` declares how they connect.
 
 - `SegmentStage` (partitions of `cc.events`, keyed by contact or agent): decode, dedup,
   segments; emits segment rows, FCR facts (by customer) and interval partial states.
@@ -19,7 +20,7 @@ crash between a changelog write and an output send is repaired by the replay tha
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -32,13 +33,22 @@ from pipeline.core.intervals import IntervalKey, merge_counts, published_row
 from pipeline.core.kpi_state import FcrUpdate, SegmentState, apply_fcr_updates
 from pipeline.core.live import LiveBoard, QueueFigures, snapshot_many
 from pipeline.core.segments import Segment
+from pipeline.kafka.partitioner import key_for_partition, partition_for
 from pipeline.stream import codec
-from pipeline.stream.partitioning import key_for_partition, partition_for
+from pipeline.stream.stage import Message, Output, Send, TableItems
 
 T = TypeVar("T")
 
-# Logical names of where stage output goes; the Faust app maps them to topics and tables.
-DLQ, SEGMENTS_OUT, FCR, PARTIALS, INTERVALS_OUT = "dlq", "segments", "fcr", "partials", "intervals"
+# Logical names of the topics and tables the stages read and write; `topology` says where
+# each one lives.
+EVENTS, DLQ, SEGMENTS_OUT, FCR, PARTIALS, INTERVALS_OUT = (
+    "events",
+    "dlq",
+    "segments",
+    "fcr",
+    "partials",
+    "intervals",
+)
 CONTACTS, AGENTS, CUSTOMERS, FCR_MARKS, HELD = (
     "contacts",
     "agents",
@@ -47,34 +57,18 @@ CONTACTS, AGENTS, CUSTOMERS, FCR_MARKS, HELD = (
     "interval_partials",
 )
 
-Message = tuple[bytes, int]  # (value, offset)
 # Items per output message: keeps every message far below Kafka's 1 MB default limit
 # (a segment row is about 700 bytes; an FCR fact or an interval partial about 150).
 ROWS_PER_MESSAGE = 500
 ITEMS_PER_MESSAGE = 2000
 
+# An interval owner's state: interval key text -> source -> (version, counts).
+Held = dict[str, dict[str, tuple[int, list[int]]]]
+
 
 def _chunks(items: list[T], size: int) -> Iterator[list[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-TableItems = Callable[[], Iterable[tuple[bytes, bytes]]]
-
-
-@dataclass(slots=True)
-class Send:
-    topic: str
-    value: bytes
-    key: bytes | None = None
-    partition: int | None = None
-    headers: list[tuple[str, bytes]] | None = None
-
-
-@dataclass(slots=True)
-class Output:
-    sends: list[Send] = field(default_factory=list)
-    writes: list[tuple[str, bytes, bytes]] = field(default_factory=list)  # (table, key, value)
 
 
 @dataclass(slots=True)
@@ -89,7 +83,7 @@ class StageCounters:
 
 
 @dataclass(frozen=True, slots=True)
-class Topology:
+class Partitions:
     """Partition counts of the topics the stages send to (all equal by default)."""
 
     events: int
@@ -98,7 +92,7 @@ class Topology:
     segments: int
 
     @classmethod
-    def uniform(cls, partitions: int) -> Topology:
+    def uniform(cls, partitions: int) -> Partitions:
         return cls(partitions, partitions, partitions, partitions)
 
 
@@ -138,9 +132,14 @@ def customer_key(tenant: str, customer_id: str) -> bytes:
 
 
 class SegmentStage:
-    def __init__(self, settings: Settings, topology: Topology, source_topic: str) -> None:
+    name = "segments"
+    source = EVENTS
+    tables = (CONTACTS, AGENTS)
+
+    def __init__(self, settings: Settings, partitions: Partitions, source_topic: str) -> None:
         self.settings = settings
-        self.topology = topology
+        self.partitions = partitions
+        # The physical name, for the dead letters' `source` header.
         self.source_topic = source_topic
         self.parts: dict[int, SegmentState] = {}
         # Live (wallboard) figures of each partition's segments: partial, merged on read.
@@ -149,23 +148,24 @@ class SegmentStage:
         self._pruned_at: dict[int, int] = {}
         self.counters = StageCounters()
 
-    def assigned(self, partition: int, contacts: TableItems, agents: TableItems) -> SegmentState:
-        """The partition's state, rebuilt from its tables the first time it is needed."""
-        state = self.parts.get(partition)
-        if state is None:
-            state = SegmentState(self.settings.queue)
-            state.restore(s for _, value in contacts() for s in codec.decode_segments(value))
-            for key, value in agents():
-                states = codec.decode_agent(value)
-                state.agents.restore(key.decode(), states)
-                # The restored watermark is the latest time the held state shows; a
-                # survey or an anomaly later than that re-announces itself when replayed.
-                for agent_state in states:
-                    state.watermark_us = max(state.watermark_us, agent_state.ts_us)
-            self.parts[partition] = state
+    def assigned(self, partition: int, tables: Mapping[str, TableItems]) -> None:
+        """Rebuild the partition's state from its tables, the first time it is needed."""
+        if partition not in self.parts:
+            state = self.parts[partition] = self._restore(tables[CONTACTS], tables[AGENTS])
             self.boards[partition] = LiveBoard.from_segments(
                 state.segments.values(), state.queue_config
             )
+
+    def _restore(self, contacts: TableItems, agents: TableItems) -> SegmentState:
+        state = SegmentState(self.settings.queue)
+        state.restore(s for _, value in contacts() for s in codec.decode_segments(value))
+        for key, value in agents():
+            states = codec.decode_agent(value)
+            state.agents.restore(key.decode(), states)
+            # The restored watermark is the latest time the held state shows; a survey or an
+            # anomaly later than that re-announces itself when replayed.
+            for agent_state in states:
+                state.watermark_us = max(state.watermark_us, agent_state.ts_us)
         return state
 
     def revoked(self, partition: int) -> None:
@@ -187,7 +187,8 @@ class SegmentStage:
             per_channel,
         )
 
-    def process(self, partition: int, state: SegmentState, messages: list[Message]) -> Output:
+    def process(self, partition: int, messages: list[Message]) -> Output:
+        state = self.parts[partition]
         out = Output()
         decoded = []
         counters = self.counters
@@ -210,7 +211,9 @@ class SegmentStage:
         self._send_fcr(partition, state, changes.fcr_updates, out)
         version = messages[-1][1] if messages else 0
         partials = [(key, state.intervals.totals[key]) for key in changes.intervals]
-        out.sends += _partials_sends(f"seg:{partition}", version, partials, self.topology.partials)
+        out.sends += _partials_sends(
+            f"seg:{partition}", version, partials, self.partitions.partials
+        )
         return out
 
     def _update_board(self, partition: int, state: SegmentState, segments: list[Segment]) -> None:
@@ -258,7 +261,7 @@ class SegmentStage:
             assert offered is not None
             config = state.queue_config(segment.sid.tenant, segment.sid.queue, offered.channel)
             rows.append(orjson.dumps(segment.row(config)))
-        target = partition % self.topology.segments
+        target = partition % self.partitions.segments
         for chunk in _chunks(rows, ROWS_PER_MESSAGE):
             out.sends.append(Send(SEGMENTS_OUT, b"[" + b",".join(chunk) + b"]", partition=target))
 
@@ -268,12 +271,12 @@ class SegmentStage:
         grouped: dict[int, list[FcrUpdate]] = defaultdict(list)
         for update in updates:
             key = customer_key(update.sid.tenant, update.customer_id)
-            grouped[partition_for(key, self.topology.fcr)].append(update)
+            grouped[partition_for(key, self.partitions.fcr)].append(update)
         watermark = state.watermark_us
         # Every customer owner must learn the watermark, or its windows never close.
         advanced = watermark > self._sent_watermark.get(partition, -1)
         source = f"seg:{partition}"
-        for p in range(self.topology.fcr):
+        for p in range(self.partitions.fcr):
             items = grouped.get(p, [])
             if not items and not advanced:
                 continue
@@ -284,36 +287,40 @@ class SegmentStage:
 
 
 class FcrStage:
-    def __init__(self, topology: Topology) -> None:
-        self.topology = topology
+    name = "fcr"
+    source = FCR
+    tables = (CUSTOMERS, FCR_MARKS)
+
+    def __init__(self, partitions: Partitions) -> None:
+        self.partitions = partitions
         self.parts: dict[int, FcrTracker] = {}
         self.counters = StageCounters()
 
     def watermark_key(self, partition: int) -> bytes:
-        return key_for_partition("watermark-", partition, self.topology.fcr).encode()
+        return key_for_partition("watermark-", partition, self.partitions.fcr).encode()
 
-    def assigned(self, partition: int, customers: TableItems, marks: TableItems) -> FcrTracker:
-        tracker = self.parts.get(partition)
-        if tracker is None:
-            tracker = FcrTracker()
-            for _, value in customers():
-                for fact in codec.decode_facts(value):
-                    tracker.upsert(fact)
-            mark_key = self.watermark_key(partition)
-            for key, value in marks():
-                if key == mark_key:
-                    tracker.observe(int(value))
-            tracker.flush()
-            # Window closings the lost output announced are not replayed by any input:
-            # the first batch after a restart re-publishes every interval this partition holds.
-            tracker.intervals.changed.update(tracker.intervals.keys())
-            self.parts[partition] = tracker
-        return tracker
+    def assigned(self, partition: int, tables: Mapping[str, TableItems]) -> None:
+        if partition in self.parts:
+            return
+        tracker = FcrTracker()
+        for _, value in tables[CUSTOMERS]():
+            for fact in codec.decode_facts(value):
+                tracker.upsert(fact)
+        mark_key = self.watermark_key(partition)
+        for key, value in tables[FCR_MARKS]():
+            if key == mark_key:
+                tracker.observe(int(value))
+        tracker.flush()
+        # Window closings the lost output announced are not replayed by any input: the first
+        # batch after a restart re-publishes every interval this partition holds.
+        tracker.intervals.changed.update(tracker.intervals.keys())
+        self.parts[partition] = tracker
 
     def revoked(self, partition: int) -> None:
         self.parts.pop(partition, None)
 
-    def process(self, partition: int, tracker: FcrTracker, messages: list[Message]) -> Output:
+    def process(self, partition: int, messages: list[Message]) -> Output:
+        tracker = self.parts[partition]
         out = Output()
         customers: set[tuple[str, str]] = set()
         before = tracker.watermark_us
@@ -336,30 +343,32 @@ class FcrStage:
         changed = tracker.intervals.take_changed()
         partials = [(key, tracker.intervals.totals[key]) for key in sorted(changed)]
         version = messages[-1][1] if messages else 0
-        out.sends += _partials_sends(f"fcr:{partition}", version, partials, self.topology.partials)
+        out.sends += _partials_sends(
+            f"fcr:{partition}", version, partials, self.partitions.partials
+        )
         return out
 
 
 class IntervalStage:
+    name = "intervals"
+    source = PARTIALS
+    tables = (HELD,)
+
     def __init__(self) -> None:
-        self.parts: dict[int, dict[str, dict[str, tuple[int, list[int]]]]] = {}
+        self.parts: dict[int, Held] = {}
         self.counters = StageCounters()
 
-    def assigned(
-        self, partition: int, held: TableItems
-    ) -> dict[str, dict[str, tuple[int, list[int]]]]:
-        state = self.parts.get(partition)
-        if state is None:
-            state = {key.decode(): codec.decode_held(value) for key, value in held()}
-            self.parts[partition] = state
-        return state
+    def assigned(self, partition: int, tables: Mapping[str, TableItems]) -> None:
+        if partition not in self.parts:
+            self.parts[partition] = {
+                key.decode(): codec.decode_held(value) for key, value in tables[HELD]()
+            }
 
     def revoked(self, partition: int) -> None:
         self.parts.pop(partition, None)
 
-    def process(
-        self, state: dict[str, dict[str, tuple[int, list[int]]]], messages: list[Message]
-    ) -> Output:
+    def process(self, partition: int, messages: list[Message]) -> Output:
+        state = self.parts[partition]
         out = Output()
         touched: dict[str, IntervalKey] = {}
         for value, _ in messages:

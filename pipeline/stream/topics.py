@@ -1,4 +1,4 @@
-"""The worker's own topics: repartition topics and table changelogs, named by the app id.
+"""Creating the worker's topics: the public ones, its repartition topics and table changelogs.
 
 Created with their partitions before Faust starts (`ccpipe topics create`, and the worker at
 start-up): a worker whose consumer subscribed before Faust had declared them was seen to
@@ -9,28 +9,14 @@ from __future__ import annotations
 
 from pipeline.config import Settings
 from pipeline.kafka.admin import EVENTS_RETENTION_MS, TopicSpec
-from pipeline.stream import stages
-
-TABLES = (stages.CONTACTS, stages.AGENTS, stages.CUSTOMERS, stages.FCR_MARKS, stages.HELD)
-
-
-def internal_topic_names(settings: Settings) -> dict[str, str]:
-    """Names carry the app id: two apps on one broker must not share a repartition topic."""
-    return {
-        stages.FCR: f"{settings.app_id}-fcr-updates",
-        stages.PARTIALS: f"{settings.app_id}-interval-partials",
-    }
-
-
-def changelog_topic_name(settings: Settings, table: str) -> str:
-    """Faust's name for a table's changelog (`Table._changelog_topic_name`)."""
-    return f"{settings.app_id}-{table}-changelog"
+from pipeline.stream.topology import TABLES, changelog_topic_name, topics
 
 
 def internal_topics(settings: Settings, partitions: int | None = None) -> list[TopicSpec]:
+    """The worker's own topics: repartition topics (deleted by retention) and changelogs."""
     count = int(partitions if partitions is not None else settings.partitions)
     delete = {"cleanup.policy": "delete", "retention.ms": str(EVENTS_RETENTION_MS)}
-    specs = [TopicSpec(name, count, delete) for name in internal_topic_names(settings).values()]
+    specs = [TopicSpec(t.name, count, delete) for t in topics(settings).values() if t.internal]
     specs += [
         TopicSpec(changelog_topic_name(settings, table), count, {"cleanup.policy": "compact"})
         for table in TABLES

@@ -17,13 +17,13 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from pipeline.cli import main
 from pipeline.config import Settings
 from pipeline.kafka.admin import ensure_topics, pipeline_topics
+from pipeline.kafka.partitioner import partition_for
 from pipeline.kafka.producer import (
     BadLine,
     ProduceCounts,
     idle_ticks,
     produce_lines,
 )
-from pipeline.stream.partitioning import partition_for
 
 PARTITIONS = 4
 BAD_LINES = [

@@ -12,7 +12,8 @@ from kafka.admin import ConfigResource, ConfigResourceType
 from pipeline.cli import main
 from pipeline.config import Settings
 from pipeline.kafka.admin import EVENTS_RETENTION_MS, ensure_topics, pipeline_topics
-from pipeline.stream.topics import changelog_topic_name, internal_topics
+from pipeline.stream.topics import internal_topics
+from pipeline.stream.topology import changelog_topic_name
 
 pytestmark = pytest.mark.kafka
 

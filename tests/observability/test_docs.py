@@ -8,8 +8,8 @@ import re
 from pathlib import Path
 
 from pipeline.config import load_settings
-from pipeline.metrics import build_registry
 from pipeline.rules import alert_groups, alerts, recording_groups
+from pipeline.stream.metrics import build_registry
 from pipeline.targets import targets_from_settings
 from tests.stream.events import mixed_events
 from tests.stream.harness import LocalPipeline

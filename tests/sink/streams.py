@@ -17,10 +17,10 @@ from pipeline.config import Settings, load_settings
 from pipeline.core.events import AgentState, decode_message
 from pipeline.core.intervals import COUNT_FIELDS, REPORT_FIELDS
 from pipeline.core.kpi_state import KpiState
+from pipeline.kafka.partitioner import partition_for
 from pipeline.report import report_from_lines
 from pipeline.store import Store
 from pipeline.stream import stages
-from pipeline.stream.partitioning import partition_for
 from tests.sink.memory_consumer import Broker
 from tests.store.rows import report
 from tests.stream.events import mixed_events
@@ -75,11 +75,11 @@ def stream_output(
     pipeline.produce(lines, batch=20)
     pipeline.run(max_messages=5)
     broker = Broker()
-    for partition, values in sorted(pipeline.logs["events"].records.items()):
-        for value in values:
+    for partition, records in sorted(pipeline.logs[stages.EVENTS].records.items()):
+        for _, value, _ in records:
             broker.append(settings.events_topic, partition, value)
-    for partition, values in sorted(pipeline.logs[stages.SEGMENTS_OUT].records.items()):
-        for value in values:
+    for partition, records in sorted(pipeline.logs[stages.SEGMENTS_OUT].records.items()):
+        for _, value, _ in records:
             broker.append(settings.segments_topic, partition, value)
     for key, row in sorted(pipeline.intervals.items()):
         broker.append(

@@ -1,37 +1,26 @@
-"""An in-memory stand-in for Kafka around the stream stages: partitioned logs with offsets,
-keyed tables, commits, and crashes that lose whatever was not yet durable.
+"""The in-memory runtime (`pipeline.stream.local`) with crashes that lose whatever was not yet
+durable, and the inputs and outputs a test reads.
 
-The stages are the production code; only the transport is simulated, so the replay and
-recovery logic can be tested exhaustively without a broker (the integration tests in
-tests/kafka/ run the same stages under Faust on a real one).
+The stages and their wiring are the production code (`pipeline.stream.topology`); only the
+transport is simulated, so the replay and recovery logic can be tested exhaustively without a
+broker (tests/stream/test_worker_kafka.py runs the same stages under Faust on a real one).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections import defaultdict
-from dataclasses import dataclass, field
 
 import orjson
 
 from pipeline.config import Settings
-from pipeline.stream import stages
-from pipeline.stream.partitioning import partition_for
-from pipeline.stream.stages import FcrStage, IntervalStage, Output, SegmentStage, Topology
-
-
-@dataclass
-class Log:
-    partitions: int
-    records: dict[int, list[bytes]] = field(default_factory=dict)
-    committed: dict[int, int] = field(default_factory=dict)
-
-    def append(self, partition: int, value: bytes) -> None:
-        self.records.setdefault(partition, []).append(value)
-
-    def pending(self, partition: int) -> list[tuple[bytes, int]]:
-        start = self.committed.get(partition, 0)
-        return [(v, o) for o, v in enumerate(self.records.get(partition, [])) if o >= start]
+from pipeline.core.intervals import REPORT_FIELDS
+from pipeline.kafka.partitioner import partition_for
+from pipeline.stream import stages, topology
+from pipeline.stream.local import LocalRuntime
+from pipeline.stream.stage import Output
+from pipeline.stream.stages import IntervalStage, SegmentStage
 
 
 def event_partition(line: bytes, partitions: int) -> int:
@@ -43,154 +32,99 @@ def event_partition(line: bytes, partitions: int) -> int:
     return partition_for(str(key).encode(), partitions)
 
 
-class LocalPipeline:
+class LocalPipeline(LocalRuntime):
     def __init__(self, settings: Settings, partitions: int, seed: int = 0) -> None:
-        self.settings = settings
-        self.topology = Topology.uniform(partitions)
+        self.settings = dataclasses.replace(settings, partitions=partitions)
+        super().__init__(topology.build(self.settings))
         self.random = random.Random(seed)
-        self.logs = {
-            name: Log(partitions)
-            for name in ("events", stages.FCR, stages.PARTIALS, stages.SEGMENTS_OUT, "out")
-        }
-        self.dlq: list[tuple[bytes, dict[str, bytes]]] = []
-        self.tables: dict[str, dict[bytes, bytes]] = defaultdict(dict)
-        self.intervals: dict[bytes, dict[str, object]] = {}
-        self._new_stages()
+        self._lose = 0.0
 
-    def _new_stages(self) -> None:
-        self.seg = SegmentStage(self.settings, self.topology, "cc.events")
-        self.fcr = FcrStage(self.topology)
-        self.held = IntervalStage()
-
-    # What pipeline.metrics reads of a worker (its `Stages` protocol).
+    # What pipeline.stream.metrics reads of a worker (its `Stages` protocol).
     @property
     def segment_stage(self) -> SegmentStage:
-        return self.seg
+        return self.topology.stages.segments
 
     @property
     def interval_stage(self) -> IntervalStage:
-        return self.held
+        return self.topology.stages.intervals
 
     def lag(self) -> dict[tuple[str, int], int]:
         """Messages not yet committed per partition of the input log."""
-        log = self.logs["events"]
+        log = self.logs[stages.EVENTS]
         return {
-            ("cc.events", p): len(records) - log.committed.get(p, 0)
+            (self.settings.events_topic, p): len(records) - log.committed.get(p, 0)
             for p, records in log.records.items()
         }
 
     def produce(self, lines: list[bytes], batch: int = 1) -> None:
         """Events into the input log, as single messages or as per-partition batches."""
+        events = self.logs[stages.EVENTS]
         grouped: dict[int, list[bytes]] = defaultdict(list)
         for line in lines:
-            partition = event_partition(line, self.topology.events)
+            partition = event_partition(line, events.partitions)
             if partition < 0:  # not JSON: sent alone, as `ccpipe produce` does
-                self.logs["events"].append(0, line)
+                events.append(0, line)
                 continue
             grouped[partition].append(line)
         for p, items in grouped.items():
             for i in range(0, len(items), batch):
                 chunk = items[i : i + batch]
-                value = chunk[0] if batch == 1 else b"[" + b",".join(chunk) + b"]"
-                self.logs["events"].append(p, value)
+                events.append(p, chunk[0] if batch == 1 else b"[" + b",".join(chunk) + b"]")
 
-    def _items(self, table: str, partition: int, partitions: int) -> list[tuple[bytes, bytes]]:
-        return [
-            (k, v)
-            for k, v in self.tables[table].items()
-            if partition_for(k, partitions) == partition
-        ]
+    def apply(self, out: Output) -> None:
+        """With a crash pending, each write and send is lost with even chance (the producer
+        never flushed it)."""
+        if self._lose:
+            out = Output(
+                sends=[s for s in out.sends if self.random.random() >= self._lose],
+                writes=[w for w in out.writes if self.random.random() >= self._lose],
+            )
+        super().apply(out)
 
-    def _apply(self, out: Output, lose: float = 0.0) -> None:
-        """Make the output durable; with `lose` > 0, each write/send is lost with that chance
-        (a crash before the producer flushed)."""
-        for table, key, value in out.writes:
-            if self.random.random() >= lose:
-                self.tables[table][key] = value
-        for send in out.sends:
-            if self.random.random() < lose:
-                continue
-            if send.topic == stages.DLQ:
-                self.dlq.append((send.value, dict(send.headers or [])))
-            elif send.topic == stages.INTERVALS_OUT:
-                assert send.key is not None
-                self.intervals[send.key] = orjson.loads(send.value)
-            else:
-                log = self.logs[send.topic]
-                partition = send.partition
-                if partition is None:
-                    assert send.key is not None
-                    partition = partition_for(send.key, log.partitions)
-                log.append(partition, send.value)
+    def finish(self, out: Output) -> bool:
+        self.apply(out)
+        return not self._lose  # a crashed batch commits nothing
 
     def assign_all(self) -> None:
         """Every segment partition assigned (rebuilt from its tables), as after a restart."""
-        n = self.topology.events
-        for p in range(n):
-            self.seg.assigned(
-                p,
-                lambda p=p: self._items(stages.CONTACTS, p, n),
-                lambda p=p: self._items(stages.AGENTS, p, n),
-            )
+        stage = self.segment_stage
+        for p in range(self.logs[stage.source].partitions):
+            stage.assigned(p, self._table_items(stage, p))
 
-    def step(self, max_messages: int, crash: bool = False) -> bool:
+    def step_with_crash(self, max_messages: int, crash: bool) -> bool:
         """One batch of each stage on each partition; a crash loses part of that batch's
-        output, does not commit, and restarts the stages from their tables."""
-        progressed = False
-        n = self.topology.events
-        for p in range(n):
-            messages = self.logs["events"].pending(p)[:max_messages]
-            if messages:
-                state = self.seg.assigned(
-                    p,
-                    lambda p=p: self._items(stages.CONTACTS, p, n),
-                    lambda p=p: self._items(stages.AGENTS, p, n),
-                )
-                self._finish("events", p, messages, self.seg.process(p, state, messages), crash)
-                progressed = True
-        for p in range(self.topology.fcr):
-            messages = self.logs[stages.FCR].pending(p)[:max_messages]
-            if messages:
-                tracker = self.fcr.assigned(
-                    p,
-                    lambda p=p: self._items(stages.CUSTOMERS, p, self.topology.fcr),
-                    lambda p=p: self._items(stages.FCR_MARKS, p, self.topology.fcr),
-                )
-                out = self.fcr.process(p, tracker, messages)
-                self._finish(stages.FCR, p, messages, out, crash)
-                progressed = True
-        for p in range(self.topology.partials):
-            messages = self.logs[stages.PARTIALS].pending(p)[:max_messages]
-            if messages:
-                held = self.held.assigned(
-                    p, lambda p=p: self._items(stages.HELD, p, self.topology.partials)
-                )
-                self._finish(stages.PARTIALS, p, messages, self.held.process(held, messages), crash)
-                progressed = True
+        output, commits nothing, and restarts the stages from their tables."""
+        self._lose = 0.5 if crash else 0.0
+        try:
+            progressed = self.step(max_messages)
+        finally:
+            self._lose = 0.0
         if crash:
-            self._new_stages()
+            self.topology = topology.build(self.settings)
         return progressed
-
-    def _finish(
-        self, log: str, partition: int, messages: list[tuple[bytes, int]], out: Output, crash: bool
-    ) -> None:
-        if crash:
-            self._apply(out, lose=0.5)
-            return
-        self._apply(out)
-        self.logs[log].committed[partition] = messages[-1][1] + 1
 
     def run(self, max_messages: int = 50, crash_every: int = 0) -> None:
         steps = 0
         while True:
             steps += 1
             crash = bool(crash_every) and steps % crash_every == 0
-            if not self.step(max_messages, crash=crash) and not crash:
+            if not self.step_with_crash(max_messages, crash) and not crash:
                 return
 
-    def rows(self) -> list[dict[str, object]]:
-        from pipeline.core.intervals import REPORT_FIELDS
+    @property
+    def dlq(self) -> list[tuple[bytes, dict[str, bytes]]]:
+        return [(value, dict(headers)) for _, value, headers in self.logs[stages.DLQ].values()]
 
+    @property
+    def intervals(self) -> dict[bytes, dict[str, object]]:
+        """The latest row per interval key, as a compacted topic keeps it."""
+        latest: dict[bytes, dict[str, object]] = {}
+        for key, value, _ in self.logs[stages.INTERVALS_OUT].values():
+            assert key is not None
+            latest[key] = orjson.loads(value)
+        return latest
+
+    def rows(self) -> list[dict[str, object]]:
         rows = [
             {f: row[f] for f in REPORT_FIELDS}
             for row in self.intervals.values()

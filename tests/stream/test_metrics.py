@@ -7,8 +7,8 @@ from collections import defaultdict
 from prometheus_client import generate_latest
 
 from pipeline.config import load_settings
-from pipeline.metrics import CONTACT_COUNTERS, build_registry
 from pipeline.report import report_from_lines
+from pipeline.stream.metrics import CONTACT_COUNTERS, build_registry
 from tests.stream.events import mixed_events
 from tests.stream.harness import LocalPipeline
 
@@ -60,7 +60,7 @@ def test_live_gauges_health_and_names_follow_conventions() -> None:
     pipeline, _ = _run()
     registry, latency = build_registry(pipeline)
     latency.observe(0.2)
-    tiles = {(t.tenant, t.queue): t for t in pipeline.seg.live()}
+    tiles = {(t.tenant, t.queue): t for t in pipeline.segment_stage.live()}
     for (tenant, queue), tile in tiles.items():
         labels = {"tenant": tenant, "queue": queue}
         assert registry.get_sample_value("ccpipe_queue_waiting_contacts", labels) == tile.in_queue
@@ -112,7 +112,7 @@ def test_counters_never_go_down() -> None:
         if s.value > 0
     )
     before = registry.get_sample_value("ccpipe_contacts_offered_total", labels)
-    for held in pipeline.held.parts.values():
+    for held in pipeline.interval_stage.parts.values():
         for sources in held.values():
             for source, (version, counts) in list(sources.items()):
                 sources[source] = (version, [0] * len(counts))

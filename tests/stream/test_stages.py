@@ -89,6 +89,6 @@ def test_live_figures_over_partitions_equal_one_board_over_all_segments() -> Non
     expected = snapshot_many(
         [board], state.segments.watermark_us, SETTINGS, [state.segments.agents]
     )
-    got = pipeline.seg.live()
+    got = pipeline.segment_stage.live()
     assert [f.as_dict() for f in got] == [f.as_dict() for f in expected]
     assert sum(f.in_queue for f in got) > 0

@@ -7,16 +7,15 @@ import dataclasses
 from pathlib import Path
 
 from pipeline.config import load_settings
-from pipeline.stream.app import Pipeline
-from pipeline.stream.transport import FETCH_MAX_WAIT_MS
+from pipeline.stream.faust_runtime import FETCH_MAX_WAIT_MS, FaustRuntime
 
 
 def test_the_worker_consumer_waits_at_most_100_ms_for_a_fetch(tmp_path: Path) -> None:
     async def build() -> int:
         settings = dataclasses.replace(load_settings(env={}), state_dir=str(tmp_path))
-        pipeline = Pipeline(settings, web_port=6999)  # built, never started: no broker needed
-        thread = pipeline.app.consumer._thread  # type: ignore[attr-defined]
-        consumer = thread._create_worker_consumer(pipeline.app.transport)
+        runtime = FaustRuntime(settings, web_port=6999)  # built, never started: no broker needed
+        thread = runtime.app.consumer._thread  # type: ignore[attr-defined]
+        consumer = thread._create_worker_consumer(runtime.app.transport)
         try:
             return int(consumer._fetch_max_wait_ms)
         finally:

@@ -36,8 +36,7 @@ from pipeline.kafka.admin import ensure_topics, pipeline_topics
 from pipeline.kafka.connection import BrokerConnection
 from pipeline.kafka.producer import DEFAULT_MAX_BATCH_BYTES, ProduceCounts, produce_lines
 from pipeline.simulator.emit import simulate_events
-from pipeline.stream import stages
-from pipeline.stream.app import internal_topic_names
+from pipeline.stream.topology import source_topic_names
 from tests.stream.worker_process import (
     WorkerGroup,
     WorkerProcess,
@@ -232,8 +231,7 @@ class Stream:
             **client,
         )
         self.offsets = KafkaConsumer(enable_auto_commit=False, **client)
-        internal = internal_topic_names(dataclasses.replace(settings, app_id=group.app_id))
-        self.sources = [settings.events_topic, internal[stages.FCR], internal[stages.PARTIALS]]
+        self.sources = list(source_topic_names(dataclasses.replace(settings, app_id=group.app_id)))
         self.source_partitions: list[TopicPartition] = []
         self.intervals = TopicReader(client, settings.intervals_topic)
         self.dlq = TopicReader(client, settings.dlq_topic)

@@ -116,8 +116,12 @@ LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 
 class Stages(Protocol):
     settings: Settings
-    segment_stage: SegmentStage
-    interval_stage: IntervalStage
+
+    @property
+    def segment_stage(self) -> SegmentStage: ...
+
+    @property
+    def interval_stage(self) -> IntervalStage: ...
 
     def lag(self) -> dict[tuple[str, int], int]: ...
 

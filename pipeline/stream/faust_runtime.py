@@ -1,0 +1,449 @@
+"""The stream on Faust: every line of ccpipe that knows Faust is in this module.
+
+The runtime is a loop over the topology (`pipeline.stream.topology`): one agent per stage,
+subscribed to the stage's source topic, with one changelog-backed table per table the stage
+names. Each agent takes a batch of messages (`take_events`, which works with tables), hands
+each partition's share to its stage (`stage.Stage`), writes the stage's table values and
+hands the table changelogs and sends to the producer before the loop body ends.
+
+Faust's own machinery is bypassed where it lost or slowed things, and each such place is here:
+1. Acks are off for the agents' source topics (Faust's acks lose messages across a rebalance:
+   docs/stream.md): an `OffsetGuard` admits each partition's offsets in order, and a timer
+   flushes the producer, awaits every delivery, then commits what the guard says is done
+   with the consumer's plain offset commit (`_commit`).
+2. Table values are set in the table's dict (`Table.data`) and their changelog records are
+   produced with the transport's aiokafka producer, as are the stages' sends: Faust's
+   `send_changelog` and `Topic.send` cost tens of microseconds a message.
+3. The changelog topic names are the topology's (checked against Faust's at start-up).
+4. The worker consumer waits at most 100 ms for a fetch, not Faust's hard-coded 1.5 s.
+5. The root logger stays at the level asked for (`worker_for`).
+6. The web pages (`/metrics` and `pipeline.wallboard.pages`) are plain aiohttp handlers added
+   to Faust's aiohttp application.
+Moving to another runtime (Quix Streams, Arroyo) means replacing this module: docs/stream.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterable, Mapping
+from pathlib import Path
+from typing import Any, cast
+
+import faust
+from aiohttp import web
+from faust.transport.drivers import aiokafka as driver
+from faust.types import TP, TableT
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from pipeline.config import Settings
+from pipeline.core.live import QueueFigures
+from pipeline.kafka.connection import BrokerConnection
+from pipeline.kafka.partitioner import partition_for
+from pipeline.kafka.start_offsets import start_offsets
+from pipeline.stream.metrics import build_registry
+from pipeline.stream.offsets import OffsetGuard, Verdict
+from pipeline.stream.stage import Message, Output, Stage, TableItems
+from pipeline.stream.stages import IntervalStage, SegmentStage
+from pipeline.stream.topology import Topology, build
+from pipeline.wallboard.board import HeldParts
+from pipeline.wallboard.pages import WallboardPages
+
+log = logging.getLogger(__name__)
+COMMIT_INTERVAL_S = 1.0
+# faust-streaming 0.15.3 builds its worker consumer with `fetch_max_wait_ms=1500` and no
+# setting to change it. aiokafka leaves partitions that still hold unread records out of its
+# next fetch, so after any hiccup a fetch may cover only idle partitions and the broker holds
+# it the full 1.5 s: measured, the worker then stayed 1.2-2 s behind at 2,000 events/s (p99
+# over 4 s); with 100 ms it was back to ~250 ms within two seconds (docs/benchmarks.md). The
+# cost is more empty fetch requests while idle.
+FETCH_MAX_WAIT_MS = 100
+
+
+class _ConsumerThread(driver.AIOKafkaConsumerThread):
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        # Read by AIOKafkaConsumer.start() when it builds its Fetcher.
+        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
+        return consumer
+
+
+class _Consumer(driver.Consumer):
+    def _new_consumer_thread(self) -> driver.AIOKafkaConsumerThread:
+        return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
+class _Transport(driver.Transport):
+    Consumer = _Consumer
+
+
+class App(faust.App):
+    """A faust.App whose consumer transport is the one above."""
+
+    def _new_transport(self) -> Any:
+        return _Transport(self.conf.broker_consumer, self)
+
+
+class FaustRuntime:
+    """The Faust app running the topology's stages; also the live view the pages read."""
+
+    def __init__(self, settings: Settings, web_port: int | None = None) -> None:
+        self.settings = settings
+        self.topology: Topology = build(settings)
+        self.app = _app(settings, web_port)
+        self.guard: OffsetGuard[TP] = OffsetGuard(clock=time.monotonic)
+        self._admin: Any = None
+        self._holes_reported = 0
+        # Table entries by partition, built after a rebalance when state is rebuilt.
+        self._table_index: dict[str, dict[int, list[tuple[bytes, bytes]]]] = {}
+        # Delivery futures of what was produced since the last commit.
+        self._pending: list[Any] = []  # asyncio futures of aiokafka deliveries
+        self.registry, self.latency = build_registry(self)
+        self._declare()
+        self.pages = WallboardPages(self, settings, settings_targets(settings))
+        self._mount_pages()
+
+    # --- what the metrics and the pages read -------------------------------------------------
+
+    @property
+    def segment_stage(self) -> SegmentStage:
+        return self.topology.stages.segments
+
+    @property
+    def interval_stage(self) -> IntervalStage:
+        return self.topology.stages.intervals
+
+    @property
+    def watermark_us(self) -> int:
+        return self.segment_stage.watermark_us
+
+    def live(self, per_channel: bool = False) -> list[QueueFigures]:
+        return self.segment_stage.live(per_channel)
+
+    def held(self) -> HeldParts:
+        return self.interval_stage.parts
+
+    def lag(self) -> dict[tuple[str, int], int]:
+        """Messages not yet processed per owned partition (highwater minus next offset)."""
+        out = {}
+        consumer = self.app.consumer
+        for tp, position in self.guard.positions().items():
+            try:
+                highwater = consumer.highwater(tp)
+            except Exception:
+                continue
+            if highwater is not None:
+                out[(tp.topic, tp.partition)] = max(0, highwater - position)
+        return out
+
+    # --- declaration -------------------------------------------------------------------------
+
+    def _declare(self) -> None:
+        s = self.settings
+        app = self.app
+        sources = set(self.topology.sources)
+        self.topics: dict[str, faust.TopicT] = {
+            role: app.topic(
+                topic.name,
+                key_type=bytes,
+                value_type=bytes,
+                key_serializer="raw",
+                value_serializer="raw",
+                partitions=topic.partitions,
+                internal=topic.internal,
+                # Source topics: Faust does not ack or commit them, the OffsetGuard does.
+                acks=role not in sources,
+            )
+            for role, topic in self.topology.topics.items()
+        }
+        self.tables: dict[str, TableT[bytes, bytes]] = {}
+        for name in self.topology.tables:
+            table = app.Table(
+                name,
+                default=None,
+                key_type=bytes,
+                value_type=bytes,
+                partitions=s.partitions,
+                use_partitioner=True,
+            )
+            expected = self.topology.changelogs[name]
+            if table.changelog_topic.get_topic_name() != expected:
+                raise RuntimeError(
+                    f"Faust names the changelog of {name!r} "
+                    f"{table.changelog_topic.get_topic_name()!r}, not {expected!r}: the worker "
+                    "would create one topic and Faust use another"
+                )
+            self.tables[name] = table
+        self._topic_names = {role: topic.name for role, topic in self.topology.topics.items()}
+        for stage in self.topology.stages:
+            self._agent(stage)
+
+        @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+        async def on_revoked(app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
+            self.revoke(revoked)
+
+        @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+        async def on_assigned(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
+            self._table_index.clear()  # recovery is about to change the tables
+
+        @app.timer(interval=COMMIT_INTERVAL_S)
+        async def commit_offsets() -> None:
+            await self.commit()
+
+    def _agent(self, stage: Stage) -> None:
+        batch, wait = self.settings.batch_messages, self.settings.batch_wait_ms / 1000
+        observe = stage is self.segment_stage  # latency from the events topic's timestamps
+
+        async def agent(stream: Any) -> AsyncIterator[None]:
+            async for events in stream.take_events(batch, within=wait):
+                for tp, messages in (await self._admit(events)).items():
+                    async with self._processing(tp, messages):
+                        stage.assigned(tp.partition, self._tables_of(stage, tp.partition))
+                        await self._perform(tp.partition, stage.process(tp.partition, messages))
+                if observe:
+                    self._observe_latency(events)
+                yield None
+
+        self.app.agent(self.topics[stage.source], name=stage.name)(agent)
+
+    def _mount_pages(self) -> None:
+        web_app: web.Application = cast(Any, self.app.web).web_app  # Faust's aiohttp driver
+        router = web_app.router
+
+        async def metrics(request: web.Request) -> web.StreamResponse:
+            body = generate_latest(self.registry)
+            return web.Response(body=body, content_type=CONTENT_TYPE_LATEST.split(";")[0])
+
+        router.add_get("/metrics", metrics)
+        for path, handler in self.pages.routes():
+            router.add_get(path, handler)
+
+        async def on_shutdown(_: Any) -> None:
+            self.pages.close()
+
+        web_app.on_shutdown.append(on_shutdown)
+
+    # --- offsets -------------------------------------------------------------------------------
+
+    async def _admit(self, events: Iterable[faust.EventT]) -> dict[TP, list[Message]]:
+        """The messages of a batch to process, per partition, in offset order.
+
+        A message of a partition this worker no longer owns is left to its owner; one already
+        processed (a re-fetch) is skipped; a jump past the next offset means Faust dropped
+        messages on the way in, so the partition is sought back to the next offset.
+        """
+        events = list(events)
+        assignment = self.app.consumer.assignment()
+        fresh = {
+            e.message.tp
+            for e in events
+            if e.message.tp in assignment and not self.guard.known(e.message.tp)
+        }
+        if fresh:
+            await self._start(fresh)
+            # A rebalance may have come while the start offsets were read.
+            assignment = self.app.consumer.assignment()
+            for tp in fresh - assignment:
+                self.guard.revoke(tp)
+        grouped: dict[TP, list[Message]] = defaultdict(list)
+        gaps: set[TP] = set()
+        for event in events:
+            message = event.message
+            tp = message.tp
+            if tp not in assignment or not self.guard.known(tp):
+                continue
+            verdict = self.guard.admit(tp, message.offset)
+            if verdict is Verdict.PROCESS:
+                grouped[tp].append((message.value or b"", message.offset))
+            elif verdict is Verdict.GAP:
+                gaps.add(tp)
+        for tp in gaps:
+            if self.guard.should_seek(tp):
+                await self.app.consumer.seek(tp, self.guard.expected(tp))
+        self._report_holes()
+        return grouped
+
+    async def _start(self, tps: set[TP]) -> None:
+        """Begin newly owned partitions where the group left them."""
+        group = self.settings.app_id
+        starts = await asyncio.to_thread(
+            start_offsets, self._admin_client(), group, [(tp.topic, tp.partition) for tp in tps]
+        )
+        for tp in tps:
+            self.guard.start(tp, starts[(tp.topic, tp.partition)])
+
+    def _admin_client(self) -> Any:
+        if self._admin is None:
+            from kafka import KafkaAdminClient
+
+            connection = BrokerConnection.from_settings(self.settings)
+            self._admin = KafkaAdminClient(
+                client_id=f"{self.settings.app_id}-offsets", **connection.kafka_python_kwargs()
+            )
+        return self._admin
+
+    def _report_holes(self) -> None:
+        for tp, hole in self.guard.holes[self._holes_reported :]:
+            log.error(
+                "%s[%d]: offsets %d-%d never arrived within %.0f s and are skipped "
+                "(a transaction marker, or records deleted by retention before they were read)",
+                tp.topic,
+                tp.partition,
+                hole.start,
+                hole.end - 1,
+                self.guard.hole_grace_s,
+            )
+        self._holes_reported = len(self.guard.holes)
+
+    @contextlib.asynccontextmanager
+    async def _processing(self, tp: TP, messages: list[Message]) -> AsyncIterator[None]:
+        """On success the partition is done up to its last message; on failure it is re-admitted."""
+        try:
+            yield
+        except BaseException:
+            self.guard.rewind(tp)
+            raise
+        self.guard.done(tp, messages[-1][1] + 1)
+
+    async def commit(self) -> None:
+        """Flush the producer, then commit the offsets whose output it now holds durably."""
+        assignment = self.app.consumer.assignment()
+        offsets = {tp: o for tp, o in self.guard.committable().items() if tp in assignment}
+        if not offsets:
+            return
+        pending, self._pending = self._pending, []
+        await self.app.producer.flush()
+        for delivery in pending:
+            # Resolved by callbacks just after the flush; a failure raises here, so nothing
+            # is committed, the worker restarts and the replay sends it again.
+            await delivery
+        # Faust's own `commit()` goes by its acks, which are off for these topics; `_commit`
+        # is the transport's plain offset commit (it drops partitions no longer assigned).
+        if await cast(Any, self.app.consumer)._commit(offsets):
+            self.guard.mark_committed(offsets)
+
+    def _observe_latency(self, events: Iterable[faust.EventT]) -> None:
+        now = time.time()
+        for event in events:
+            timestamp = event.message.timestamp
+            if timestamp:
+                self.latency.observe(max(0.0, now - timestamp))
+
+    def revoke(self, revoked: Iterable[TP]) -> None:
+        """Drop the state of partitions we no longer own; whoever owns them rebuilds it."""
+        for tp in revoked:
+            self.guard.revoke(tp)
+            stage = self.topology.stage_of(tp.topic)
+            if stage is not None:
+                stage.revoked(tp.partition)
+
+    # --- tables and output -------------------------------------------------------------------
+
+    def _tables_of(self, stage: Stage, partition: int) -> Mapping[str, TableItems]:
+        return {table: self._items(table, partition) for table in stage.tables}
+
+    def _items(self, table: str, partition: int) -> TableItems:
+        """A partition's entries of a table, for rebuilding its stage state after recovery.
+
+        The memory store holds every owned partition's keys together; they are grouped by
+        partition in one pass (one hash a key, not one a key per partition), and each
+        partition's share is handed out once.
+        """
+
+        def items() -> Iterable[tuple[bytes, bytes]]:
+            index = self._table_index.get(table)
+            if index is None or partition not in index:
+                index = self._table_index[table] = self._index_table(table)
+            return index.pop(partition, [])
+
+        return items
+
+    def _index_table(self, table: str) -> dict[int, list[tuple[bytes, bytes]]]:
+        n = self.settings.partitions
+        index: dict[int, list[tuple[bytes, bytes]]] = defaultdict(list)
+        for key, value in list(self.tables[table].items()):
+            if value is not None:
+                index[partition_for(key, n)].append((key, value))
+        return index
+
+    async def _perform(self, partition: int, out: Output) -> None:
+        """Write the stage's table values, then hand table changelogs and output to the producer.
+
+        Every key a stage writes belongs to the partition it consumed (`stage`), so its
+        changelog goes to that partition. Delivery is checked in `commit`, before any offset
+        is committed.
+        """
+        send = self.app.producer.send
+        pending = self._pending
+        changelogs = self.topology.changelogs
+        for table_name, key, value in out.writes:
+            self.tables[table_name].data[key] = value
+            pending.append(await send(changelogs[table_name], key, value, partition, None, None))
+        for message in out.sends:
+            pending.append(
+                await send(
+                    self._topic_names[message.topic],
+                    message.key,
+                    message.value,
+                    message.partition,
+                    None,
+                    message.headers,
+                )
+            )
+
+
+def _app(settings: Settings, web_port: int | None) -> App:
+    connection = BrokerConnection.from_settings(settings)
+    datadir = Path(settings.state_dir) / settings.app_id
+    datadir.mkdir(parents=True, exist_ok=True)
+    return App(
+        settings.app_id,
+        **connection.faust_kwargs(),
+        store="memory://",
+        datadir=str(datadir),
+        topic_partitions=settings.partitions,
+        topic_replication_factor=1,
+        topic_allow_declare=True,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=1.0,
+        broker_session_timeout=settings.broker_session_timeout_s,
+        table_standby_replicas=settings.standby_replicas,
+        broker_heartbeat_interval=settings.broker_session_timeout_s / 5,
+        producer_acks=-1,
+        producer_compression_type=None if settings.compression == "none" else settings.compression,
+        web_enabled=True,
+        web_bind=settings.web_host,
+        web_port=web_port if web_port is not None else settings.web_port,
+        autodiscover=False,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+
+
+def settings_targets(settings: Settings) -> Any:
+    from pipeline.targets import targets_from_settings
+
+    return targets_from_settings(settings)
+
+
+def worker_for(runtime: FaustRuntime, loglevel: str = "warning") -> Any:
+    """A Faust worker whose root logger really stays at `loglevel`.
+
+    Faust's terminal spinner leaves the root logger at DEBUG, so aiokafka and Faust build a
+    debug record for every message produced (10 % of the worker's CPU, measured with
+    py-spy); pinning the level drops them before they are made.
+    """
+    from faust.worker import Worker
+
+    class _Worker(Worker):
+        def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+            super().on_setup_root_logger(logger, level)
+            logger.setLevel(level or logging.WARNING)
+            # "producer buffer full" is Faust telling itself to wait for the producer, once
+            # per large batch of table writes: back-pressure working, not a problem.
+            logging.getLogger("faust.transport.producer").setLevel(logging.ERROR)
+
+    return _Worker(runtime.app, loglevel=loglevel, quiet=True)

@@ -1,0 +1,69 @@
+"""What a stage of the stream is: the one interface every runtime drives.
+
+A stage consumes one source topic (a logical name of `topology`), keeps one state per source
+partition it owns, rebuilt from its tables (changelog-backed key-value tables, also logical
+names) when the partition is first processed after an assignment, and turns a batch of that
+partition's messages into an `Output`: table writes and sends. It imports nothing of Faust or
+Kafka, so the Faust runtime, the in-memory runtime of tests and the benchmarks all run the
+same stages the same way:
+
+    stage.assigned(partition, tables)          # before each batch; builds state once
+    out = stage.process(partition, messages)   # messages: (value, offset), in offset order
+    ... make `out` durable (writes to the tables and their changelogs, sends), then commit
+    stage.revoked(partition)                   # the partition went to another worker
+
+Every key a stage writes to a table belongs to the partition it consumed, so a runtime writes
+each table change to that partition's changelog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+Message = tuple[bytes, int]  # (value, offset)
+# A partition's entries of one table, read once when the partition's state is rebuilt.
+TableItems = Callable[[], Iterable[tuple[bytes, bytes]]]
+
+
+@dataclass(slots=True)
+class Send:
+    """A message to a logical topic: to `partition`, or to the partition of `key`."""
+
+    topic: str
+    value: bytes
+    key: bytes | None = None
+    partition: int | None = None
+    headers: list[tuple[str, bytes]] | None = None
+
+
+@dataclass(slots=True)
+class Output:
+    sends: list[Send] = field(default_factory=list)
+    writes: list[tuple[str, bytes, bytes]] = field(default_factory=list)  # (table, key, value)
+
+
+class Stage(Protocol):
+    """One step of the stream (see the module's docstring for the calling order)."""
+
+    @property
+    def name(self) -> str:
+        """The stage's name (the agent's, under Faust)."""
+        ...
+
+    @property
+    def source(self) -> str:
+        """The logical topic it consumes."""
+        ...
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """The logical tables whose entries rebuild a partition's state."""
+        ...
+
+    def assigned(self, partition: int, tables: Mapping[str, TableItems]) -> None: ...
+
+    def process(self, partition: int, messages: list[Message]) -> Output: ...
+
+    def revoked(self, partition: int) -> None: ...
