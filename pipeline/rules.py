@@ -52,6 +52,10 @@ from pipeline.core.catalogue import (
     QUEUE_WAITING_RULE,
     RECORDED_KPIS,
     SECONDS,
+    SINK_INSERT_FAILURES,
+    SINK_JOB,
+    SINK_STORE_UP,
+    SINK_WRITING_RULE,
     TARGET_UNITS,
     TENANT_QUEUE,
     TENANT_QUEUE_CHANNEL,
@@ -244,6 +248,12 @@ def _pipeline_rules() -> Iterator[dict[str, Any]]:
         "record": LATENCY_P95_RULE,
         "expr": "histogram_quantile(0.95, sum by (job, le) "
         f"(rate({EVENT_TO_METRIC.name}_bucket[5m])))",
+    }
+    # A sink that cannot be scraped cannot write either: its `up` stands in for the gauge
+    # (`or` adds it only where the sink's own series is missing).
+    yield {
+        "record": SINK_WRITING_RULE,
+        "expr": f'min by (job, instance) ({SINK_STORE_UP.name} or up{{job="{SINK_JOB}"}})',
     }
 
 
@@ -450,6 +460,22 @@ def alerts(targets: Targets) -> list[Alert]:
             "A producer sends events that break the contract. See the reasons on the pipeline "
             "dashboard (or `dead_letters` in ClickHouse) and fix the converter or producer; "
             "the KPIs miss those events meanwhile.",
+        ),
+        # The store falls behind the stream as a lagging worker does: the same patience.
+        Alert(
+            "CcpipeSinkFailing",
+            SINK_WRITING_RULE,
+            "== 0",
+            a.lag_for_s,
+            "critical",
+            "pipeline",
+            "ccpipe sink {{ $labels.instance }} cannot write to ClickHouse: the store, the "
+            "history and goal dashboards and `ccpipe sql` fall behind.",
+            "The sink holds its batch and pauses consumption, so nothing is lost while Kafka "
+            "keeps the topics. Check that ClickHouse is up and reachable from the sink "
+            f"(`{SINK_INSERT_FAILURES.name}` by kind; a `refused` insert stops the sink: see "
+            "its log), then the sink process itself. Live figures and queue alerts do not "
+            "depend on it.",
         ),
     ]
     return found

@@ -1,5 +1,5 @@
 """Pipeline health (`ccpipe-pipeline`): the workers (throughput, dead letters, lag, latency),
-and whether the stream and the store agree."""
+the sink's writes to ClickHouse, and whether the stream and the store agree."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pipeline.core.catalogue import (
     LAG_RULE,
     LATENCY_P95_RULE,
     SEGMENT_ANOMALIES,
+    SINK_WRITING_RULE,
     WATERMARK,
     WORKER_JOB,
 )
@@ -64,12 +65,13 @@ def boards(targets: Targets) -> list[Json]:
 
 def board() -> Json:
     job = f'{{job="{WORKER_JOB}"}}'
+    up = steps(("red", None), ("green", 1))  # 1 (or more) is healthy, 0 is not
     panels = [
         stat(
             "Workers up",
             [prom(f"sum(up{job})", "up", instant=True)],
             "none",
-            steps(("red", None), ("green", 1)),
+            up,
             width=6,
             height=5,
         ),
@@ -125,6 +127,25 @@ def board() -> Json:
             ],
             "s",
         ),
+        stat(
+            "Sink writing to ClickHouse",
+            [prom(f"min({SINK_WRITING_RULE})", "writing", instant=True)],
+            "none",
+            up,
+            width=6,
+            height=8,
+            description="1 while every sink writes its batches to ClickHouse; 0 while one "
+            "cannot (ClickHouse unreachable, or the sink not scraped): the store, the history "
+            "and the goals fall behind, and CcpipeSinkFailing fires once it lasts.",
+        ),
+        timeseries(
+            "Sink writing to ClickHouse, per sink (1 yes, 0 no)",
+            [prom(SINK_WRITING_RULE, "{{instance}}")],
+            "none",
+            width=18,
+            minimum=0,
+            maximum=1,
+        ),
         table("Dead letters by reason (ClickHouse)", [sql(DEAD_LETTERS_SQL)], width=12),
         table(
             "Do the stream and the store agree? (ClickHouse)",
@@ -139,5 +160,6 @@ def board() -> Json:
         "ccpipe pipeline health",
         panels,
         time_from="now-3h",
-        description="The workers: throughput, dead letters, lag, latency.",
+        description="The workers: throughput, dead letters, lag, latency; the sink's writes "
+        "to ClickHouse.",
     )
