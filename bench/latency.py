@@ -53,12 +53,15 @@ from bench.kafka_env import broker, create_and_fill, fresh_settings, wait_caught
 from bench.record import record
 from bench.workers import cpu_seconds, free_port, start_worker, stop
 from pipeline.config import Settings
+from pipeline.core.catalogue import EVENT_TO_METRIC, EVENTS
 from pipeline.kafka.partitioner import partition_for
 from pipeline.kafka.producer import classify
 from pipeline.stream.topology import source_topic_names
 
-EVENTS_METRIC = b"\nccpipe_events_total "
-_BUCKET = re.compile(rb'^ccpipe_event_to_metric_seconds_bucket\{le="([^"]+)"\} (\S+)$', re.M)
+EVENTS_METRIC = f"\n{EVENTS.name} ".encode()
+_BUCKET = re.compile(
+    rb"^" + EVENT_TO_METRIC.name.encode() + rb'_bucket\{le="([^"]+)"\} (\S+)$', re.M
+)
 SEND_TICK_S = 0.010
 
 

@@ -1,8 +1,10 @@
-"""Prometheus recording and alerting rules, generated from the worker's metrics and the targets.
+"""Prometheus recording and alerting rules, generated from the catalogue and the targets.
 
-Recording rules follow Prometheus's `level:metric:operations` naming. Every KPI over a window
-is ONE division of two summed rates (the contract's numerator and denominator), never an
-average of ratios, so it weighs busy queues and channels as the report does:
+The KPIs, metric names, rule names and the checks the queue alerts watch are those of
+pipeline/core/catalogue.py; this module writes them in PromQL. Recording rules follow
+Prometheus's `level:metric:operations` naming. Every KPI over a window is ONE division of two
+summed rates (the catalogue's numerator and denominator), never an average of ratios, so it
+weighs busy queues and channels as the report does:
 
     tenant_queue:ccpipe_service_level:ratio_rate15m
       = tenant_queue:ccpipe_contacts_answered_within_sl:rate15m
@@ -20,22 +22,59 @@ Alerts carry `tenant` and `queue` (per-queue alerts, `scope: queue`) or describe
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import yaml
 
-from pipeline.stream.metrics import CONTACT_COUNTERS
+from pipeline.core.catalogue import (
+    AGENTS,
+    AGENTS_RULE,
+    ALERTED_CHECKS,
+    CONSUMER_LAG,
+    CONTACT_COUNTERS,
+    DEAD_LETTERED,
+    DEAD_LETTERS_INCREASE_RULE,
+    DEAD_LETTERS_RATE_RULE,
+    DEAD_LETTERS_RATIO_RULE,
+    EVENT_TO_METRIC,
+    EVENTS,
+    EVENTS_RATE_RULE,
+    KPI,
+    LAG_RULE,
+    LATENCY_P95_RULE,
+    QUEUE_LONGEST_WAIT,
+    QUEUE_LONGEST_WAIT_RULE,
+    QUEUE_SERIES,
+    QUEUE_WAITING,
+    QUEUE_WAITING_RULE,
+    RECORDED_KPIS,
+    SECONDS,
+    SINK_INSERT_FAILURES,
+    SINK_JOB,
+    SINK_STORE_UP,
+    SINK_WRITING_RULE,
+    TARGET_UNITS,
+    TENANT_QUEUE,
+    TENANT_QUEUE_CHANNEL,
+    WALLBOARD_KPIS,
+    WINDOW_GAUGES,
+    WINDOW_OFFERED_RULE,
+    WORKER_JOB,
+    Check,
+    Kpi,
+    kpi_rule,
+    rate_rule,
+    target_rule,
+    window_kpi_rule,
+)
 from pipeline.targets import Targets
 
 WINDOWS: tuple[tuple[str, int], ...] = (("5m", 300), ("15m", 900), ("1h", 3600))
 QUEUE = "tenant, queue"
 CHANNEL = "tenant, queue, channel"
-# The scrape job of the workers in deploy/prometheus/prometheus.yml.
-WORKER_JOB = "ccpipe-worker"
-# The series a queue exists by: every (tenant, queue) with an interval has it.
-QUEUE_EXISTS = "ccpipe_contacts_offered_total"
 # The window the rate alerts judge (short, so that a breach that ends soon stays shorter than
 # the rule's `for` and never fires), and the window of the volume they need (longer, steadier).
 ALERT_WINDOW = "5m"
@@ -45,74 +84,6 @@ SILENT_WINDOW = "15m"
 SILENT_WINDOW_S = 900
 RECORDING_FILE = "ccpipe-recording.yml"
 ALERTS_FILE = "ccpipe-alerts.yml"
-
-
-def counter(field: str) -> str:
-    """The counter's name without `_total`, as recording rules name it."""
-    return CONTACT_COUNTERS[field][0].removesuffix("_total")
-
-
-@dataclass(frozen=True, slots=True)
-class Kpi:
-    """A KPI as numerator / denominator of interval counts (COUNT_FIELDS names); a term
-    starting with `-` is subtracted."""
-
-    field: str  # the report's name
-    metric: str  # recorded name, between the level and the operation
-    operation: str  # ratio, mean or score
-    numerator: tuple[str, ...]
-    denominator: tuple[str, ...]
-    scale: int = 1
-
-
-KPIS: tuple[Kpi, ...] = (
-    Kpi("service_level", "ccpipe_service_level", "ratio", ("answered_within_sl",),
-        ("answered", "abandoned")),
-    Kpi("asa_s", "ccpipe_answer_wait_seconds", "mean", ("wait_answered_sum_us",), ("answered",)),
-    Kpi("abandon_rate", "ccpipe_abandon", "ratio", ("abandoned",),
-        ("offered", "-short_abandoned")),
-    Kpi("response_rate", "ccpipe_response", "ratio", ("answered",), ("offered",)),
-    Kpi("aht_s", "ccpipe_handle_seconds", "mean", ("handle_sum_us",), ("handled",)),
-    Kpi("transfer_rate", "ccpipe_transfer", "ratio", ("transferred",), ("answered",)),
-    Kpi("fcr_rate", "ccpipe_fcr", "ratio", ("fcr_resolved",), ("fcr_eligible",)),
-    Kpi("csat", "ccpipe_csat", "ratio", ("csat_good",), ("csat_responses",)),
-    Kpi("nps", "ccpipe_nps", "score", ("nps_promoters", "-nps_detractors"), ("nps_responses",),
-        scale=100),
-)  # fmt: skip
-KPI_BY_FIELD = {kpi.field: kpi for kpi in KPIS}
-
-# The live (event-time) windows of the worker: gauges of numerators and denominators.
-WINDOW_KPIS: tuple[tuple[str, str, str, tuple[str, ...], tuple[str, ...]], ...] = (
-    ("service_level", "ccpipe_window_service_level", "ratio",
-     ("ccpipe_window_contacts_answered_within_sl",),
-     ("ccpipe_window_contacts_answered", "ccpipe_window_contacts_abandoned")),
-    ("asa_s", "ccpipe_window_answer_wait_seconds", "mean",
-     ("ccpipe_window_answer_wait_seconds",), ("ccpipe_window_contacts_answered",)),
-    ("abandon_rate", "ccpipe_window_abandon", "ratio",
-     ("ccpipe_window_contacts_abandoned",),
-     ("ccpipe_window_contacts_offered", "-ccpipe_window_contacts_short_abandoned")),
-    ("aht_s", "ccpipe_window_handle_seconds", "mean",
-     ("ccpipe_window_handle_seconds",), ("ccpipe_window_contacts_handled",)),
-)  # fmt: skip
-
-
-def rate_name(level: str, field: str, window: str) -> str:
-    return f"{level}:{counter(field)}:rate{window}"
-
-
-def kpi_name(kpi: Kpi, window: str, level: str = "tenant_queue") -> str:
-    operation = "mean" if kpi.operation == "mean" else f"{kpi.operation}_rate"
-    return f"{level}:{kpi.metric}:{operation}{window}"
-
-
-def window_kpi_name(metric: str, operation: str) -> str:
-    return f"tenant_queue:{metric}:{operation}"
-
-
-def target_name(field: str) -> str:
-    unit = {"service_level": "ratio", "abandon_rate": "ratio", "min_volume": "contacts"}
-    short = {"asa_s": "asa", "longest_wait_s": "longest_wait"}
-    return f"tenant_queue:ccpipe_target_{short.get(field, field)}:{unit.get(field, 'seconds')}"
 
 
 def _sum(terms: Sequence[str]) -> str:
@@ -129,6 +100,20 @@ def _ratio(numerator: Sequence[str], denominator: Sequence[str], scale: int = 1)
     if scale != 1:
         top = f"{scale} * {top}"
     return f"{top}\n/\n({_sum(denominator)} > 0)"
+
+
+def _kpi_ratio(kpi: Kpi, series: Callable[[str], str]) -> str:
+    """The KPI as one division of its summed terms, each term's series from `series(field)`.
+
+    The exported series are in base units (seconds), so a mean needs no divisor here.
+    """
+
+    def signed(term: str) -> str:
+        return ("-" if term.startswith("-") else "") + series(term.lstrip("-"))
+
+    return _ratio(
+        [signed(t) for t in kpi.numerator], [signed(t) for t in kpi.denominator], kpi.scale
+    )
 
 
 # --- recording rules --------------------------------------------------------------------
@@ -148,63 +133,47 @@ def _rate_rules() -> Iterator[dict[str, Any]]:
     # Per channel from the raw counters (summing away partition and instance), then per queue
     # from those: each rule reads the one before it in the same group.
     for window, _ in WINDOWS:
-        for field, (name, _, _) in CONTACT_COUNTERS.items():
+        for field, metric in CONTACT_COUNTERS.items():
             yield {
-                "record": rate_name("tenant_queue_channel", field, window),
-                "expr": f"sum by ({CHANNEL}) (rate({name}[{window}]))",
+                "record": rate_rule(field, window, TENANT_QUEUE_CHANNEL),
+                "expr": f"sum by ({CHANNEL}) (rate({metric.name}[{window}]))",
             }
             yield {
-                "record": rate_name("tenant_queue", field, window),
-                "expr": f"sum by ({QUEUE}) ({rate_name('tenant_queue_channel', field, window)})",
+                "record": rate_rule(field, window),
+                "expr": f"sum by ({QUEUE}) ({rate_rule(field, window, TENANT_QUEUE_CHANNEL)})",
             }
 
 
 def _kpi_rules() -> Iterator[dict[str, Any]]:
-    for level in ("tenant_queue", "tenant_queue_channel"):
+    for level in (TENANT_QUEUE, TENANT_QUEUE_CHANNEL):
         for window, _ in WINDOWS:
-            for kpi in KPIS:
-
-                def rated(term: str, level: str = level, window: str = window) -> str:
-                    sign = "-" if term.startswith("-") else ""
-                    return sign + rate_name(level, term.lstrip("-"), window)
-
-                yield {
-                    "record": kpi_name(kpi, window, level),
-                    "expr": _ratio(
-                        [rated(t) for t in kpi.numerator],
-                        [rated(t) for t in kpi.denominator],
-                        kpi.scale,
-                    ),
-                }
+            rated = partial(rate_rule, window=window, level=level)
+            for kpi in RECORDED_KPIS:
+                yield {"record": kpi_rule(kpi, window, level), "expr": _kpi_ratio(kpi, rated)}
 
 
 def _live_rules() -> Iterator[dict[str, Any]]:
     by = "tenant, queue, window"
-
-    def summed(term: str) -> str:
-        sign = "-" if term.startswith("-") else ""
-        return f"{sign}sum by ({by}) ({term.lstrip('-')})"
-
-    for _, metric, operation, numerator, denominator in WINDOW_KPIS:
+    for kpi in WALLBOARD_KPIS:
         yield {
-            "record": window_kpi_name(metric, operation),
-            "expr": _ratio([summed(t) for t in numerator], [summed(t) for t in denominator]),
+            "record": window_kpi_rule(kpi),
+            "expr": _kpi_ratio(kpi, lambda f: f"sum by ({by}) ({WINDOW_GAUGES[f].name})"),
         }
     yield {
-        "record": "tenant_queue:ccpipe_window_contacts_offered:sum",
-        "expr": f"sum by ({by}) (ccpipe_window_contacts_offered)",
+        "record": WINDOW_OFFERED_RULE,
+        "expr": f"sum by ({by}) ({WINDOW_GAUGES['offered'].name})",
     }
     yield {
-        "record": "tenant_queue:ccpipe_queue_waiting_contacts:sum",
-        "expr": f"sum by ({QUEUE}) (ccpipe_queue_waiting_contacts)",
+        "record": QUEUE_WAITING_RULE,
+        "expr": f"sum by ({QUEUE}) ({QUEUE_WAITING.name})",
     }
     yield {
-        "record": "tenant_queue:ccpipe_queue_longest_wait_seconds:max",
-        "expr": f"max by ({QUEUE}) (ccpipe_queue_longest_wait_seconds)",
+        "record": QUEUE_LONGEST_WAIT_RULE,
+        "expr": f"max by ({QUEUE}) ({QUEUE_LONGEST_WAIT.name})",
     }
     yield {
-        "record": "tenant_queue_state:ccpipe_agents:sum",
-        "expr": f"sum by ({QUEUE}, state) (ccpipe_agents)",
+        "record": AGENTS_RULE,
+        "expr": f"sum by ({QUEUE}, state) ({AGENTS.name})",
     }
 
 
@@ -218,7 +187,7 @@ def _selector(tenant: str | None, queue: str | None) -> str:
 
 
 def _queues_of(tenant: str | None, queue: str | None) -> str:
-    return f"group by ({QUEUE}) ({QUEUE_EXISTS}{_selector(tenant, queue)})"
+    return f"group by ({QUEUE}) ({QUEUE_SERIES}{_selector(tenant, queue)})"
 
 
 def target_expr(targets: Targets, field: str) -> str | None:
@@ -245,43 +214,46 @@ def _number(value: float) -> str:
     return repr(int(value)) if float(value).is_integer() else repr(float(value))
 
 
-TARGET_FIELDS = ("service_level", "asa_s", "abandon_rate", "longest_wait_s", "min_volume")
-
-
 def _target_rules(targets: Targets) -> Iterator[dict[str, Any]]:
-    for field in TARGET_FIELDS:
+    for field in TARGET_UNITS:
         expr = target_expr(targets, field)
         if expr is not None:
-            yield {"record": target_name(field), "expr": expr}
+            yield {"record": target_rule(field), "expr": expr}
 
 
 def _pipeline_rules() -> Iterator[dict[str, Any]]:
-    dead = "ccpipe_events_dead_lettered_total"
+    dead, events = DEAD_LETTERED.name, EVENTS.name
     yield {
-        "record": "job:ccpipe_events:rate5m",
-        "expr": "sum by (job) (rate(ccpipe_events_total[5m]))",
+        "record": EVENTS_RATE_RULE,
+        "expr": f"sum by (job) (rate({events}[5m]))",
     }
     yield {
-        "record": "job_reason:ccpipe_events_dead_lettered:rate5m",
+        "record": DEAD_LETTERS_RATE_RULE,
         "expr": f"sum by (job, reason) (rate({dead}[5m]))",
     }
     yield {
-        "record": "job:ccpipe_events_dead_lettered:increase15m",
+        "record": DEAD_LETTERS_INCREASE_RULE,
         "expr": f"sum by (job) (increase({dead}[15m]))",
     }
     yield {
-        "record": "job:ccpipe_events_dead_lettered:ratio_rate15m",
+        "record": DEAD_LETTERS_RATIO_RULE,
         "expr": f"sum by (job) (rate({dead}[15m]))\n/\n"
-        f"(sum by (job) (rate({dead}[15m])) + sum by (job) (rate(ccpipe_events_total[15m])) > 0)",
+        f"(sum by (job) (rate({dead}[15m])) + sum by (job) (rate({events}[15m])) > 0)",
     }
     yield {
-        "record": "job_topic:ccpipe_consumer_lag_messages:sum",
-        "expr": "sum by (job, topic) (ccpipe_consumer_lag_messages)",
+        "record": LAG_RULE,
+        "expr": f"sum by (job, topic) ({CONSUMER_LAG.name})",
     }
     yield {
-        "record": "job:ccpipe_event_to_metric_seconds:p95_rate5m",
+        "record": LATENCY_P95_RULE,
         "expr": "histogram_quantile(0.95, sum by (job, le) "
-        "(rate(ccpipe_event_to_metric_seconds_bucket[5m])))",
+        f"(rate({EVENT_TO_METRIC.name}_bucket[5m])))",
+    }
+    # A sink that cannot be scraped cannot write either: its `up` stands in for the gauge
+    # (`or` adds it only where the sink's own series is missing).
+    yield {
+        "record": SINK_WRITING_RULE,
+        "expr": f'min by (job, instance) ({SINK_STORE_UP.name} or up{{job="{SINK_JOB}"}})',
     }
 
 
@@ -333,85 +305,102 @@ def _duration(seconds: int) -> str:
     return f"{seconds}s"
 
 
-def _target_of(field: str, humanize: str) -> str:
+def _humanize(field: str) -> str:
+    return "humanizeDuration" if TARGET_UNITS[field] == SECONDS else "humanizePercentage"
+
+
+def _target_of(field: str) -> str:
     """Template text that looks up the alerting queue's own target when it is rendered."""
     return (
-        f"{{{{ with printf `{target_name(field)}{{tenant=%q,queue=%q}}` $labels.tenant "
-        f"$labels.queue | query }}}}{{{{ . | first | value | {humanize} }}}}{{{{ end }}}}"
+        f"{{{{ with printf `{target_rule(field)}{{tenant=%q,queue=%q}}` $labels.tenant "
+        f"$labels.queue | query }}}}{{{{ . | first | value | {_humanize(field)} }}}}{{{{ end }}}}"
     )
 
 
 def _volume_guard(window: str = VOLUME_WINDOW, seconds: int = VOLUME_WINDOW_S) -> str:
-    answered = rate_name("tenant_queue", "answered", window)
-    abandoned = rate_name("tenant_queue", "abandoned", window)
+    answered = rate_rule("answered", window)
+    abandoned = rate_rule("abandoned", window)
     return (
         f"and on ({QUEUE})\n"
         f"({answered} + {abandoned}) * {seconds}\n"
-        f">= on ({QUEUE}) {target_name('min_volume')}"
+        f">= on ({QUEUE}) {target_rule('min_volume')}"
+    )
+
+
+# The per-queue alerts' words and severity, by alert name; what they watch, their condition
+# and their `for` come from the catalogue's checks. `{value}` and `{target}` are filled in.
+QUEUE_ALERT_TEXT: dict[str, tuple[str, str, str]] = {
+    "CcpipeServiceLevelBelowTarget": (
+        "warning",
+        "service level {value} over the last 5 minutes, below its target of {target}.",
+        "Fewer contacts are answered within the queue's threshold than the target asks, "
+        "with enough volume to matter. Check the queue's wallboard: agents available vs "
+        "contacts waiting; move agents from quieter queues, stop non-urgent off-phone "
+        "work, or open overflow.",
+    ),
+    "CcpipeAnswerDelayAboveLimit": (
+        "warning",
+        "average speed of answer {value} over the last 5 minutes, above the limit of {target}.",
+        "Contacts wait longer than the limit before an agent takes them. Check staffing "
+        "against arrivals on the queue dashboard and the agents in `away` or `acw`.",
+    ),
+    "CcpipeAbandonRateSpike": (
+        "critical",
+        "{value} of contacts abandoned over the last 5 minutes, above the limit of {target}.",
+        "Customers hang up before they are answered. Add agents to the queue now; if the "
+        "cause is an outage or an announcement, update the queue's greeting.",
+    ),
+    "CcpipeLongestWaitAboveLimit": (
+        "warning",
+        "the oldest waiting contact has waited {value}, over the limit of {target}.",
+        "Someone has been waiting too long right now. Have the next free agent take the "
+        "oldest contact; check that agents serving the queue are logged in and available.",
+    ),
+}
+
+
+def _queue_alert(check: Check, targets: Targets) -> Alert:
+    """A check as a Prometheus alert: its KPI over the alert window (or, for the one figure
+    of now, the longest wait) on the wrong side of the queue's own target, for its `hold`."""
+    severity, summary, description = QUEUE_ALERT_TEXT[check.alert]
+    if check.kpi is not None:
+        value = kpi_rule(KPI[check.kpi], ALERT_WINDOW)
+    else:
+        value = QUEUE_LONGEST_WAIT_RULE
+    condition = f"{'<' if check.higher_is_better else '>'} on ({QUEUE}) {target_rule(check.target)}"
+    if check.needs_volume:
+        condition += f"\n{_volume_guard()}"
+    queue = "{{ $labels.queue }} ({{ $labels.tenant }})"
+    shown = f"{{{{ $value | {_humanize(check.target)} }}}}"
+    return Alert(
+        check.alert,
+        value,
+        condition,
+        getattr(targets.alerting, check.hold),
+        severity,
+        "queue",
+        f"{queue}: " + summary.format(value=shown, target=_target_of(check.target)),
+        description,
     )
 
 
 def alerts(targets: Targets) -> list[Alert]:
     a = targets.alerting
     queue = "{{ $labels.queue }} ({{ $labels.tenant }})"
+    present = {rule["record"] for rule in _target_rules(targets)}
+    # A check no queue has a target for would never fire: leave it out.
     found: list[Alert] = [
-        Alert(
-            "CcpipeServiceLevelBelowTarget",
-            kpi_name(KPI_BY_FIELD["service_level"], ALERT_WINDOW),
-            f"< on ({QUEUE}) {target_name('service_level')}\n{_volume_guard()}",
-            a.breach_for_s,
-            "warning",
-            "queue",
-            f"{queue}: service level {{{{ $value | humanizePercentage }}}} over the last 5 "
-            f"minutes, below its target of {_target_of('service_level', 'humanizePercentage')}.",
-            "Fewer contacts are answered within the queue's threshold than the target asks, "
-            "with enough volume to matter. Check the queue's wallboard: agents available vs "
-            "contacts waiting; move agents from quieter queues, stop non-urgent off-phone "
-            "work, or open overflow.",
-        ),
-        Alert(
-            "CcpipeAnswerDelayAboveLimit",
-            kpi_name(KPI_BY_FIELD["asa_s"], ALERT_WINDOW),
-            f"> on ({QUEUE}) {target_name('asa_s')}\n{_volume_guard()}",
-            a.breach_for_s,
-            "warning",
-            "queue",
-            f"{queue}: average speed of answer {{{{ $value | humanizeDuration }}}} over the "
-            f"last 5 minutes, above the limit of {_target_of('asa_s', 'humanizeDuration')}.",
-            "Contacts wait longer than the limit before an agent takes them. Check staffing "
-            "against arrivals on the queue dashboard and the agents in `away` or `acw`.",
-        ),
-        Alert(
-            "CcpipeAbandonRateSpike",
-            kpi_name(KPI_BY_FIELD["abandon_rate"], ALERT_WINDOW),
-            f"> on ({QUEUE}) {target_name('abandon_rate')}\n{_volume_guard()}",
-            a.abandon_for_s,
-            "critical",
-            "queue",
-            f"{queue}: {{{{ $value | humanizePercentage }}}} of contacts abandoned over the last "
-            f"5 minutes, above the limit of "
-            f"{_target_of('abandon_rate', 'humanizePercentage')}.",
-            "Customers hang up before they are answered. Add agents to the queue now; if the "
-            "cause is an outage or an announcement, update the queue's greeting.",
-        ),
-        Alert(
-            "CcpipeLongestWaitAboveLimit",
-            "tenant_queue:ccpipe_queue_longest_wait_seconds:max",
-            f"> on ({QUEUE}) {target_name('longest_wait_s')}",
-            a.longest_wait_for_s,
-            "warning",
-            "queue",
-            f"{queue}: the oldest waiting contact has waited {{{{ $value | humanizeDuration }}}}, "
-            f"over the limit of {_target_of('longest_wait_s', 'humanizeDuration')}.",
-            "Someone has been waiting too long right now. Have the next free agent take the "
-            "oldest contact; check that agents serving the queue are logged in and available.",
-        ),
+        _queue_alert(check, targets)
+        for check in ALERTED_CHECKS
+        if target_rule(check.target) in present
+    ]
+    found += [
         Alert(
             "CcpipeQueueSilent",
-            rate_name("tenant_queue", "offered", SILENT_WINDOW),
+            rate_rule("offered", SILENT_WINDOW),
             f"== 0\nand on ({QUEUE})\n"
-            f"{rate_name('tenant_queue', 'offered', '1h')} offset 1w * 3600\n"
-            f">= on ({QUEUE}) {target_name('min_volume')}",
+            f"{rate_rule('offered', '1h')} offset 1w * 3600\n"
+            f">= on ({QUEUE}) {target_rule('min_volume')}",
             a.silent_for_s,
             "warning",
             "queue",
@@ -447,7 +436,7 @@ def alerts(targets: Targets) -> list[Alert]:
         ),
         Alert(
             "CcpipePipelineLagging",
-            "job_topic:ccpipe_consumer_lag_messages:sum",
+            LAG_RULE,
             f"> {a.lag_messages}",
             a.lag_for_s,
             "critical",
@@ -460,9 +449,9 @@ def alerts(targets: Targets) -> list[Alert]:
         ),
         Alert(
             "CcpipeDeadLetterSurge",
-            "job:ccpipe_events_dead_lettered:ratio_rate15m",
+            DEAD_LETTERS_RATIO_RULE,
             f"> {a.dead_letter_ratio}\nand on (job)\n"
-            f"job:ccpipe_events_dead_lettered:increase15m >= {a.dead_letter_min}",
+            f"{DEAD_LETTERS_INCREASE_RULE} >= {a.dead_letter_min}",
             a.dead_letter_for_s,
             "warning",
             "pipeline",
@@ -472,16 +461,24 @@ def alerts(targets: Targets) -> list[Alert]:
             "dashboard (or `dead_letters` in ClickHouse) and fix the converter or producer; "
             "the KPIs miss those events meanwhile.",
         ),
+        # The store falls behind the stream as a lagging worker does: the same patience.
+        Alert(
+            "CcpipeSinkFailing",
+            SINK_WRITING_RULE,
+            "== 0",
+            a.lag_for_s,
+            "critical",
+            "pipeline",
+            "ccpipe sink {{ $labels.instance }} cannot write to ClickHouse: the store, the "
+            "history and goal dashboards and `ccpipe sql` fall behind.",
+            "The sink holds its batch and pauses consumption, so nothing is lost while Kafka "
+            "keeps the topics. Check that ClickHouse is up and reachable from the sink "
+            f"(`{SINK_INSERT_FAILURES.name}` by kind; a `refused` insert stops the sink: see "
+            "its log), then the sink process itself. Live figures and queue alerts do not "
+            "depend on it.",
+        ),
     ]
-    present = {rule["record"] for rule in _target_rules(targets)}
-    needs = {
-        "CcpipeServiceLevelBelowTarget": "service_level",
-        "CcpipeAnswerDelayAboveLimit": "asa_s",
-        "CcpipeAbandonRateSpike": "abandon_rate",
-        "CcpipeLongestWaitAboveLimit": "longest_wait_s",
-    }
-    # A check no queue has a target for would never fire: leave it out.
-    return [x for x in found if x.name not in needs or target_name(needs[x.name]) in present]
+    return found
 
 
 def alert_groups(targets: Targets) -> list[dict[str, Any]]:

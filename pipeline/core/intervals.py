@@ -1,10 +1,11 @@
 """Interval state: mergeable counts and sums per (tenant, queue, channel, interval).
 
 Two partial states of one interval (from two partitions, or two stages) add up to the
-state over all their events; every rate is computed at read time by `report_row`, so the
-stream, the offline report and the SQL view share one formula. Divisions are written as a
-single int/int division: Python and ClickHouse both round that once, correctly, so the three
-implementations agree to the last digit.
+state over all their events; every rate is computed at read time by `report_row`, from the
+KPIs of core/catalogue.py, so the stream, the offline report and the live board share one
+formula (the SQL view is checked against the same catalogue). Each KPI is a single int/int
+division: Python and ClickHouse both round that once, correctly, so the implementations
+agree to the last digit.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
-from pipeline.core.clock import US_PER_S, format_utc
+from pipeline.core.catalogue import KPIS
+from pipeline.core.clock import format_utc
 
 
 class IntervalKey(NamedTuple):
@@ -48,12 +50,11 @@ MAX_WAIT_INDEX = COUNT_FIELDS.index("max_wait_us")
 N_COUNTS = len(COUNT_FIELDS)
 NO_WAIT = -1
 
-# The report's columns, exactly the contract's field names, in the order `ccpipe kpis` prints.
+# The report's columns, exactly the contract's field names, in the order `ccpipe kpis` prints:
+# the interval's key, then its counts and KPIs (core/catalogue.py defines each KPI).
+KEY_FIELDS: tuple[str, ...] = ("tenant", "queue", "channel", "interval_start")
 REPORT_FIELDS: tuple[str, ...] = (
-    "tenant",
-    "queue",
-    "channel",
-    "interval_start",
+    *KEY_FIELDS,
     "offered",
     "answered",
     "abandoned",
@@ -98,45 +99,59 @@ def merge_counts(parts: Iterable[Sequence[int]]) -> list[int]:
     return total
 
 
-def _ratio(numerator: int, denominator: int) -> float | None:
-    return numerator / denominator if denominator else None
+# Each KPI of the catalogue as (name, numerator, denominator, scale, divisor), its terms as
+# (index into the counts, sign): read at import, so a term that is no count fails at once.
+_Terms = tuple[tuple[int, int], ...]
+
+
+def _terms(terms: tuple[str, ...]) -> _Terms:
+    return tuple(
+        (COUNT_FIELDS.index(term.lstrip("-")), -1 if term.startswith("-") else 1) for term in terms
+    )
+
+
+_KPI_TERMS: tuple[tuple[str, _Terms, _Terms, int, int], ...] = tuple(
+    (kpi.name, _terms(kpi.numerator), _terms(kpi.denominator), kpi.scale, kpi.divisor)
+    for kpi in KPIS
+)
+# The report's counts and KPIs, in order: each a count's index, or -1 for a KPI.
+_VALUES: tuple[tuple[str, int], ...] = tuple(
+    (field, COUNT_FIELDS.index(field) if field in COUNT_FIELDS else -1)
+    for field in REPORT_FIELDS[len(KEY_FIELDS) :]
+)
+
+
+def kpi_values(counts: Sequence[int]) -> dict[str, float | None]:
+    """Every KPI of the catalogue from an interval's counts, each ONE int/int division."""
+    values: dict[str, float | None] = {}
+    for name, numerator, denominator, scale, divisor in _KPI_TERMS:
+        top = 0
+        for index, sign in numerator:
+            top += sign * counts[index]
+        top *= scale
+        if not denominator:  # a largest value, negative while none was seen
+            values[name] = top / divisor if top >= 0 else None
+            continue
+        bottom = 0
+        for index, sign in denominator:
+            bottom += sign * counts[index]
+        bottom *= divisor
+        values[name] = top / bottom if bottom else None
+    return values
 
 
 def report_row(key: IntervalKey, counts: Sequence[int]) -> dict[str, Any]:
     """The contract's KPI row for one interval, rates computed from the counts."""
-    c = dict(zip(COUNT_FIELDS, counts, strict=True))
-    answered = c["answered"]
-    abandoned = c["abandoned"]
-    handled = c["handled"]
-    max_wait = c["max_wait_us"]
-    return {
+    kpis = kpi_values(counts)
+    row: dict[str, Any] = {
         "tenant": key.tenant,
         "queue": key.queue,
         "channel": key.channel,
         "interval_start": format_utc(key.interval_start_us),
-        "offered": c["offered"],
-        "answered": answered,
-        "abandoned": abandoned,
-        "short_abandoned": c["short_abandoned"],
-        "answered_within_sl": c["answered_within_sl"],
-        "service_level": _ratio(c["answered_within_sl"], answered + abandoned),
-        "asa_s": _ratio(c["wait_answered_sum_us"], answered * US_PER_S),
-        "max_wait_s": max_wait / US_PER_S if max_wait != NO_WAIT else None,
-        "abandon_rate": _ratio(abandoned, c["offered"] - c["short_abandoned"]),
-        "response_rate": _ratio(answered, c["offered"]),
-        "handled": handled,
-        "aht_s": _ratio(c["handle_sum_us"], handled * US_PER_S),
-        "transferred": c["transferred"],
-        "transfer_rate": _ratio(c["transferred"], answered),
-        "fcr_eligible": c["fcr_eligible"],
-        "fcr_resolved": c["fcr_resolved"],
-        "fcr_rate": _ratio(c["fcr_resolved"], c["fcr_eligible"]),
-        "fcr_pending": c["fcr_pending"],
-        "csat_responses": c["csat_responses"],
-        "csat": _ratio(c["csat_good"], c["csat_responses"]),
-        "nps_responses": c["nps_responses"],
-        "nps": _ratio(100 * (c["nps_promoters"] - c["nps_detractors"]), c["nps_responses"]),
     }
+    for field, index in _VALUES:
+        row[field] = kpis[field] if index < 0 else counts[index]
+    return row
 
 
 def published_row(key: IntervalKey, counts: Sequence[int]) -> dict[str, Any]:

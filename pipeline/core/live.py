@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 from pipeline.config import QueueConfig, Settings
 from pipeline.core.agents import AgentBoard
+from pipeline.core.catalogue import COUNT, KPI
 from pipeline.core.clock import (
     INTERVAL_US,
     US_PER_S,
@@ -59,11 +60,12 @@ WINDOW_NAMES: tuple[str, ...] = (*(name for name, _ in ROLLING_WINDOWS), TODAY)
 # long before now in any zone: the horizon `prune` keeps when it knows no zones.
 _LONGEST_DAY_US = 25 * 3600 * US_PER_S
 _LONGEST_ROLLING_US = max(length for _, length in ROLLING_WINDOWS)
-# FCR needs a seven-day window and is counted by another owner: not a live figure.
+# The report's counts and KPIs the catalogue marks live (not FCR: it needs a window of days
+# and is counted by another owner), in the report's order.
 LIVE_KPI_FIELDS: tuple[str, ...] = tuple(
     name
     for name in REPORT_FIELDS
-    if name not in ("tenant", "queue", "channel", "interval_start") and not name.startswith("fcr")
+    if (name in KPI and KPI[name].live) or (name in COUNT and COUNT[name].live)
 )
 _SUMMED = tuple(i for i in range(N_COUNTS) if i != MAX_WAIT_INDEX)
 OFFERED = COUNT_FIELDS.index("offered")

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 from prometheus_client.parser import text_string_to_metric_families
 
+from pipeline.core.catalogue import CONSUMER_LAG, DEAD_LETTERED, EVENTS, WATERMARK
 from pipeline.core.clock import format_utc
 
 READ_TIMEOUT_S = 2.0
@@ -37,13 +38,13 @@ def parse_metrics(text: str, at: float) -> Sample:
     values = {"events": 0.0, "dead": 0.0, "lag": 0.0, "watermark": 0.0}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
-            if sample.name == "ccpipe_events_total":
+            if sample.name == EVENTS.name:
                 values["events"] += sample.value
-            elif sample.name == "ccpipe_events_dead_lettered_total":
+            elif sample.name == DEAD_LETTERED.name:
                 values["dead"] += sample.value
-            elif sample.name == "ccpipe_consumer_lag_messages":
+            elif sample.name == CONSUMER_LAG.name:
                 values["lag"] += sample.value
-            elif sample.name == "ccpipe_event_time_watermark_seconds":
+            elif sample.name == WATERMARK.name:
                 values["watermark"] = sample.value
     return Sample(at, values["events"], values["dead"], values["lag"], values["watermark"])
 

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline.core.catalogue import NEAR_FLOOR_POINTS, NEAR_LIMIT_SHARE, RATIO, SCORE, SECONDS
+
 SCHEMA_VERSION = 39
 PROMETHEUS_UID = "ccpipe-prometheus"
 CLICKHOUSE_UID = "ccpipe-clickhouse"
@@ -18,6 +20,8 @@ PROMETHEUS = {"type": "prometheus", "uid": PROMETHEUS_UID}
 CLICKHOUSE = {"type": CLICKHOUSE_TYPE, "uid": CLICKHOUSE_UID}
 
 Json = dict[str, Any]
+# Grafana's unit of each catalogue unit.
+UNITS = {RATIO: "percentunit", SECONDS: "s", SCORE: "none"}
 
 
 def prom(expr: str, legend: str = "", instant: bool = False) -> Json:
@@ -50,18 +54,24 @@ def steps(*pairs: tuple[str, float | None]) -> Json:
     }
 
 
-def higher_is_better(target: float | None, amber_gap: float) -> Json:
-    """Red below target - gap, amber up to the target, green from it (grey: no target)."""
+def higher_is_better(target: float | None, amber_gap: float = NEAR_FLOOR_POINTS) -> Json:
+    """Red below target - gap, amber up to the target, green from it (blue: no target)."""
     if target is None:
         return steps(("blue", None))
     return steps(("red", None), ("orange", round(target - amber_gap, 6)), ("green", target))
 
 
-def lower_is_better(limit: float | None, amber_share: float = 0.8) -> Json:
-    """Green under 80% of the limit, amber up to it, red from the limit (grey: no limit)."""
+def lower_is_better(limit: float | None, amber_share: float = NEAR_LIMIT_SHARE) -> Json:
+    """Green under 80% of the limit, amber up to it, red from the limit (blue: no limit)."""
     if limit is None:
         return steps(("blue", None))
     return steps(("green", None), ("orange", round(limit * amber_share, 6)), ("red", limit))
+
+
+def bands(target: float | None, higher: bool) -> Json:
+    """The colour bands of a figure judged against `target`: a floor when `higher` is better,
+    else a limit."""
+    return higher_is_better(target) if higher else lower_is_better(target)
 
 
 def by_name(name: str, thresholds: Json) -> Json:

@@ -12,70 +12,115 @@ Prometheus: a check breached for its `for` duration of event time is an active a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import orjson
 
 from pipeline.config import Settings
+from pipeline.core.catalogue import (
+    CHECKS,
+    KPI,
+    NEAR_FLOOR_POINTS,
+    NEAR_LIMIT_SHARE,
+    QUEUE_LONGEST_WAIT,
+    QUEUE_WAITING,
+    RATIO,
+    SECONDS,
+    TARGET_UNITS,
+    WINDOW_LABELS,
+    Check,
+)
 from pipeline.core.clock import INTERVAL_US, format_utc
 from pipeline.core.intervals import COUNT_FIELDS, IntervalKey, merge_counts, report_row
 from pipeline.core.live import TODAY, QueueFigures, local_day_start_us
 from pipeline.targets import QueueTargets, Targets
 
 Status = Literal["met", "near", "missed", "low", "none"]
-# A floor (service level) is "near" when the value is within this many points above it; a
-# limit (ASA, abandon rate, longest wait) when the value is above this share of the limit.
-NEAR_FLOOR_POINTS = 0.05
-NEAR_LIMIT_SHARE = 0.8
 _EDGE = 1e-9
 ROLLING = "15m"
 _ANSWERED = COUNT_FIELDS.index("answered")
 _ABANDONED = COUNT_FIELDS.index("abandoned")
+_CHECK_OF = {check.figure: check for check in CHECKS}
 
 # Held interval partials: partition -> interval key text -> source -> (version, counts).
 HeldParts = Mapping[int, Mapping[str, Mapping[str, tuple[int, list[int]]]]]
 
 
 @dataclass(frozen=True, slots=True)
-class Check:
-    """One figure of a tile judged against one target field; `window` None = not a window KPI.
+class Figure:
+    """A number on a queue's tile: how the page prints it (`count`, `percent`, `duration`),
+    whether it is one of the big top-row ones, what it means, and how a tile reads it."""
 
-    `alert` names the Prometheus alert of pipeline/rules.py that watches the same thing.
-    """
-
-    figure: str
-    target: str
-    higher_is_better: bool
-    needs_volume: bool
-    alert: str
+    key: str
     label: str
+    format: str
+    big: bool
+    tooltip: str
+    read: Callable[[QueueFigures], float | None]
+
+    def spec(self) -> dict[str, Any]:
+        """What the page needs to show and judge it, with the check that judges it."""
+        check = _CHECK_OF.get(self.key)
+        return {
+            "key": self.key,
+            "label": self.label,
+            "format": self.format,
+            "big": self.big,
+            "tooltip": self.tooltip,
+            "target": None if check is None else check.target,
+            "goal": None if check is None else _goal(check.higher_is_better),
+        }
 
 
-CHECKS: tuple[Check, ...] = (
-    Check(
-        "service_level_15m",
-        "service_level",
-        True,
-        True,
-        "CcpipeServiceLevelBelowTarget",
-        "service level (15 min)",
-    ),
-    Check("service_level_today", "service_level", True, True, "", "service level (today)"),
-    Check("asa_s", "asa_s", False, True, "CcpipeAnswerDelayAboveLimit", "ASA (15 min)"),
-    Check(
-        "abandon_rate", "abandon_rate", False, True, "CcpipeAbandonRateSpike", "abandon (15 min)"
-    ),
-    Check(
-        "longest_wait_s",
-        "longest_wait_s",
+_FORMATS = {RATIO: "percent", SECONDS: "duration"}
+
+
+def _goal(higher_is_better: bool) -> str:
+    """How the page words a target: a floor to reach, or a limit to stay under."""
+    return "floor" if higher_is_better else "limit"
+
+
+def _kpi_figure(key: str, kpi: str, window: str, label: str = "") -> Figure:
+    """A KPI over a live window, as the worker's `ccpipe_window_*` gauges carry it."""
+    k = KPI[kpi]
+    return Figure(
+        key,
+        label or f"{k.short} {WINDOW_LABELS[window]}",
+        _FORMATS.get(k.unit, "count"),
         False,
-        False,
-        "CcpipeLongestWaitAboveLimit",
-        "longest wait",
-    ),
-)
+        f"{k.label}, {WINDOW_LABELS[window]}: {k.formula}",
+        lambda tile: tile.windows[window].kpis.get(kpi),
+    )
+
+
+FIGURES: tuple[Figure, ...] = (
+    Figure("in_queue", "In queue", "count", True, QUEUE_WAITING.help,
+           lambda tile: tile.in_queue),
+    Figure("longest_wait_s", "Longest wait", "duration", True, QUEUE_LONGEST_WAIT.help,
+           lambda tile: tile.longest_wait_s or 0.0),
+    Figure("agents_available", "Available", "count", True,
+           "Agents listing the queue, in state available.",
+           lambda tile: tile.agents.get("available", 0)),
+    _kpi_figure("service_level_15m", "service_level", ROLLING),
+    _kpi_figure("service_level_today", "service_level", TODAY),
+    _kpi_figure("asa_s", "asa_s", ROLLING),
+    # One word: "Abandoned 15 min" takes two lines on a tile (the tooltip names the window).
+    _kpi_figure("abandon_rate", "abandon_rate", ROLLING, label="Abandoned"),
+    _kpi_figure("aht_s", "aht_s", ROLLING),
+)  # fmt: skip
+FIGURE_SPECS: list[dict[str, Any]] = [figure.spec() for figure in FIGURES]
+# The sparkline: this KPI per 15-minute interval of today, against the queue's target of it.
+SERIES_KPI = "service_level"
+SERIES_SPEC: dict[str, Any] = {
+    "key": SERIES_KPI,
+    "label": f"{KPI[SERIES_KPI].label.lower()} today",
+    "format": _FORMATS[KPI[SERIES_KPI].unit],
+    "tooltip": f"{KPI[SERIES_KPI].label} per 15-minute interval today: {KPI[SERIES_KPI].formula}",
+    "target": SERIES_KPI,
+    "goal": _goal(KPI[SERIES_KPI].higher_is_better),
+}
 
 
 def judge(value: float | None, target: float | None, check: Check, volume_ok: bool) -> Status:
@@ -97,19 +142,8 @@ def judge(value: float | None, target: float | None, check: Check, volume_ok: bo
 
 
 def tile_figures(tile: QueueFigures) -> dict[str, Any]:
-    """The numbers a tile shows, as the worker's gauges carry them (window 15m unless named)."""
-    rolling = tile.windows[ROLLING].kpis
-    today = tile.windows[TODAY].kpis
-    return {
-        "in_queue": tile.in_queue,
-        "longest_wait_s": tile.longest_wait_s or 0.0,
-        "service_level_15m": rolling.get("service_level"),
-        "service_level_today": today.get("service_level"),
-        "asa_s": rolling.get("asa_s"),
-        "abandon_rate": rolling.get("abandon_rate"),
-        "aht_s": rolling.get("aht_s"),
-        "agents_available": tile.agents.get("available", 0),
-    }
+    """The numbers a tile shows, as the worker's gauges carry them."""
+    return {figure.key: figure.read(tile) for figure in FIGURES}
 
 
 def _volume(tile: QueueFigures, window: str) -> int:
@@ -120,7 +154,7 @@ def _volume(tile: QueueFigures, window: str) -> int:
 def day_series(
     parts: HeldParts, now_us: int, settings: Settings
 ) -> dict[tuple[str, str], list[tuple[int, float | None]]]:
-    """Service level per 15-minute interval of today (tenant's zone), per (tenant, queue).
+    """SERIES_KPI per 15-minute interval of today (tenant's zone), per (tenant, queue).
 
     Every channel of the queue and every source's latest partial are merged first, then the
     rate is computed once, by the report's formula. Intervals with nothing answered or
@@ -147,7 +181,7 @@ def day_series(
         series = []
         for start in sorted(intervals):
             row = report_row(IntervalKey(tenant, queue, "", start), merge_counts(intervals[start]))
-            series.append((start, row["service_level"]))
+            series.append((start, row[SERIES_KPI]))
         out[(tenant, queue)] = series
     return out
 
@@ -172,23 +206,13 @@ class AlertTracker:
 
 def hold_seconds(targets: Targets, alert: str) -> int:
     """The `for` duration of an alert, from the `alerting` targets, as rules.py uses them."""
-    a = targets.alerting
-    return {
-        "CcpipeServiceLevelBelowTarget": a.breach_for_s,
-        "CcpipeAnswerDelayAboveLimit": a.breach_for_s,
-        "CcpipeAbandonRateSpike": a.abandon_for_s,
-        "CcpipeLongestWaitAboveLimit": a.longest_wait_for_s,
-    }[alert]
+    check = next(check for check in CHECKS if check.alert == alert)
+    hold: int = getattr(targets.alerting, check.hold)
+    return hold
 
 
 def _target_values(own: QueueTargets) -> dict[str, float | None]:
-    return {
-        "service_level": own.service_level,
-        "asa_s": own.asa_s,
-        "abandon_rate": own.abandon_rate,
-        "longest_wait_s": own.longest_wait_s,
-        "min_volume": own.min_volume,
-    }
+    return {field: getattr(own, field) for field in TARGET_UNITS}
 
 
 def _worst(statuses: Iterable[Status]) -> Status:
@@ -228,7 +252,7 @@ def wallboard(
         figures = tile_figures(tile)
         status: dict[str, Status] = {}
         for check in CHECKS:
-            window = TODAY if check.figure.endswith("_today") else ROLLING
+            window = check.window or ROLLING
             volume_ok = _volume(tile, window) >= own.min_volume
             value, target = figures[check.figure], goals[check.target]
             status[check.figure] = judge(value, target, check, volume_ok)
@@ -245,7 +269,7 @@ def wallboard(
                 "volume_15m": _volume(tile, ROLLING),
                 "agents": dict(tile.agents),
                 "series": [
-                    {"start": format_utc(start), "service_level": value}
+                    {"start": format_utc(start), SERIES_KPI: value}
                     for start, value in series.get((tile.tenant, tile.queue), [])
                 ],
             }
@@ -257,6 +281,8 @@ def wallboard(
     return {
         "watermark_us": watermark_us,
         "watermark": format_utc(watermark_us) if watermark_us >= 0 else None,
+        "figures": FIGURE_SPECS,
+        "series": SERIES_SPEC,
         "queues": queues,
         "alerts": alerts,
     }

@@ -4,17 +4,6 @@
 
 const ICONS = { met: "✔", near: "▲", missed: "✖", low: "◌", none: "" };
 const WORDS = { met: "ON TARGET", near: "CLOSE", missed: "MISSED", low: "LOW VOLUME", none: "" };
-// The figures of a tile: [key in `figures`, label, format, target field, bigger type].
-const FIGURES = [
-  ["in_queue", "In queue", "count", null, true],
-  ["longest_wait_s", "Longest wait", "duration", "longest_wait_s", true],
-  ["agents_available", "Available", "count", null, true],
-  ["service_level_15m", "SL 15 min", "percent", "service_level", false],
-  ["service_level_today", "SL today", "percent", "service_level", false],
-  ["asa_s", "ASA 15 min", "duration", "asa_s", false],
-  ["abandon_rate", "Abandoned", "percent", "abandon_rate", false],
-  ["aht_s", "AHT 15 min", "duration", null, false],
-];
 const SVG = "http://www.w3.org/2000/svg";
 const INTERVAL_MS = 15 * 60 * 1000;
 
@@ -29,9 +18,11 @@ function format(value, kind) {
   return Math.floor(minutes / 60) + " h " + String(minutes % 60).padStart(2, "0");
 }
 
-function goalText(field, target, kind) {
+// Each figure's label, format and judging come with the state (`figures`, from board.py):
+// a floor is a target to reach, a limit one to stay under.
+function goalText(spec, target) {
   if (target === null || target === undefined) return "";
-  return (field === "service_level" ? "target ≥ " : "limit ") + format(target, kind);
+  return (spec.goal === "floor" ? "target ≥ " : "limit ") + format(target, spec.format);
 }
 
 function el(tag, className, text) {
@@ -41,11 +32,12 @@ function el(tag, className, text) {
   return node;
 }
 
-function figure(queue, [key, label, kind, field, big]) {
-  const value = queue.figures[key];
-  const status = queue.status[key] || "none";
-  const box = el("div", `fig s-${status}` + (big ? " big" : ""));
-  box.dataset.figure = key;
+function figure(queue, spec) {
+  const value = queue.figures[spec.key];
+  const status = queue.status[spec.key] || "none";
+  const box = el("div", `fig s-${status}` + (spec.big ? " big" : ""));
+  box.dataset.figure = spec.key;
+  box.title = spec.tooltip;
   box.dataset.value = value === null || value === undefined ? "" : String(value);
   box.dataset.status = status;
   const head = el("span", "label");
@@ -54,16 +46,16 @@ function figure(queue, [key, label, kind, field, big]) {
     icon.setAttribute("aria-label", WORDS[status]);
     head.append(icon);
   }
-  head.append(document.createTextNode(label));
-  box.append(head, el("span", "value", format(value, kind)));
-  const goal = field ? goalText(field, queue.targets[field], kind) : "";
+  head.append(document.createTextNode(spec.label));
+  box.append(head, el("span", "value", format(value, spec.format)));
+  const goal = spec.target ? goalText(spec, queue.targets[spec.target]) : "";
   if (goal) box.append(el("span", "goal", status === "low" ? goal + " (too few contacts)" : goal));
   return box;
 }
 
-function sparkline(queue, watermarkMs) {
+function sparkline(queue, spec, watermarkMs) {
   const wrap = el("div");
-  const points = queue.series.map((p) => [Date.parse(p.start), p.service_level]);
+  const points = queue.series.map((p) => [Date.parse(p.start), p[spec.key]]);
   if (!points.length) return wrap;
   const first = points[0][0];
   const last = Math.max(points[points.length - 1][0], watermarkMs - (watermarkMs % INTERVAL_MS));
@@ -77,9 +69,10 @@ function sparkline(queue, watermarkMs) {
   svg.setAttribute("preserveAspectRatio", "none");
   svg.setAttribute("role", "img");
   const title = document.createElementNS(SVG, "title");
-  title.textContent = "Service level per 15-minute interval today";
+  title.textContent = spec.tooltip;
   svg.append(title);
-  const target = queue.targets.service_level;
+  const target = queue.targets[spec.target];
+  const missed = (v) => (spec.goal === "floor" ? v < target : v > target);
   if (target !== null && target !== undefined) {
     const line = document.createElementNS(SVG, "line");
     line.setAttribute("class", "target");
@@ -103,7 +96,7 @@ function sparkline(queue, watermarkMs) {
   for (const [t, v] of points) {
     if (v === null) { flush(); continue; }
     run.push(`${x(t).toFixed(2)},${y(v).toFixed(2)}`);
-    if (target !== null && target !== undefined && v < target) {
+    if (target !== null && target !== undefined && missed(v)) {
       // Missed intervals get a mark below the line, so they show without colour too.
       const mark = document.createElementNS(SVG, "rect");
       mark.setAttribute("class", "miss");
@@ -117,12 +110,12 @@ function sparkline(queue, watermarkMs) {
   flush();
   const label = el("div", "spark-label");
   const hhmm = (t) => new Date(t).toISOString().slice(11, 16) + "Z";
-  label.append(el("span", "", hhmm(first)), el("span", "", "service level today"), el("span", "", hhmm(last)));
+  label.append(el("span", "", hhmm(first)), el("span", "", spec.label), el("span", "", hhmm(last)));
   wrap.append(svg, label);
   return wrap;
 }
 
-function tile(queue, watermarkMs) {
+function tile(queue, specs, series, watermarkMs) {
   const card = el("article", `tile s-${queue.overall}`);
   card.dataset.tenant = queue.tenant;
   card.dataset.queue = queue.queue;
@@ -134,13 +127,13 @@ function tile(queue, watermarkMs) {
   head.append(name, badge);
   const top = el("div", "figs top");
   const rest = el("div", "figs");
-  for (const spec of FIGURES) (spec[4] ? top : rest).append(figure(queue, spec));
-  card.append(head, top, rest, sparkline(queue, watermarkMs));
+  for (const spec of specs) (spec.big ? top : rest).append(figure(queue, spec));
+  card.append(head, top, rest, sparkline(queue, series, watermarkMs));
   return card;
 }
 
-function alertLine(alert) {
-  const kind = alert.figure.startsWith("service_level") || alert.figure === "abandon_rate" ? "percent" : "duration";
+function alertLine(alert, spec) {
+  const kind = spec.format;
   const line = el("p", "alert" + (alert.firing ? "" : " pending"));
   line.dataset.alert = alert.name;
   const word = alert.firing ? "✖ ALERT" : "▲ BREACHING";
@@ -149,7 +142,7 @@ function alertLine(alert) {
   line.append(el("b", "", word + " "));
   line.append(document.createTextNode(
     `${alert.queue}: ${alert.label} ${format(alert.value, kind)}, ` +
-    `${alert.figure.startsWith("service_level") ? "target" : "limit"} ${format(alert.target, kind)}, ${rest}`));
+    `${spec.goal === "floor" ? "target" : "limit"} ${format(alert.target, kind)}, ${rest}`));
   return line;
 }
 
@@ -158,11 +151,14 @@ function render(state) {
   watermark.dataset.value = String(state.watermark_us);
   watermark.textContent = state.watermark ? state.watermark.replace("T", " ").replace(/\.\d+Z$|Z$/, " UTC") : "…";
   const watermarkMs = state.watermark_us / 1000;
+  const specs = state.figures;
+  const byKey = Object.fromEntries(specs.map((spec) => [spec.key, spec]));
   const tiles = document.getElementById("tiles");
   if (state.queues.length) {
-    tiles.replaceChildren(...state.queues.map((q) => tile(q, watermarkMs)));
+    tiles.replaceChildren(...state.queues.map((q) => tile(q, specs, state.series, watermarkMs)));
   }
-  document.getElementById("alerts").replaceChildren(...state.alerts.map(alertLine));
+  document.getElementById("alerts").replaceChildren(
+    ...state.alerts.map((alert) => alertLine(alert, byKey[alert.figure])));
   document.body.dataset.ready = state.queues.length ? "true" : "false";
 }
 

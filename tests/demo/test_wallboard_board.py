@@ -158,3 +158,26 @@ def test_breaches_become_firing_alerts_after_breach_for() -> None:
     assert alert["firing"] and alert["held_s"] == 600 and alert["for_s"] == 600
     assert alert["name"] == "CcpipeServiceLevelBelowTarget"
     assert alert["value"] == 0.5 and alert["target"] == 0.8
+
+
+def test_the_state_tells_the_page_how_each_figure_is_shown_and_judged() -> None:
+    """wallboard.js knows no figure by name: labels, formats and judging come in the JSON,
+    from the catalogue's checks."""
+    out = state(AlertTracker(), NOW, parse_targets({}))
+    specs = {spec["key"]: spec for spec in out["figures"]}
+    assert list(specs) == list(out["queues"][0]["figures"])
+    assert {key for key, spec in specs.items() if spec["target"]} == {c.figure for c in CHECKS}
+    assert specs["service_level_15m"] | {"tooltip": ""} == {
+        "key": "service_level_15m",
+        "label": "SL 15 min",
+        "format": "percent",
+        "big": False,
+        "tooltip": "",
+        "target": "service_level",
+        "goal": "floor",
+    }
+    assert (specs["asa_s"]["format"], specs["asa_s"]["goal"]) == ("duration", "limit")
+    assert specs["abandon_rate"]["goal"] == "limit"
+    assert specs["aht_s"]["target"] is None and specs["in_queue"]["big"]
+    assert "answered within threshold" in specs["service_level_today"]["tooltip"]
+    assert out["series"]["key"] == "service_level" and out["series"]["goal"] == "floor"

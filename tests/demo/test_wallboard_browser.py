@@ -17,6 +17,15 @@ from typing import Any
 import orjson
 import pytest
 
+from pipeline.core.catalogue import (
+    AGENTS,
+    CONSUMER_LAG,
+    EVENTS,
+    QUEUE_LONGEST_WAIT,
+    QUEUE_WAITING,
+    WATERMARK,
+    WINDOW_KPI_GAUGES,
+)
 from tests.demo.browser import Chromium, chromium_path
 from tests.demo.demo_process import running_demo
 
@@ -28,14 +37,18 @@ pytestmark = [
 UNTIL = "2026-11-23T10:30:00Z"
 # Figure on the page -> (metric, extra labels, how the page formats it).
 GAUGES: dict[str, tuple[str, dict[str, str], str]] = {
-    "in_queue": ("ccpipe_queue_waiting_contacts", {}, "count"),
-    "longest_wait_s": ("ccpipe_queue_longest_wait_seconds", {}, "duration"),
-    "agents_available": ("ccpipe_agents", {"state": "available"}, "count"),
-    "service_level_15m": ("ccpipe_window_service_level_ratio", {"window": "15m"}, "percent"),
-    "service_level_today": ("ccpipe_window_service_level_ratio", {"window": "today"}, "percent"),
-    "asa_s": ("ccpipe_window_asa_seconds", {"window": "15m"}, "duration"),
-    "abandon_rate": ("ccpipe_window_abandon_rate_ratio", {"window": "15m"}, "percent"),
-    "aht_s": ("ccpipe_window_aht_seconds", {"window": "15m"}, "duration"),
+    "in_queue": (QUEUE_WAITING.name, {}, "count"),
+    "longest_wait_s": (QUEUE_LONGEST_WAIT.name, {}, "duration"),
+    "agents_available": (AGENTS.name, {"state": "available"}, "count"),
+    "service_level_15m": (WINDOW_KPI_GAUGES["service_level"].name, {"window": "15m"}, "percent"),
+    "service_level_today": (
+        WINDOW_KPI_GAUGES["service_level"].name,
+        {"window": "today"},
+        "percent",
+    ),
+    "asa_s": (WINDOW_KPI_GAUGES["asa_s"].name, {"window": "15m"}, "duration"),
+    "abandon_rate": (WINDOW_KPI_GAUGES["abandon_rate"].name, {"window": "15m"}, "percent"),
+    "aht_s": (WINDOW_KPI_GAUGES["aht_s"].name, {"window": "15m"}, "duration"),
 }
 ICONS = {"met": "✔", "near": "▲", "missed": "✖", "low": "◌"}
 # What the page holds, read in one go.
@@ -91,14 +104,12 @@ def test_wallboard_figures_equal_the_workers_metrics(tmp_path: Path) -> None:
 
         def settled() -> dict[Any, float] | None:
             metrics = demo.metrics()
-            done = metrics.get(("ccpipe_events_total", ())) == sent
-            lag = sum(
-                v for (name, _), v in metrics.items() if name.startswith("ccpipe_consumer_lag")
-            )
+            done = metrics.get((EVENTS.name, ())) == sent
+            lag = sum(v for (name, _), v in metrics.items() if name == CONSUMER_LAG.name)
             return metrics if done and lag == 0 else None
 
         metrics = demo.wait_until(settled, 60, "worker caught up with the feed")
-        watermark_us = round(metrics[("ccpipe_event_time_watermark_seconds", ())] * 1e6)
+        watermark_us = round(metrics[(WATERMARK.name, ())] * 1e6)
 
         with Chromium.launch(tmp_path) as browser:
             browser.open(f"{demo.url}/wallboard")
@@ -109,7 +120,7 @@ def test_wallboard_figures_equal_the_workers_metrics(tmp_path: Path) -> None:
             )
             page = orjson.loads(browser.evaluate(READ_PAGE))
             shot = browser.screenshot(tmp_path / "wallboard.png")
-        live = {name for name, _, _ in GAUGES.values()} | {"ccpipe_event_time_watermark_seconds"}
+        live = {name for name, _, _ in GAUGES.values()} | {WATERMARK.name}
 
         def shown_on_page(found: dict[Any, float]) -> dict[Any, float]:
             return {key: value for key, value in found.items() if key[0] in live}
@@ -122,9 +133,7 @@ def test_wallboard_figures_equal_the_workers_metrics(tmp_path: Path) -> None:
     assert shot.stat().st_size > 20_000  # a rendered page, not a blank one
     queues = {(t["tenant"], t["queue"]) for t in page["tiles"]}
     waiting = {
-        dict(labels)["queue"]
-        for (name, labels), _ in metrics.items()
-        if name == "ccpipe_queue_waiting_contacts"
+        dict(labels)["queue"] for (name, labels), _ in metrics.items() if name == QUEUE_WAITING.name
     }
     assert {q for _, q in queues} == waiting == {"billing", "sales", "support"}
     judged = 0

@@ -122,14 +122,18 @@ def _states(base: str) -> dict[str, tuple[str, list[str]]]:
     }
 
 
-def test_queue_alerts_are_held_back_while_the_pipeline_is_down(alertmanager: str) -> None:
-    queue_alert = _alert(
+def _sales_service_level() -> dict[str, Any]:
+    return _alert(
         alertname="CcpipeServiceLevelBelowTarget",
         scope="queue",
         severity="warning",
         tenant="default",
         queue="sales",
     )
+
+
+def test_queue_alerts_are_held_back_while_the_pipeline_is_down(alertmanager: str) -> None:
+    queue_alert = _sales_service_level()
     _call(f"{alertmanager}/api/v2/alerts", [queue_alert])
     assert _states(alertmanager)["CcpipeServiceLevelBelowTarget/sales"] == ("active", [])
 
@@ -169,3 +173,27 @@ def test_an_abandon_spike_holds_back_the_same_queues_service_level(alertmanager:
     states = _states(alertmanager)
     assert states["CcpipeServiceLevelBelowTarget/sales"][0] == "suppressed"
     assert states["CcpipeServiceLevelBelowTarget/billing"] == ("active", [])
+
+
+def test_a_failing_sink_goes_to_the_pipeline_on_call_and_holds_back_no_queue(
+    alertmanager: str,
+) -> None:
+    """The queue figures come from the workers, not the store: a sink that cannot write
+    leaves the queue alerts as they are."""
+    sink = _alert(
+        alertname="CcpipeSinkFailing",
+        scope="pipeline",
+        severity="critical",
+        job="ccpipe-sink",
+        instance="sink:6067",
+    )
+    queue_alert = _sales_service_level()
+    _call(f"{alertmanager}/api/v2/alerts", [sink, queue_alert])
+    states = _states(alertmanager)
+    assert states["CcpipeSinkFailing/-"] == ("active", [])
+    assert states["CcpipeServiceLevelBelowTarget/sales"] == ("active", [])
+    receivers = {
+        a["labels"]["alertname"]: [r["name"] for r in a["receivers"]]
+        for a in _call(f"{alertmanager}/api/v2/alerts")
+    }
+    assert receivers["CcpipeSinkFailing"] == ["pipeline-oncall"]

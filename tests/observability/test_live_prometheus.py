@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 from pipeline.config import Settings, load_settings
+from pipeline.core.catalogue import CONTACT_COUNTERS, KPI, kpi_rule, target_rule
 from pipeline.core.clock import INTERVAL_US, US_PER_S, format_utc, parse_rfc3339
 from pipeline.grafana.dashboards import all_dashboards
 from pipeline.rules import alerts, recorded_names
@@ -200,7 +201,7 @@ def stack(kafka_settings: Settings, topic_prefix: str, tmp_path: Path) -> Iterat
 def _sums(stack: Stack) -> dict[str, float]:
     out = {}
     for field in COUNTERS:
-        result = stack.prometheus.query(f"sum(ccpipe_contacts_{field}_total)")
+        result = stack.prometheus.query(f"sum({CONTACT_COUNTERS[field].name})")
         out[field] = float(result[0]["value"][1]) if result else -1.0
     return out
 
@@ -254,10 +255,12 @@ def test_prometheus_on_a_live_worker(stack: Stack, tmp_path: Path) -> None:
 
     # The closed interval: PromQL's service level from the counters is the report's, exactly.
     by = "tenant, queue, channel"
+
+    def summed(field: str) -> str:
+        return f"sum by ({by}) ({CONTACT_COUNTERS[field].name})"
+
     served = stack.prometheus.query(
-        f"sum by ({by}) (ccpipe_contacts_answered_within_sl_total)\n/\n"
-        f"(sum by ({by}) (ccpipe_contacts_answered_total) "
-        f"+ sum by ({by}) (ccpipe_contacts_abandoned_total))"
+        f"{summed('answered_within_sl')}\n/\n({summed('answered')} + {summed('abandoned')})"
     )
     promql = {
         (r["metric"]["tenant"], r["metric"]["queue"], r["metric"]["channel"]): float(r["value"][1])
@@ -292,12 +295,12 @@ def test_prometheus_on_a_live_worker(stack: Stack, tmp_path: Path) -> None:
 
     # Every dashboard query, with the variables a person would pick: a queue with a value for
     # every KPI and target on the queue dashboard.
+    needed = (kpi_rule(KPI["csat"], "1h"), kpi_rule(KPI["fcr_rate"], "1h"), target_rule("asa_s"))
     queue = next(
         q
         for q in ("support", "sales", "billing")
         if all(
-            stack.prometheus.query(f'tenant_queue:ccpipe_{m}{{tenant="default", queue="{q}"}}')
-            for m in ("csat:ratio_rate1h", "fcr:ratio_rate1h", "target_asa:seconds")
+            stack.prometheus.query(f'{name}{{tenant="default", queue="{q}"}}') for name in needed
         )
     )
     values = {"tenant": "default", "queue": queue}

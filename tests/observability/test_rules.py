@@ -11,6 +11,7 @@ import yaml
 
 from pipeline.cli import main
 from pipeline.config import load_settings
+from pipeline.core.catalogue import QUEUE_SERIES
 from pipeline.rules import RECORDING_FILE, alerts, recording_groups, rule_files, target_expr
 from pipeline.targets import Targets, parse_targets, targets_from_settings
 from tests.observability.binaries import need
@@ -133,7 +134,7 @@ def test_a_null_target_switches_the_check_off_for_that_queue_only() -> None:
     assert expr is not None
     assert (
         "unless on (tenant, queue) group by (tenant, queue) "
-        '(ccpipe_contacts_offered_total{queue="billing"})' in expr
+        f'({QUEUE_SERIES}{{queue="billing"}})' in expr
     )
     assert expr.index("20 +") < expr.index("30 +")
     # No queue with a target: no target series, and no alert that could never fire.
