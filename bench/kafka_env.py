@@ -42,6 +42,7 @@ def fresh_settings(bootstrap: str, partitions: int, state_dir: Path) -> Settings
         dlq_topic=f"{prefix}.cc.events.dlq",
         intervals_topic=f"{prefix}.cc.kpi.intervals",
         segments_topic=f"{prefix}.cc.segments",
+        live_topic=f"{prefix}.cc.live",
         app_id=f"{prefix}-app",
         state_dir=str(state_dir),
     )
@@ -55,6 +56,7 @@ def write_config(settings: Settings, path: Path, web_port: int) -> Path:
         "dlq_topic",
         "intervals_topic",
         "segments_topic",
+        "live_topic",
         "app_id",
         "state_dir",
     )

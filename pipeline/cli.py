@@ -25,6 +25,7 @@ COMMANDS: tuple[str, ...] = (
     "load",
     "sql",
     "sink",
+    "wallboard",
     "rules",
     "grafana",
     "demo",

@@ -65,11 +65,16 @@ class Settings:
     state_dir: str = ".ccpipe/state"
     web_host: str = "127.0.0.1"
     web_port: int = 6066
+    # `ccpipe wallboard`: the whole centre's wallboard alone (no worker), on this port.
+    wallboard_port: int = 6068
     # Topics.
     events_topic: str = "cc.events"
     dlq_topic: str = "cc.events.dlq"
     intervals_topic: str = "cc.kpi.intervals"
     segments_topic: str = "cc.segments"
+    # The whole centre's live view: each worker publishes the live state of the partitions it
+    # owns here (compacted, keyed by source partition) and every wallboard merges it.
+    live_topic: str = "cc.live"
     partitions: int = 4
     app_id: str = "ccpipe"
     # Stream batching: Kafka messages per batch, and how long to wait to fill one. Coalescing
@@ -96,6 +101,15 @@ class Settings:
     sink_sql_port: int = 0
     # The tenant's time zone for "today" (per tenant in `tenants`, this is the fallback).
     timezone: str = "UTC"
+    # Live view: a source partition's state is published at most this often after a change,
+    # and at least this often without one (so a silent partition still shows its owner
+    # lives); a wallboard marks a partition stale after `live_stale_after_s` without news.
+    live_publish_interval_ms: int = 250
+    live_heartbeat_s: float = 5.0
+    live_stale_after_s: float = 30.0
+    # A contact waiting longer than this is stale (a record whose end never came): shown
+    # apart, never waiting and never the longest wait (docs/live.md).
+    max_wait_s: float = 86400.0
     # Per-agent Prometheus series cost one series per agent and state: opt in.
     per_agent_metrics: bool = False
     queues: Mapping[str, QueueOverrides] = field(default_factory=dict)

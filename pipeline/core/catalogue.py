@@ -222,25 +222,25 @@ WINDOW_GAUGES: dict[str, Metric] = {
 }
 
 
-def _window_kpi_gauge(kpi: Kpi) -> Metric:
-    unit = "seconds" if kpi.unit == SECONDS else "ratio"
-    name = f"ccpipe_window_{kpi.name.removesuffix('_s')}_{unit}"
-    return Metric(name, "gauge", f"{kpi.label} in the window. Per worker.", WINDOW_GAUGE_LABELS)
-
-
-# The wallboard KPIs per live window, one worker's own figure (they do not add up).
-WINDOW_KPI_GAUGES: dict[str, Metric] = {kpi.name: _window_kpi_gauge(kpi) for kpi in WALLBOARD_KPIS}
-
+# No gauge of a ratio: a worker's own service level, ASA or AHT would depend on which worker
+# was scraped. The whole centre's come from the recording rules over the gauges above.
 QUEUE_WAITING = Metric(
     "ccpipe_queue_waiting_contacts",
     "gauge",
-    "Contacts offered and not yet answered, abandoned or transferred.",
+    "Contacts offered and not yet answered, abandoned or transferred (stale ones apart).",
+    ("tenant", "queue"),
+)
+QUEUE_STALE = Metric(
+    "ccpipe_queue_stale_contacts",
+    "gauge",
+    "Contacts waiting longer than max_wait_s: records whose end never came.",
     ("tenant", "queue"),
 )
 QUEUE_LONGEST_WAIT = Metric(
     "ccpipe_queue_longest_wait_seconds",
     "gauge",
-    "Event time now minus the oldest waiting offer (0 when none waits).",
+    "Event time now minus the oldest waiting offer of this worker's partitions (0 when none "
+    "waits); the queue's is the largest over workers.",
     ("tenant", "queue"),
 )
 AGENTS = Metric(
@@ -278,6 +278,16 @@ WATERMARK = Metric(
     "gauge",
     "Largest event time seen (the FCR and live-figure clock), as a Unix time.",
 )
+LIVE_PUBLICATIONS = Metric(
+    "ccpipe_live_publications_total",
+    "counter",
+    "Publications of a partition's live state sent to the live topic.",
+)
+LIVE_PUBLICATION_BYTES = Metric(
+    "ccpipe_live_publication_bytes_total",
+    "counter",
+    "Bytes of those publications (the live topic's traffic from this worker).",
+)
 EVENT_TO_METRIC = Metric(
     "ccpipe_event_to_metric_seconds",
     "histogram",
@@ -287,10 +297,10 @@ EVENT_TO_METRIC = Metric(
 WORKER_METRICS: tuple[Metric, ...] = (
     *CONTACT_COUNTERS.values(),
     QUEUE_WAITING,
+    QUEUE_STALE,
     QUEUE_LONGEST_WAIT,
     AGENTS,
     *WINDOW_GAUGES.values(),
-    *WINDOW_KPI_GAUGES.values(),
     AGENT_STATE,
     EVENTS,
     EVENTS_DUPLICATE,
@@ -299,7 +309,31 @@ WORKER_METRICS: tuple[Metric, ...] = (
     CONSUMER_LAG,
     WATERMARK,
     EVENT_TO_METRIC,
+    LIVE_PUBLICATIONS,
+    LIVE_PUBLICATION_BYTES,
 )
+
+# What reads the live topic (every worker, and `ccpipe wallboard`) says of its view.
+LIVE_MESSAGES = Metric(
+    "ccpipe_live_messages_total",
+    "counter",
+    "Messages read from the live topic, by outcome: applied, old (a lower version: kept the "
+    "newer state) or bad (not a readable publication: skipped).",
+    ("outcome",),
+)
+LIVE_PARTITIONS = Metric(
+    "ccpipe_live_partitions",
+    "gauge",
+    "Partitions of the events topic in the live view, by state: fresh, stale (no publication "
+    "for live_stale_after_s) or missing.",
+    ("state",),
+)
+LIVE_OLDEST_UPDATE = Metric(
+    "ccpipe_live_oldest_update_seconds",
+    "gauge",
+    "Age of the least recent publication in the live view (wall clock).",
+)
+LIVE_VIEW_METRICS: tuple[Metric, ...] = (LIVE_MESSAGES, LIVE_PARTITIONS, LIVE_OLDEST_UPDATE)
 
 # The sink's series (pipeline/sink/metrics.py declares them; a test holds the two equal).
 SINK_ROWS_WRITTEN = Metric(

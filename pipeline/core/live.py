@@ -1,33 +1,45 @@
 """Live (wallboard) figures per queue: who waits now, and the KPIs of the last minutes.
 
-A `LiveBoard` holds what one owner of segments (in the stream: one source partition) knows:
+Two boards, one way of computing figures:
 
-- the open segments (offered, neither answered nor abandoned nor transferred yet) per
-  (tenant, queue, channel): a count and a heap of offer times whose stale entries are
-  skipped when they reach the top, and thrown out in bulk when they outnumber the live ones;
-- each segment's contribution vector in a minute bucket (tenant, queue, channel, UTC minute
-  of its offer), with the replace semantics of `IntervalStore`, so a segment updated twice
-  or late changes nothing but what it should.
+- A `LiveBoard` holds what one owner of segments (in the stream: one source partition) knows:
+  the open segments (offered, neither answered nor abandoned nor transferred yet) per
+  (tenant, queue, channel), and each segment's contribution vector in a minute bucket
+  (tenant, queue, channel, UTC minute of its offer), with the replace semantics of
+  `IntervalStore`, so a segment updated twice or late changes nothing but what it should.
+  `export` turns it into `GroupPart`s: plain, mergeable, independent of any clock.
+- A `MergedBoard` holds the latest parts of any number of sources (replace semantics per
+  source) and computes the figures of the whole at any `now`. `snapshot_many` over a worker's
+  own boards and the whole-centre view over every worker's publications (pipeline/liveview)
+  both go through it, so they cannot disagree.
+
+A `GroupPart` carries the minute buckets from the quarter-hour before `now - 60 min` on (what
+the rolling windows need, whatever later `now` a reader uses), the earlier buckets of the
+tenant's day summed per quarter-hour (what "today" and the day's sparkline need), and the
+offer times of the contacts waiting. A contact waiting longer than `max_wait_us` (the
+`max_wait_s` setting) is stale: a record that never got its outcome, counted apart, never
+waiting and never the longest wait.
 
 Windows are defined on the offer time of segments, like intervals: "15m" holds the segments
 offered in the minute buckets that start in [now - 15 min, now] (an offer at exactly
 now - 15 min on a minute boundary is in), "60m" likewise, "today" from the local midnight of
 `now` in the tenant's time zone. The KPIs of a window are `report_row` of its merged counts:
-one formula for every rate. Partial boards merge (sums, max wait by max, oldest offer by
-min) in `snapshot_many`, so a worker serving several partitions shows one figure per queue.
+one formula for every rate. Parts merge by sums, max wait by max, waiting lists by union.
 """
 
 from __future__ import annotations
 
+import bisect
 import heapq
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pipeline.config import QueueConfig, Settings
+import msgspec
+
 from pipeline.core.agents import AgentBoard
 from pipeline.core.catalogue import COUNT, KPI
 from pipeline.core.clock import (
@@ -37,7 +49,7 @@ from pipeline.core.clock import (
     format_utc,
     us_to_datetime,
 )
-from pipeline.core.events import AGENT_STATES
+from pipeline.core.events import AGENT_STATES, AgentState
 from pipeline.core.interval_store import IntervalStore
 from pipeline.core.intervals import (
     COUNT_FIELDS,
@@ -60,6 +72,8 @@ WINDOW_NAMES: tuple[str, ...] = (*(name for name, _ in ROLLING_WINDOWS), TODAY)
 # long before now in any zone: the horizon `prune` keeps when it knows no zones.
 _LONGEST_DAY_US = 25 * 3600 * US_PER_S
 _LONGEST_ROLLING_US = max(length for _, length in ROLLING_WINDOWS)
+# A contact waiting longer than this is stale (the `max_wait_s` setting's default): 24 h.
+DEFAULT_MAX_WAIT_US = 24 * 3600 * US_PER_S
 # The report's counts and KPIs the catalogue marks live (not FCR: it needs a window of days
 # and is counted by another owner), in the report's order.
 LIVE_KPI_FIELDS: tuple[str, ...] = tuple(
@@ -69,8 +83,14 @@ LIVE_KPI_FIELDS: tuple[str, ...] = tuple(
 )
 _SUMMED = tuple(i for i in range(N_COUNTS) if i != MAX_WAIT_INDEX)
 OFFERED = COUNT_FIELDS.index("offered")
+_ZERO = tuple(zero_counts())
 
 Group = tuple[str, str, str]  # (tenant, queue, channel)
+ZoneLookup = Callable[[str], ZoneInfo]  # tenant -> its time zone
+
+
+def _utc(_: str) -> ZoneInfo:
+    return ZoneInfo("UTC")
 
 
 def local_day_start_us(now_us: int, zone: ZoneInfo) -> int:
@@ -90,15 +110,131 @@ def window_starts(now_us: int, zone: ZoneInfo) -> dict[str, int]:
     return starts
 
 
+def minutes_horizon_us(now_us: int) -> int:
+    """Where a part's minute buckets start: the quarter-hour holding `now - 60 min`. Any
+    rolling window at `now` or later starts at or after it, so it never needs a quarter sum."""
+    edge = now_us - _LONGEST_ROLLING_US
+    return edge - edge % INTERVAL_US
+
+
 def _ceil_minute(us: int) -> int:
     return -(-us // MINUTE_US) * MINUTE_US
 
 
-def _add_into(total: list[int], part: list[int]) -> None:
+def _ceil_quarter(us: int) -> int:
+    return -(-us // INTERVAL_US) * INTERVAL_US
+
+
+def _add_into(total: list[int], part: Sequence[int]) -> None:
     for i in _SUMMED:
         total[i] += part[i]
     if part[MAX_WAIT_INDEX] > total[MAX_WAIT_INDEX]:
         total[MAX_WAIT_INDEX] = part[MAX_WAIT_INDEX]
+
+
+class GroupPart(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    """What one source knows of one (tenant, queue, channel): mergeable and clock-free.
+
+    `minutes` and `quarters` are (bucket start, counts), ascending; every quarter lies before
+    the first minute bucket's quarter-hour. `waiting` holds the offer times of the contacts
+    waiting, ascending; `stale` counts those that had waited longer than the stale limit when
+    the part was made (they are not in `waiting`).
+    """
+
+    tenant: str
+    queue: str
+    channel: str
+    waiting: list[int]
+    stale: int
+    minutes: list[tuple[int, list[int]]]
+    quarters: list[tuple[int, list[int]]]
+
+    @property
+    def group(self) -> Group:
+        return (self.tenant, self.queue, self.channel)
+
+
+class MinuteTotals:
+    """Count vectors per (group, minute bucket) kept as the sum of their members'
+    contributions, with cached quarter-hour sums, and the windows over them."""
+
+    __slots__ = ("_quarters", "store")
+
+    def __init__(self) -> None:
+        self.store = IntervalStore()
+        # Sums of whole quarter-hours of buckets, so "today" adds up ~100 vectors rather than
+        # ~1400; an entry is dropped whenever one of its buckets changes.
+        self._quarters: dict[IntervalKey, list[int]] = {}
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    def put(self, member: Hashable, key: IntervalKey, counts: Sequence[int]) -> None:
+        self.store.set(member, key, counts)
+
+    def discard(self, member: Hashable) -> None:
+        self.store.discard(member)
+
+    def refresh(self) -> set[Group]:
+        """Forget the cached sums of quarter-hours whose buckets changed since; returns the
+        groups whose buckets changed."""
+        store = self.store
+        changed, store.changed = store.changed, set()
+        quarters = self._quarters
+        groups = set()
+        for key in changed:
+            start = key.interval_start_us
+            quarters.pop(
+                IntervalKey(key.tenant, key.queue, key.channel, start - start % INTERVAL_US), None
+            )
+            groups.add((key.tenant, key.queue, key.channel))
+        return groups
+
+    def bucket(self, group: Group, start_us: int) -> list[int] | None:
+        return self.store.totals.get(IntervalKey(*group, start_us))
+
+    def quarter(self, group: Group, start_us: int) -> list[int]:
+        """The sum of the group's buckets in the quarter-hour starting at `start_us`."""
+        key = IntervalKey(*group, start_us)
+        cached = self._quarters.get(key)
+        if cached is None:
+            totals = self.store.totals
+            cached = zero_counts()
+            for minute in range(start_us, start_us + INTERVAL_US, MINUTE_US):
+                counts = totals.get(IntervalKey(*group, minute))
+                if counts is not None:
+                    _add_into(cached, counts)
+            self._quarters[key] = cached
+        return cached
+
+    def window(self, group: Group, first_us: int, last_us: int) -> list[int]:
+        """Merged counts of the group's buckets that start in [first_us, last_us]."""
+        totals = self.store.totals
+        tenant, queue, channel = group
+        total = zero_counts()
+        minute = _ceil_minute(first_us)
+        while minute <= last_us:
+            if minute % INTERVAL_US == 0 and minute + INTERVAL_US - MINUTE_US <= last_us:
+                _add_into(total, self.quarter(group, minute))
+                minute += INTERVAL_US
+                continue
+            counts = totals.get(IntervalKey(tenant, queue, channel, minute))
+            if counts is not None:
+                _add_into(total, counts)
+            minute += MINUTE_US
+        return total
+
+    def drop_before(self, horizon_us: int) -> int:
+        """Forget buckets starting before `horizon_us`; returns how many."""
+        old = [key for key in self.store.totals if key.interval_start_us < horizon_us]
+        for key in old:
+            self.store.drop(key)
+        for key in [key for key in self._quarters if key.interval_start_us < horizon_us]:
+            del self._quarters[key]
+        return len(old)
+
+    def groups(self) -> set[Group]:
+        return {(k.tenant, k.queue, k.channel) for k in self.store.totals}
 
 
 class _Waiting:
@@ -117,12 +253,217 @@ class _Waiting:
         self.heap: list[tuple[int, SegmentId]] = []
 
 
+class LiveBoard:
+    """Open segments and minute buckets of the segments one owner holds."""
+
+    __slots__ = ("_exported", "_horizon_us", "_minutes", "_open", "_touched", "_waiting")
+
+    def __init__(self) -> None:
+        self._minutes = MinuteTotals()
+        self._open: dict[SegmentId, tuple[int, str]] = {}
+        self._waiting: dict[Group, _Waiting] = {}
+        # Buckets before this were pruned; segments offered before it are not bucketed.
+        self._horizon_us = -(2**63)
+        # Groups changed since their part was last exported, and the parts exported, with
+        # the (minutes horizon, day start, stale cutoff) they were cut at.
+        self._touched: set[Group] = set()
+        self._exported: dict[Group, tuple[int, int, int, GroupPart]] = {}
+
+    @classmethod
+    def from_segments(cls, segments: Iterable[Segment], queue_config: QueueLookup) -> LiveBoard:
+        """Rebuild a board from the segments its owner holds (after a restart)."""
+        board = cls()
+        board.update(segments, queue_config)
+        return board
+
+    @property
+    def open_segments(self) -> int:
+        return len(self._open)
+
+    @property
+    def buckets(self) -> int:
+        return len(self._minutes)
+
+    def groups(self) -> Iterable[Group]:
+        return self._waiting.keys()
+
+    def update(self, segments: Iterable[Segment], queue_config: QueueLookup) -> None:
+        """Apply segments as they are now (replace semantics); segments not offered are skipped."""
+        configs: dict[Group, Any] = {}
+        minutes = self._minutes
+        open_map = self._open
+        waitings = self._waiting
+        touched = self._touched
+        horizon = self._horizon_us
+        for segment in segments:
+            offered = segment.offered
+            if offered is None:
+                continue
+            sid = segment.sid
+            ts = offered.ts_us
+            channel = offered.channel
+            group = (sid.tenant, sid.queue, channel)
+            touched.add(group)
+            waiting = waitings.get(group)
+            if waiting is None:
+                waiting = waitings[group] = _Waiting(channel)
+            minute = ts - ts % MINUTE_US
+            if minute >= horizon:
+                config = configs.get(group)
+                if config is None:
+                    config = configs[group] = queue_config(*group)
+                key = IntervalKey(sid.tenant, sid.queue, channel, minute)
+                minutes.put(sid, key, segment.contribution(config))
+            else:
+                minutes.discard(sid)
+            held = open_map.get(sid)
+            if segment.outcome is None and segment.transferred is None:
+                entry = (ts, channel)
+                if held != entry:
+                    if held is not None:
+                        self._leave(sid, held[1])
+                    open_map[sid] = entry
+                    waiting.count += 1
+                    heapq.heappush(waiting.heap, (ts, sid))
+                    if len(waiting.heap) > 2 * waiting.count + 64:
+                        self._compact(waiting)
+            elif held is not None:
+                del open_map[sid]
+                self._leave(sid, held[1])
+
+    def _leave(self, sid: SegmentId, channel: str) -> None:
+        group = (sid.tenant, sid.queue, channel)
+        self._touched.add(group)
+        waiting = self._waiting[group]
+        waiting.count -= 1
+        if len(waiting.heap) > 2 * waiting.count + 64:
+            self._compact(waiting)
+
+    def _compact(self, waiting: _Waiting) -> None:
+        # One offer that never gets an outcome would otherwise pin every stale entry behind
+        # it; rebuilding once stale entries outnumber live ones (callers check) keeps the
+        # cost amortised O(1) per entry.
+        open_map, channel = self._open, waiting.channel
+        waiting.heap = [e for e in waiting.heap if open_map.get(e[1]) == (e[0], channel)]
+        heapq.heapify(waiting.heap)
+
+    def _waiting_offers(self, waiting: _Waiting) -> list[int]:
+        """Offer times of the group's open segments, ascending (stale heap entries dropped)."""
+        self._compact(waiting)
+        return sorted(ts for ts, _ in waiting.heap)
+
+    def export(
+        self, now_us: int, zone_of: ZoneLookup = _utc, max_wait_us: int = DEFAULT_MAX_WAIT_US
+    ) -> list[GroupPart]:
+        """This board as parts, one per group with anything to show at `now_us` or later.
+
+        A part is cut again only when its group changed, the minutes horizon or the tenant's
+        day moved, or which contacts are stale changed; otherwise the part exported before is
+        returned as it was (the same object: callers may cache its encoding).
+        """
+        touched, self._touched = self._touched | self._minutes.refresh(), set()
+        horizon = minutes_horizon_us(now_us)
+        cutoff = now_us - max_wait_us
+        day_starts: dict[str, int] = {}
+        out = []
+        for group, waiting in list(self._waiting.items()):
+            tenant = group[0]
+            day = day_starts.get(tenant)
+            if day is None:
+                day = day_starts[tenant] = local_day_start_us(now_us, zone_of(tenant))
+            held = self._exported.get(group)
+            # Stale then is stale now for any later cutoff that no listed offer crosses.
+            if (
+                held is not None
+                and group not in touched
+                and held[:2] == (horizon, day)
+                and held[2] <= cutoff
+                and not (held[3].waiting and held[3].waiting[0] < cutoff)
+            ):
+                part: GroupPart | None = held[3]
+            else:
+                part = self._cut(group, waiting, horizon, day, cutoff, now_us)
+                if part is None:
+                    self._exported.pop(group, None)
+                else:
+                    self._exported[group] = (horizon, day, cutoff, part)
+            if part is not None:
+                out.append(part)
+        return out
+
+    def _cut(
+        self, group: Group, waiting: _Waiting, horizon: int, day: int, cutoff: int, now_us: int
+    ) -> GroupPart | None:
+        minutes_store = self._minutes
+        offers = self._waiting_offers(waiting) if waiting.count else []
+        fresh = bisect.bisect_left(offers, cutoff)
+        minutes: list[tuple[int, list[int]]] = []
+        quarters: list[tuple[int, list[int]]] = []
+        # From the minutes horizon on (the rolling windows, which may reach into yesterday),
+        # and the day's buckets before its first quarter-hour boundary (a day that does not
+        # start on one), buckets travel as minutes; the day's other buckets as quarter sums.
+        first_quarter = _ceil_quarter(day)
+        for minute in range(_ceil_minute(day), min(first_quarter, horizon), MINUTE_US):
+            counts = minutes_store.bucket(group, minute)
+            if counts is not None:
+                minutes.append((minute, list(counts)))
+        for start in range(first_quarter, horizon, INTERVAL_US):
+            counts = minutes_store.quarter(group, start)
+            if tuple(counts) != _ZERO:
+                quarters.append((start, list(counts)))
+        for minute in range(horizon, now_us + 1, MINUTE_US):
+            counts = minutes_store.bucket(group, minute)
+            if counts is not None:
+                minutes.append((minute, list(counts)))
+        if not (offers or minutes or quarters):
+            return None
+        return GroupPart(*group, offers[fresh:], fresh, minutes, quarters)
+
+    def prune(self, now_us: int, zone_of: ZoneLookup | None = None) -> int:
+        """Forget minute buckets no window at `now_us` reaches; returns how many were dropped.
+
+        With `zone_of`, the horizon is the earliest local midnight among this board's
+        tenants; without, 25 hours before now (no local day is longer). Open segments stay
+        whatever their age: they are still waiting (or, past the stale limit, stale).
+        """
+        horizon = now_us - _LONGEST_DAY_US
+        if zone_of is not None:
+            tenants = {tenant for tenant, _, _ in self._waiting}
+            horizon = min(
+                (local_day_start_us(now_us, zone_of(t)) for t in tenants),
+                default=now_us,
+            )
+            horizon = min(horizon, now_us - _LONGEST_ROLLING_US)
+        if horizon <= self._horizon_us:
+            return 0
+        self._horizon_us = horizon
+        dropped = self._minutes.drop_before(horizon)
+        bucketed = self._minutes.groups()
+        for group in [g for g, w in self._waiting.items() if not w.count and g not in bucketed]:
+            del self._waiting[group]
+            self._exported.pop(group, None)
+        return dropped
+
+    def snapshot(
+        self,
+        now_us: int,
+        zone_of: ZoneLookup = _utc,
+        agents: AgentBoard | None = None,
+        per_channel: bool = False,
+        max_wait_us: int = DEFAULT_MAX_WAIT_US,
+    ) -> list[QueueFigures]:
+        return snapshot_many(
+            [self], now_us, zone_of, [] if agents is None else [agents], per_channel, max_wait_us
+        )
+
+
 @dataclass(slots=True)
 class GroupPartial:
-    """What one board knows of one (tenant, queue, channel) at `now`: mergeable."""
+    """What is known of one (tenant, queue, channel) or queue at `now`: mergeable."""
 
     in_queue: int
     oldest_offer_us: int | None
+    stale: int
     windows: dict[str, list[int]]
 
     def merge(self, other: GroupPartial) -> GroupPartial:
@@ -132,7 +473,12 @@ class GroupPartial:
             total = list(counts)
             _add_into(total, other.windows[name])
             windows[name] = total
-        return GroupPartial(self.in_queue + other.in_queue, min(oldest, default=None), windows)
+        return GroupPartial(
+            self.in_queue + other.in_queue,
+            min(oldest, default=None),
+            self.stale + other.stale,
+            windows,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +502,8 @@ class QueueFigures:
     longest_wait_s: float | None
     agents: dict[str, int]
     windows: dict[str, WindowFigures]
+    # Waiting longer than the stale limit: not in `in_queue` nor in the longest wait.
+    stale: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values, times as RFC 3339 UTC."""
@@ -164,6 +512,7 @@ class QueueFigures:
             "queue": self.queue,
             "channel": self.channel,
             "in_queue": self.in_queue,
+            "stale": self.stale,
             "longest_wait_s": self.longest_wait_s,
             "oldest_offer": None
             if self.oldest_offer_us is None
@@ -176,256 +525,181 @@ class QueueFigures:
         }
 
 
-class LiveBoard:
-    """Open segments and minute buckets of the segments one owner holds."""
+class MergedBoard:
+    """The latest parts and agents of every source, merged: the figures of the whole."""
 
-    __slots__ = ("_horizon_us", "_minutes", "_open", "_quarters", "_waiting")
+    __slots__ = ("_agents", "_minutes", "_parts")
 
     def __init__(self) -> None:
-        self._minutes = IntervalStore()
-        # Sums of whole 15-minute spans of minute buckets, so "today" adds up ~100 vectors
-        # rather than ~1400; an entry is dropped whenever one of its minutes changes.
-        self._quarters: dict[IntervalKey, list[int]] = {}
-        self._open: dict[SegmentId, tuple[int, str]] = {}
-        self._waiting: dict[Group, _Waiting] = {}
-        # Buckets before this were pruned; segments offered before it are not bucketed.
-        self._horizon_us = -(2**63)
-
-    @classmethod
-    def from_segments(cls, segments: Iterable[Segment], queue_config: QueueLookup) -> LiveBoard:
-        """Rebuild a board from the segments its owner holds (after a restart)."""
-        board = cls()
-        board.update(segments, queue_config)
-        return board
+        self._minutes = MinuteTotals()
+        self._parts: dict[str, dict[Group, GroupPart]] = {}
+        self._agents: dict[str, Sequence[AgentState]] = {}
 
     @property
-    def open_segments(self) -> int:
-        return len(self._open)
+    def sources(self) -> Iterable[str]:
+        return self._parts.keys()
 
-    @property
-    def buckets(self) -> int:
-        return len(self._minutes)
-
-    def groups(self) -> Iterable[Group]:
-        return self._waiting.keys()
-
-    def update(self, segments: Iterable[Segment], queue_config: QueueLookup) -> None:
-        """Apply segments as they are now (replace semantics); segments not offered are skipped."""
-        configs: dict[Group, QueueConfig] = {}
+    def replace(
+        self, source: str, parts: Iterable[GroupPart], agents: Sequence[AgentState] = ()
+    ) -> None:
+        """Make `parts` and `agents` the whole of what `source` says (replace semantics)."""
+        old = self._parts.get(source, {})
+        new = {part.group: part for part in parts}
         minutes = self._minutes
-        open_map = self._open
-        waitings = self._waiting
-        horizon = self._horizon_us
-        for segment in segments:
-            offered = segment.offered
-            if offered is None:
+        for group, part in old.items():
+            if new.get(group) is not part:
+                for start, _ in (*part.minutes, *part.quarters):
+                    minutes.discard((source, group, start))
+        for group, part in new.items():
+            if old.get(group) is part:
                 continue
-            sid = segment.sid
-            ts = offered.ts_us
-            channel = offered.channel
-            group = (sid.tenant, sid.queue, channel)
-            waiting = waitings.get(group)
-            if waiting is None:
-                waiting = waitings[group] = _Waiting(channel)
-            minute = ts - ts % MINUTE_US
-            if minute >= horizon:
-                config = configs.get(group)
-                if config is None:
-                    config = configs[group] = queue_config(*group)
-                key = IntervalKey(sid.tenant, sid.queue, channel, minute)
-                minutes.set(sid, key, segment.contribution(config))
-            else:
-                minutes.discard(sid)
-            held = open_map.get(sid)
-            if segment.outcome is None and segment.transferred is None:
-                entry = (ts, channel)
-                if held != entry:
-                    if held is not None:
-                        self._leave(sid, held[1])
-                    open_map[sid] = entry
-                    waiting.count += 1
-                    heapq.heappush(waiting.heap, (ts, sid))
-                    if len(waiting.heap) > 2 * waiting.count + 64:
-                        self._compact(waiting)
-            elif held is not None:
-                del open_map[sid]
-                self._leave(sid, held[1])
+            for start, counts in (*part.minutes, *part.quarters):
+                minutes.put((source, group, start), IntervalKey(*group, start), counts)
+        self._parts[source] = new
+        self._agents[source] = agents
 
-    def _leave(self, sid: SegmentId, channel: str) -> None:
-        waiting = self._waiting[(sid.tenant, sid.queue, channel)]
-        waiting.count -= 1
-        if len(waiting.heap) > 2 * waiting.count + 64:
-            self._compact(waiting)
+    def drop(self, source: str) -> None:
+        self.replace(source, ())
+        del self._parts[source]
+        del self._agents[source]
 
-    def _compact(self, waiting: _Waiting) -> None:
-        # One offer that never gets an outcome would otherwise pin every stale entry behind
-        # it; rebuilding once stale entries outnumber live ones (callers check) keeps the
-        # cost amortised O(1) per entry.
-        open_map, channel = self._open, waiting.channel
-        waiting.heap = [e for e in waiting.heap if open_map.get(e[1]) == (e[0], channel)]
-        heapq.heapify(waiting.heap)
+    def agents(self) -> Iterable[AgentState]:
+        for states in self._agents.values():
+            yield from states
 
-    def _oldest(self, waiting: _Waiting) -> int | None:
-        heap, open_map, channel = waiting.heap, self._open, waiting.channel
-        while heap:
-            ts, sid = heap[0]
-            if open_map.get(sid) == (ts, channel):
-                return ts
-            heapq.heappop(heap)
-        return None
-
-    def partials(
-        self, now_us: int, starts: Mapping[str, Mapping[str, int]]
-    ) -> dict[Group, GroupPartial]:
-        """This board's figures per (tenant, queue, channel); `starts` per tenant, by window."""
-        quarters = self._quarters
-        minutes = self._minutes
-        # The store's own change log (read here only) says which cached sums went stale.
-        changed, minutes.changed = minutes.changed, set()
-        for key in changed:
-            start = key.interval_start_us
-            quarters.pop(
-                IntervalKey(key.tenant, key.queue, key.channel, start - start % INTERVAL_US), None
-            )
-        out = {}
-        for group, waiting in self._waiting.items():
-            tenant_starts = starts[group[0]]
-            windows = {
-                name: self._window(group, tenant_starts[name], now_us) for name in WINDOW_NAMES
-            }
-            # Shown while it has a contact waiting or offered in a window: what a group holds
-            # decides, not whether one of its segments once passed through it.
-            if waiting.count or any(counts[OFFERED] for counts in windows.values()):
-                out[group] = GroupPartial(waiting.count, self._oldest(waiting), windows)
-        return out
-
-    def _window(self, group: Group, first_us: int, last_us: int) -> list[int]:
-        """Merged counts of the group's minute buckets that start in [first_us, last_us]."""
-        totals = self._minutes.totals
-        tenant, queue, channel = group
-        total = zero_counts()
-        minute = _ceil_minute(first_us)
-        while minute <= last_us:
-            if minute % INTERVAL_US == 0 and minute + INTERVAL_US - MINUTE_US <= last_us:
-                _add_into(total, self._quarter(group, minute))
-                minute += INTERVAL_US
-                continue
-            counts = totals.get(IntervalKey(tenant, queue, channel, minute))
-            if counts is not None:
-                _add_into(total, counts)
-            minute += MINUTE_US
-        return total
-
-    def _quarter(self, group: Group, start_us: int) -> list[int]:
-        key = IntervalKey(*group, start_us)
-        cached = self._quarters.get(key)
-        if cached is None:
-            totals = self._minutes.totals
-            cached = zero_counts()
-            for minute in range(start_us, start_us + INTERVAL_US, MINUTE_US):
-                counts = totals.get(IntervalKey(*group, minute))
-                if counts is not None:
-                    _add_into(cached, counts)
-            self._quarters[key] = cached
-        return cached
-
-    def prune(self, now_us: int, settings: Settings | None = None) -> int:
-        """Forget minute buckets no window at `now_us` reaches; returns how many were dropped.
-
-        With `settings`, the horizon is the earliest local midnight among this board's
-        tenants; without, 25 hours before now (no local day is longer). Open segments stay
-        whatever their age: they are still waiting.
-        """
-        horizon = now_us - _LONGEST_DAY_US
-        if settings is not None:
-            tenants = {tenant for tenant, _, _ in self._waiting}
-            horizon = min(
-                (local_day_start_us(now_us, settings.tenant_timezone(t)) for t in tenants),
-                default=now_us,
-            )
-            horizon = min(horizon, now_us - _LONGEST_ROLLING_US)
-        if horizon <= self._horizon_us:
-            return 0
-        self._horizon_us = horizon
-        old = [key for key in self._minutes.totals if key.interval_start_us < horizon]
-        for key in old:
-            self._minutes.drop(key)
-        for key in [key for key in self._quarters if key.interval_start_us < horizon]:
-            del self._quarters[key]
-        bucketed = {(key.tenant, key.queue, key.channel) for key in self._minutes.totals}
-        for group in [g for g, w in self._waiting.items() if not w.count and g not in bucketed]:
-            del self._waiting[group]
-        return len(old)
-
-    def snapshot(
+    def figures(
         self,
         now_us: int,
-        settings: Settings,
-        agents: AgentBoard | None = None,
+        zone_of: ZoneLookup = _utc,
         per_channel: bool = False,
+        max_wait_us: int = DEFAULT_MAX_WAIT_US,
     ) -> list[QueueFigures]:
-        return snapshot_many(
-            [self], now_us, settings, [] if agents is None else [agents], per_channel
-        )
+        """One tile per (tenant, queue), and per channel if asked, at `now_us`.
+
+        Queues come from the parts and from the queues agents list. `now_us` is the caller's
+        clock: the stream passes its event-time watermark (see docs/live.md).
+        """
+        self._minutes.refresh()
+        agent_counts = agents_by_queue(self.agents())
+        groups: dict[Group, list[GroupPart]] = {}
+        for held in self._parts.values():
+            for group, part in held.items():
+                groups.setdefault(group, []).append(part)
+        tenants = {group[0] for group in groups} | {tenant for tenant, _ in agent_counts}
+        starts = {tenant: window_starts(now_us, zone_of(tenant)) for tenant in tenants}
+        cutoff = now_us - max_wait_us
+        by_channel: dict[Group, GroupPartial] = {}
+        for group, group_parts in groups.items():
+            tenant_starts = starts[group[0]]
+            windows = {
+                name: self._minutes.window(group, tenant_starts[name], now_us)
+                for name in WINDOW_NAMES
+            }
+            in_queue, oldest, stale = _waiting(group_parts, cutoff)
+            # Shown while it has a contact waiting or offered in a window: what a group holds
+            # decides, not whether one of its segments once passed through it.
+            if in_queue or stale or any(counts[OFFERED] for counts in windows.values()):
+                by_channel[group] = GroupPartial(in_queue, oldest, stale, windows)
+        by_queue: dict[tuple[str, str], GroupPartial] = {}
+        for (tenant, queue, _), partial in by_channel.items():
+            merged = by_queue.get((tenant, queue))
+            by_queue[(tenant, queue)] = partial if merged is None else merged.merge(partial)
+        empty = GroupPartial(0, None, 0, {name: zero_counts() for name in WINDOW_NAMES})
+        for tenant_queue in agent_counts:
+            by_queue.setdefault(tenant_queue, empty)
+
+        out = []
+        for (tenant, queue), partial in by_queue.items():
+            counts = agent_counts.get((tenant, queue), Counter())
+            agents_row = {state: counts[state] for state in AGENT_STATES}
+            out.append(_figures(tenant, queue, None, partial, starts[tenant], agents_row, now_us))
+        if per_channel:
+            for (tenant, queue, channel), partial in by_channel.items():
+                out.append(_figures(tenant, queue, channel, partial, starts[tenant], {}, now_us))
+        out.sort(key=lambda f: (f.tenant, f.queue, f.channel is not None, f.channel or ""))
+        return out
+
+    def day_series(
+        self, now_us: int, zone_of: ZoneLookup = _utc
+    ) -> dict[tuple[str, str], list[tuple[int, list[int]]]]:
+        """Per (tenant, queue): the merged counts of each quarter-hour of today (tenant's
+        zone) that holds an offer, every channel summed, ascending."""
+        if now_us < 0:
+            return {}
+        self._minutes.refresh()
+        groups = {group for parts in self._parts.values() for group in parts}
+        day_starts: dict[str, int] = {}
+        out: dict[tuple[str, str], dict[int, list[int]]] = {}
+        for group in groups:
+            tenant, queue, _ = group
+            day = day_starts.get(tenant)
+            if day is None:
+                day = day_starts[tenant] = local_day_start_us(now_us, zone_of(tenant))
+            # A quarter-hour holding the local midnight belongs to the day it ends in.
+            start = day - day % INTERVAL_US
+            series = out.setdefault((tenant, queue), {})
+            while start <= now_us:
+                counts = self._minutes.quarter(group, start)
+                if counts[OFFERED]:
+                    held = series.get(start)
+                    if held is None:
+                        series[start] = list(counts)
+                    else:
+                        _add_into(held, counts)
+                start += INTERVAL_US
+        return {key: sorted(series.items()) for key, series in out.items() if series}
 
 
-def agents_by_queue(boards: Iterable[AgentBoard]) -> dict[tuple[str, str], Counter[str]]:
+def _waiting(parts: Iterable[GroupPart], cutoff: int) -> tuple[int, int | None, int]:
+    """(waiting, oldest waiting offer, stale) over the parts of one group at a stale cutoff."""
+    in_queue = stale = 0
+    oldest: int | None = None
+    for part in parts:
+        offers = part.waiting
+        fresh = bisect.bisect_left(offers, cutoff)
+        stale += part.stale + fresh
+        in_queue += len(offers) - fresh
+        if fresh < len(offers) and (oldest is None or offers[fresh] < oldest):
+            oldest = offers[fresh]
+    return in_queue, oldest, stale
+
+
+def agents_by_queue(states: Iterable[AgentState]) -> dict[tuple[str, str], Counter[str]]:
     """Agents per state for every (tenant, queue) their latest state lists, in one pass.
 
     The same figure as `AgentBoard.counts(tenant, queue)`, without a pass per queue.
     """
     out: dict[tuple[str, str], Counter[str]] = {}
-    for board in boards:
-        for by_tenant in board.latest.values():
-            for tenant, event in by_tenant.items():
-                for queue in set(event.queues or ()):
-                    counter = out.get((tenant, queue))
-                    if counter is None:
-                        counter = out[(tenant, queue)] = Counter()
-                    counter[event.state] += 1
+    for event in states:
+        for queue in set(event.queues or ()):
+            counter = out.get((event.tenant, queue))
+            if counter is None:
+                counter = out[(event.tenant, queue)] = Counter()
+            counter[event.state] += 1
     return out
+
+
+def agent_states(boards: Iterable[AgentBoard]) -> list[AgentState]:
+    """Every agent's latest state per tenant, over boards."""
+    return [event for board in boards for by_tenant in board.latest.values() for event in
+            by_tenant.values()]  # fmt: skip
 
 
 def snapshot_many(
     boards: Sequence[LiveBoard],
     now_us: int,
-    settings: Settings,
+    zone_of: ZoneLookup = _utc,
     agents: Iterable[AgentBoard] = (),
     per_channel: bool = False,
+    max_wait_us: int = DEFAULT_MAX_WAIT_US,
 ) -> list[QueueFigures]:
-    """One tile per (tenant, queue) over partial boards, and per channel if asked.
-
-    Queues come from the boards' segments and from the queues agents list. `now_us` is the
-    caller's clock: the stream passes its event-time watermark (see docs/live.md).
-    """
-    agent_counts = agents_by_queue(agents)
-    tenants = {group[0] for board in boards for group in board.groups()}
-    tenants |= {tenant for tenant, _ in agent_counts}
-    starts = {tenant: window_starts(now_us, settings.tenant_timezone(tenant)) for tenant in tenants}
-
-    by_channel: dict[Group, GroupPartial] = {}
-    for board in boards:
-        for group, part in board.partials(now_us, starts).items():
-            held = by_channel.get(group)
-            by_channel[group] = part if held is None else held.merge(part)
-    by_queue: dict[tuple[str, str], GroupPartial] = {}
-    for (tenant, queue, _), part in by_channel.items():
-        held = by_queue.get((tenant, queue))
-        by_queue[(tenant, queue)] = part if held is None else held.merge(part)
-    empty = GroupPartial(0, None, {name: zero_counts() for name in WINDOW_NAMES})
-    for tenant_queue in agent_counts:
-        by_queue.setdefault(tenant_queue, empty)
-
-    out = []
-    for (tenant, queue), part in by_queue.items():
-        counts = agent_counts.get((tenant, queue), Counter())
-        agents_row = {state: counts[state] for state in AGENT_STATES}
-        out.append(_figures(tenant, queue, None, part, starts[tenant], agents_row, now_us))
-    if per_channel:
-        for (tenant, queue, channel), part in by_channel.items():
-            out.append(_figures(tenant, queue, channel, part, starts[tenant], {}, now_us))
-    out.sort(key=lambda f: (f.tenant, f.queue, f.channel is not None, f.channel or ""))
-    return out
+    """One tile per (tenant, queue) over partial boards, and per channel if asked: the boards'
+    parts merged, exactly as a reader of many sources merges them."""
+    merged = MergedBoard()
+    for i, board in enumerate(boards):
+        merged.replace(str(i), board.export(now_us, zone_of, max_wait_us))
+    merged.replace("agents", (), agent_states(agents))
+    return merged.figures(now_us, zone_of, per_channel, max_wait_us)
 
 
 def _figures(
@@ -456,4 +730,5 @@ def _figures(
         longest_wait_s=None if oldest is None else max(0, now_us - oldest) / US_PER_S,
         agents=agents,
         windows=windows,
+        stale=part.stale,
     )

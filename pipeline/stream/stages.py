@@ -27,13 +27,15 @@ from typing import TypeVar
 import orjson
 
 from pipeline.config import Settings
+from pipeline.core.clock import US_PER_S
 from pipeline.core.events import AgentState, AnyEvent, Rejection, decode_message
 from pipeline.core.fcr import FcrTracker
 from pipeline.core.intervals import IntervalKey, merge_counts, published_row
 from pipeline.core.kpi_state import FcrUpdate, SegmentState, apply_fcr_updates
-from pipeline.core.live import LiveBoard, QueueFigures, snapshot_many
+from pipeline.core.live import LiveBoard, QueueFigures, agent_states, snapshot_many
 from pipeline.core.segments import Segment
 from pipeline.kafka.partitioner import key_for_partition, partition_for
+from pipeline.liveview.publication import Encoder, Publication, source_key
 from pipeline.stream import codec
 from pipeline.stream.stage import Message, Output, Send, TableItems
 
@@ -41,13 +43,14 @@ T = TypeVar("T")
 
 # Logical names of the topics and tables the stages read and write; `topology` says where
 # each one lives.
-EVENTS, DLQ, SEGMENTS_OUT, FCR, PARTIALS, INTERVALS_OUT = (
+EVENTS, DLQ, SEGMENTS_OUT, FCR, PARTIALS, INTERVALS_OUT, LIVE = (
     "events",
     "dlq",
     "segments",
     "fcr",
     "partials",
     "intervals",
+    "live",
 )
 CONTACTS, AGENTS, CUSTOMERS, FCR_MARKS, HELD = (
     "contacts",
@@ -79,6 +82,8 @@ class StageCounters:
     duplicates: int = 0
     anomalies: int = 0
     dead_lettered: int = 0
+    publications: int = 0
+    publication_bytes: int = 0
     dead_letter_reasons: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
@@ -147,6 +152,12 @@ class SegmentStage:
         self._sent_watermark: dict[int, int] = {}
         self._pruned_at: dict[int, int] = {}
         self.counters = StageCounters()
+        # The live view: the last offset each partition's state includes, the partitions
+        # changed since their last publication, and each partition's encoder.
+        self.versions: dict[int, int] = {}
+        self.changed: set[int] = set()
+        self._encoders: dict[int, Encoder] = {}
+        self._max_wait_us = round(settings.max_wait_s * US_PER_S)
 
     def assigned(self, partition: int, tables: Mapping[str, TableItems]) -> None:
         """Rebuild the partition's state from its tables, the first time it is needed."""
@@ -155,6 +166,7 @@ class SegmentStage:
             self.boards[partition] = LiveBoard.from_segments(
                 state.segments.values(), state.queue_config
             )
+            self.changed.add(partition)  # the new owner republishes the partition
 
     def _restore(self, contacts: TableItems, agents: TableItems) -> SegmentState:
         state = SegmentState(self.settings.queue)
@@ -172,20 +184,56 @@ class SegmentStage:
         self.parts.pop(partition, None)
         self.boards.pop(partition, None)
         self._sent_watermark.pop(partition, None)
+        self._pruned_at.pop(partition, None)
+        self.versions.pop(partition, None)
+        self.changed.discard(partition)
+        self._encoders.pop(partition, None)
 
     @property
     def watermark_us(self) -> int:
         return max((state.watermark_us for state in self.parts.values()), default=-1)
 
     def live(self, per_channel: bool = False) -> list[QueueFigures]:
-        """The wallboard figures over every partition this worker owns, at the watermark."""
+        """The live figures over the partitions this worker owns, at their watermark (the
+        worker's own Prometheus gauges; the wallboards show the whole centre's view)."""
         return snapshot_many(
             list(self.boards.values()),
             self.watermark_us,
-            self.settings,
+            self.settings.tenant_timezone,
             [state.agents for state in self.parts.values()],
             per_channel,
+            self._max_wait_us,
         )
+
+    def includes(self, partition: int, offset: int) -> None:
+        """The partition's state includes every message up to `offset`: its live version
+        (never lowered: a replay after a restart re-does what the state already holds)."""
+        self.versions[partition] = max(self.versions.get(partition, -1), offset)
+
+    def publication(self, partition: int, published_ms: int) -> tuple[bytes, bytes]:
+        """(key, value) for the live topic: the partition's whole live state, replacing the
+        one published before (pipeline/liveview/publication.py)."""
+        state = self.parts[partition]
+        board = self.boards[partition]
+        now = state.watermark_us
+        key = source_key(partition)
+        encoder = self._encoders.get(partition)
+        if encoder is None:
+            encoder = self._encoders[partition] = Encoder()
+        value = encoder.encode(
+            Publication(
+                source=key,
+                version=self.versions.get(partition, -1),
+                watermark_us=now,
+                published_ms=published_ms,
+                parts=board.export(now, self.settings.tenant_timezone, self._max_wait_us),
+                agents=agent_states([state.agents]),
+            )
+        )
+        self.changed.discard(partition)
+        self.counters.publications += 1
+        self.counters.publication_bytes += len(value)
+        return key.encode(), value
 
     def process(self, partition: int, messages: list[Message]) -> Output:
         state = self.parts[partition]
@@ -214,6 +262,9 @@ class SegmentStage:
         out.sends += _partials_sends(
             f"seg:{partition}", version, partials, self.partitions.partials
         )
+        if messages:
+            self.includes(partition, version)
+        self.changed.add(partition)
         return out
 
     def _update_board(self, partition: int, state: SegmentState, segments: list[Segment]) -> None:
@@ -224,7 +275,7 @@ class SegmentStage:
         # Old minute buckets are dropped once a minute of event time.
         now = state.watermark_us
         if now - self._pruned_at.get(partition, -(2**62)) >= 60_000_000:
-            board.prune(now, self.settings)
+            board.prune(now, self.settings.tenant_timezone)
             self._pruned_at[partition] = now
 
     def _dead_letter(self, rejection: Rejection, partition: int, offset: int) -> Send:

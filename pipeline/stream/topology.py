@@ -29,6 +29,7 @@ from pipeline.stream.stages import (
     FCR_MARKS,
     HELD,
     INTERVALS_OUT,
+    LIVE,
     PARTIALS,
     SEGMENTS_OUT,
     FcrStage,
@@ -89,6 +90,7 @@ def topics(settings: Settings) -> dict[str, Topic]:
         DLQ: Topic(DLQ, settings.dlq_topic, n),
         SEGMENTS_OUT: Topic(SEGMENTS_OUT, settings.segments_topic, n),
         INTERVALS_OUT: Topic(INTERVALS_OUT, settings.intervals_topic, n),
+        LIVE: Topic(LIVE, settings.live_topic, n),
         FCR: Topic(FCR, f"{app}-fcr-updates", n, internal=True),
         PARTIALS: Topic(PARTIALS, f"{app}-interval-partials", n, internal=True),
     }

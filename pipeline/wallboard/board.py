@@ -1,24 +1,19 @@
 """What the wallboard shows: each queue's live figures judged against its targets, the day's
 service level per interval, and the alerts the worker raises itself.
 
-Everything is computed in the worker from the state it already holds, at its event-time
-watermark (the clock of docs/live.md), so the page shows exactly what /metrics says at the
-same moment: the tiles are `SegmentStage.live()` (the figures behind the
-`ccpipe_queue_*`, `ccpipe_agents` and `ccpipe_window_*` gauges), the sparkline merges the
-interval owners' held partials (`IntervalStage.parts`, the counts behind the contact
-counters), and the alerts mirror the Prometheus rules of `pipeline/rules.py` without needing
+Everything is computed from the whole centre's live view (`pipeline.liveview`: every source
+partition's latest published state, merged) at the centre's event-time watermark (the clock
+of docs/live.md): the tiles are `MergedBoard.figures`, the sparkline its quarter-hour counts of
+today, and the alerts mirror the Prometheus rules of `pipeline/rules.py` without needing
 Prometheus: a check breached for its `for` duration of event time is an active alert.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import orjson
-
-from pipeline.config import Settings
 from pipeline.core.catalogue import (
     CHECKS,
     KPI,
@@ -32,9 +27,9 @@ from pipeline.core.catalogue import (
     WINDOW_LABELS,
     Check,
 )
-from pipeline.core.clock import INTERVAL_US, format_utc
-from pipeline.core.intervals import COUNT_FIELDS, IntervalKey, merge_counts, report_row
-from pipeline.core.live import TODAY, QueueFigures, local_day_start_us
+from pipeline.core.clock import format_utc
+from pipeline.core.intervals import COUNT_FIELDS, IntervalKey, report_row
+from pipeline.core.live import TODAY, QueueFigures
 from pipeline.targets import QueueTargets, Targets
 
 Status = Literal["met", "near", "missed", "low", "none"]
@@ -44,8 +39,8 @@ _ANSWERED = COUNT_FIELDS.index("answered")
 _ABANDONED = COUNT_FIELDS.index("abandoned")
 _CHECK_OF = {check.figure: check for check in CHECKS}
 
-# Held interval partials: partition -> interval key text -> source -> (version, counts).
-HeldParts = Mapping[int, Mapping[str, Mapping[str, tuple[int, list[int]]]]]
+# Per (tenant, queue): today's intervals (start, merged counts), ascending.
+DayCounts = Mapping[tuple[str, str], Sequence[tuple[int, Sequence[int]]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,38 +147,19 @@ def _volume(tile: QueueFigures, window: str) -> int:
 
 
 def day_series(
-    parts: HeldParts, now_us: int, settings: Settings
+    day_counts: DayCounts,
 ) -> dict[tuple[str, str], list[tuple[int, float | None]]]:
-    """SERIES_KPI per 15-minute interval of today (tenant's zone), per (tenant, queue).
-
-    Every channel of the queue and every source's latest partial are merged first, then the
-    rate is computed once, by the report's formula. Intervals with nothing answered or
-    abandoned have None: the sparkline leaves a gap there.
-    """
-    if now_us < 0:
-        return {}
-    by_queue: dict[tuple[str, str], dict[int, list[list[int]]]] = {}
-    day_starts: dict[str, int] = {}
-    for held in parts.values():
-        for text, sources in held.items():
-            tenant, queue, _, start = orjson.loads(text)
-            day_start = day_starts.get(tenant)
-            if day_start is None:
-                day_start = local_day_start_us(now_us, settings.tenant_timezone(tenant))
-                day_starts[tenant] = day_start
-            # The interval holding the local midnight belongs to the day before it ends.
-            if start + INTERVAL_US <= day_start or start > now_us:
-                continue
-            intervals = by_queue.setdefault((tenant, queue), {})
-            intervals.setdefault(start, []).extend(counts for _, counts in sources.values())
-    out = {}
-    for (tenant, queue), intervals in by_queue.items():
-        series = []
-        for start in sorted(intervals):
-            row = report_row(IntervalKey(tenant, queue, "", start), merge_counts(intervals[start]))
-            series.append((start, row[SERIES_KPI]))
-        out[(tenant, queue)] = series
-    return out
+    """SERIES_KPI per 15-minute interval of today, per (tenant, queue), from the merged
+    counts of each interval (every channel and every source summed first), the rate computed
+    once by the report's formula. Intervals with nothing answered or abandoned have None: the
+    sparkline leaves a gap there."""
+    return {
+        (tenant, queue): [
+            (start, report_row(IntervalKey(tenant, queue, "", start), counts)[SERIES_KPI])
+            for start, counts in series
+        ]
+        for (tenant, queue), series in day_counts.items()
+    }
 
 
 class AlertTracker:
@@ -234,14 +210,13 @@ class _Judged:
 
 def wallboard(
     tiles: list[QueueFigures],
-    parts: HeldParts,
+    day_counts: DayCounts,
     watermark_us: int,
-    settings: Settings,
     targets: Targets,
     tracker: AlertTracker,
 ) -> dict[str, Any]:
     """The page's whole state as JSON-ready values (see docs/demo.md for the fields)."""
-    series = day_series(parts, watermark_us, settings)
+    series = day_series(day_counts)
     queues = []
     breached: list[_Judged] = []
     for tile in tiles:

@@ -2,32 +2,31 @@
 
 `/wallboard` (the page, with its two assets), `/wallboard.json` (its state once), `/live.json`
 (the live tiles per queue and channel) and `/live/stream` (the wallboard state as server-sent
-events, pushed whenever it changes). One computation per tick serves every open page, and
-open streams end when `close()` is called (the server shutting down), so they never hold up
-a stop. Whoever serves the pages (the worker's web server today) mounts `routes()`.
+events, pushed as soon as the view changes). The state is computed once per change of the
+view, for every open page, and open streams end when `close()` is called (the server shutting
+down), so they never hold up a stop. Whoever serves the pages (every worker, and `ccpipe
+wallboard`) mounts `routes()`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import orjson
 from aiohttp import web
 
-from pipeline.config import Settings
 from pipeline.core.live import QueueFigures
 from pipeline.targets import Targets
 from pipeline.wallboard import asset
-from pipeline.wallboard.board import AlertTracker, HeldParts, wallboard
+from pipeline.wallboard.board import AlertTracker, DayCounts, wallboard
 
-# How often an open stream looks for new figures, and how long it may stay silent before a
-# comment line keeps proxies and the browser from timing the connection out.
-STREAM_TICK_S = 1.0
+# How long an open stream may stay silent before a comment line keeps proxies and the
+# browser from timing the connection out, and how often "updated N s ago" is refreshed.
 STREAM_KEEPALIVE_S = 15.0
+STATUS_EVERY_S = 5.0
 _ASSET_TYPES = {
     "wallboard.html": "text/html",
     "wallboard.css": "text/css",
@@ -38,46 +37,55 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class LiveView(Protocol):
-    """What the pages read: the live tiles, the interval owners' held partials (for the day's
-    sparkline) and the event-time watermark they are computed at."""
+    """What the pages read: the whole centre's tiles, today's interval counts per queue (the
+    sparkline), the clock they are computed at, and how current they are."""
 
     @property
     def watermark_us(self) -> int: ...
 
+    @property
+    def generation(self) -> int:
+        """Moves on whenever a figure may have changed."""
+        ...
+
     def live(self, per_channel: bool = False) -> list[QueueFigures]: ...
 
-    def held(self) -> HeldParts: ...
+    def day_counts(self) -> DayCounts: ...
+
+    def status(self) -> dict[str, Any]: ...
+
+    async def changed(self, generation: int, timeout_s: float) -> int: ...
 
 
 class WallboardPages:
-    def __init__(self, view: LiveView, settings: Settings, targets: Targets) -> None:
+    def __init__(self, view: LiveView, targets: Targets) -> None:
         self.view = view
-        self.settings = settings
         self.targets = targets
         self.tracker = AlertTracker()
+        self._state: dict[str, Any] = {}
+        self._generation = -1
         self._body = b""
-        self._at = -1.0
+        self._body_key: tuple[int, bytes] = (-1, b"")
         self._closing = asyncio.Event()
 
     def close(self) -> None:
         """End every open stream (the server is shutting down)."""
         self._closing.set()
 
-    def current(self, max_age_s: float = STREAM_TICK_S / 2) -> bytes:
-        """The wallboard's JSON, computed at most once per tick for every page that asks."""
-        now = time.monotonic()
-        if now - self._at >= max_age_s:
-            view = self.view
-            state = wallboard(
-                view.live(),
-                view.held(),
-                view.watermark_us,
-                self.settings,
-                self.targets,
-                self.tracker,
+    def current(self) -> bytes:
+        """The wallboard's JSON, made once per change of the view or of its status (how
+        current it is, in whole seconds) for every page that asks."""
+        view = self.view
+        if view.generation != self._generation:
+            self._generation = view.generation
+            self._state = wallboard(
+                view.live(), view.day_counts(), view.watermark_us, self.targets, self.tracker
             )
-            self._body = orjson.dumps(state)
-            self._at = now
+        status = view.status()
+        key = (self._generation, orjson.dumps(status))
+        if key != self._body_key:
+            self._body_key = key
+            self._body = orjson.dumps({**self._state, "status": status})
         return self._body
 
     def routes(self) -> list[tuple[str, Handler]]:
@@ -95,7 +103,10 @@ class WallboardPages:
 
     async def live(self, request: web.Request) -> web.StreamResponse:
         figures = [tile.as_dict() for tile in self.view.live(per_channel=True)]
-        body = orjson.dumps({"watermark_us": self.view.watermark_us, "queues": figures})
+        body = orjson.dumps(
+            {"watermark_us": self.view.watermark_us, "status": self.view.status(),
+             "queues": figures}
+        )  # fmt: skip
         return web.Response(body=body, content_type="application/json")
 
     async def stream(self, request: web.Request) -> web.StreamResponse:
@@ -107,22 +118,28 @@ class WallboardPages:
             }
         )
         await response.prepare(request)
-        sent = b""
         quiet_since = time.monotonic()
+        sent_at = -STATUS_EVERY_S
+        generation = -1
         try:
-            # Tell the browser to come back quickly after a worker restart.
+            # Tell the browser to come back quickly after a restart.
             await response.write(b"retry: 2000\n\n")
             while not self._closing.is_set():
-                body = self.current()
                 now = time.monotonic()
-                if body != sent:
-                    await response.write(b"data: " + body + b"\n\n")
-                    sent, quiet_since = body, now
+                if generation != self.view.generation or now - sent_at >= STATUS_EVERY_S:
+                    generation = self.view.generation
+                    await response.write(b"data: " + self.current() + b"\n\n")
+                    sent_at = quiet_since = now
                 elif now - quiet_since >= STREAM_KEEPALIVE_S:
                     await response.write(b": keepalive\n\n")
                     quiet_since = now
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._closing.wait(), timeout=STREAM_TICK_S)
+                waiting = asyncio.ensure_future(self.view.changed(generation, STATUS_EVERY_S))
+                closing = asyncio.ensure_future(self._closing.wait())
+                _, pending = await asyncio.wait(
+                    {waiting, closing}, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in pending:
+                    task.cancel()
         except ConnectionResetError:
             pass  # the page was closed
         return response

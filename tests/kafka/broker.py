@@ -140,4 +140,5 @@ def kafka_settings(kafka_broker: str, topic_prefix: str) -> Settings:
         dlq_topic=f"{topic_prefix}.cc.events.dlq",
         intervals_topic=f"{topic_prefix}.cc.kpi.intervals",
         segments_topic=f"{topic_prefix}.cc.segments",
+        live_topic=f"{topic_prefix}.cc.live",
     )

@@ -12,8 +12,17 @@ import yaml
 from prometheus_client import CollectorRegistry
 
 from pipeline.config import load_settings
-from pipeline.core.catalogue import AGENT_STATE, SINK_JOB, SINK_METRICS, WORKER_JOB, WORKER_METRICS
+from pipeline.core.catalogue import (
+    AGENT_STATE,
+    LIVE_VIEW_METRICS,
+    SINK_JOB,
+    SINK_METRICS,
+    WORKER_JOB,
+    WORKER_METRICS,
+)
 from pipeline.core.catalogue import Metric as Declared
+from pipeline.liveview.metrics import LiveViewCollector
+from pipeline.liveview.view import CentreView
 from pipeline.sink.metrics import SinkMetrics
 from pipeline.stream.metrics import build_registry
 from tests.core.builders import abandoned, answered, ended, lines, offered
@@ -80,6 +89,12 @@ def test_the_sink_exports_the_catalogue_s_metrics() -> None:
         else:
             metric.inc()
     assert exported(registry) == declared(SINK_METRICS)
+
+
+def test_a_live_view_reader_exports_the_catalogue_s_metrics() -> None:
+    registry = CollectorRegistry()
+    registry.register(LiveViewCollector(CentreView(2, load_settings(env={}).tenant_timezone)))
+    assert exported(registry) == declared(LIVE_VIEW_METRICS)
 
 
 def test_the_scrape_jobs_are_the_ones_the_rules_watch() -> None:

@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 
 from pipeline.config import load_settings
+from pipeline.liveview.metrics import LiveViewCollector
+from pipeline.liveview.view import CentreView
 from pipeline.rules import alert_groups, alerts, recording_groups
 from pipeline.stream.metrics import build_registry
 from pipeline.targets import targets_from_settings
@@ -25,6 +27,7 @@ def exposed_metrics() -> dict[str, str]:
     pipeline.produce(mixed_events(seed=3, contacts=60), batch=4)
     pipeline.run(max_messages=5)
     registry, _ = build_registry(pipeline)
+    registry.register(LiveViewCollector(CentreView(2, SETTINGS.tenant_timezone)))
     return {
         family.name + ("_total" if family.type == "counter" else ""): family.type
         for family in registry.collect()

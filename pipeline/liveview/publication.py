@@ -1,0 +1,127 @@
+"""What a source partition's owner publishes to the live topic, and how it is read back.
+
+One message per source (key `seg:<partition>`), replacing the one before: the source's
+`GroupPart`s (pipeline/core/live.py: minute buckets, today's quarter-hours, who waits) and
+its agents' latest states, with
+
+- `version`: the source offset the state includes; a reader never takes a lower version than
+  the one it holds, so a late, replayed or stale-owner publication never moves a figure back;
+- `watermark_us`: the source's event time, the merged view's clock being the largest;
+- `published_ms`: the publisher's wall clock, for "updated 1 s ago" and staleness.
+
+msgpack through msgspec, the first field a format number: anything else on the topic (not
+ours, truncated, a future format) is refused with a reason. Each group's part is encoded on
+its own and embedded raw, so a publisher re-encodes only the groups that changed and a reader
+re-decodes only those (an unchanged group arrives as the same bytes and is kept as the same
+object, which the merge skips).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import msgspec
+
+from pipeline.core.events import AgentState
+from pipeline.core.live import GroupPart
+
+FORMAT = 1
+
+
+class _Message(msgspec.Struct, array_like=True):
+    format: int
+    source: str
+    version: int
+    watermark_us: int
+    published_ms: int
+    groups: list[msgspec.Raw]
+    agents: list[AgentState]
+
+
+class BadPublication(ValueError):
+    """A message on the live topic that is not a publication this version can read."""
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    source: str
+    version: int
+    watermark_us: int
+    published_ms: int
+    parts: Sequence[GroupPart]
+    agents: Sequence[AgentState]
+
+
+def source_key(partition: int) -> str:
+    """The key of the publications of a partition of the events topic."""
+    return f"seg:{partition}"
+
+
+class Encoder:
+    """Publications of one source; each group's bytes are kept while its part is unchanged."""
+
+    def __init__(self) -> None:
+        self._encoder = msgspec.msgpack.Encoder()
+        self._raw: dict[tuple[str, str, str], tuple[GroupPart, msgspec.Raw]] = {}
+
+    def encode(self, publication: Publication) -> bytes:
+        raws = []
+        held = self._raw
+        fresh: dict[tuple[str, str, str], tuple[GroupPart, msgspec.Raw]] = {}
+        for part in publication.parts:
+            cached = held.get(part.group)
+            if cached is None or cached[0] is not part:
+                cached = (part, msgspec.Raw(self._encoder.encode(part)))
+            fresh[part.group] = cached
+            raws.append(cached[1])
+        self._raw = fresh
+        return self._encoder.encode(
+            _Message(
+                FORMAT,
+                publication.source,
+                publication.version,
+                publication.watermark_us,
+                publication.published_ms,
+                raws,
+                list(publication.agents),
+            )
+        )
+
+
+class Decoder:
+    """Publications of every source; a group whose bytes did not change since the source's
+    last publication is returned as the same `GroupPart` object."""
+
+    def __init__(self) -> None:
+        self._message = msgspec.msgpack.Decoder(_Message)
+        self._part = msgspec.msgpack.Decoder(GroupPart)
+        self._parts: dict[str, dict[bytes, GroupPart]] = {}
+
+    def decode(self, data: bytes | None) -> Publication:
+        if not data:
+            raise BadPublication("an empty message")
+        # A publication is a msgpack array whose first item is its format, a small int.
+        if len(data) < 2 or not 0x91 <= data[0] <= 0x9F or data[1] > 0x7F:
+            raise BadPublication("not a ccpipe live publication")
+        if data[1] != FORMAT:
+            raise BadPublication(f"publication format {data[1]}, this reader reads {FORMAT}")
+        try:
+            message = self._message.decode(data)
+            held = self._parts.get(message.source, {})
+            parts: dict[bytes, GroupPart] = {}
+            for raw in message.groups:
+                blob = bytes(raw)
+                part = held.get(blob)
+                parts[blob] = part if part is not None else self._part.decode(blob)
+        except (msgspec.DecodeError, ValueError) as exc:
+            raise BadPublication(f"a damaged publication ({exc})") from None
+        self._parts[message.source] = parts
+        return Publication(
+            message.source,
+            message.version,
+            message.watermark_us,
+            message.published_ms,
+            list(parts.values()),
+            message.agents,
+        )

@@ -1,0 +1,149 @@
+"""The whole centre's live view: the latest publication of every source, merged.
+
+`apply` takes a message of the live topic: a publication whose version is at least the one
+held for its source replaces that source's state; a lower version (a late or replayed message,
+or a new owner still replaying what the last one had done) changes no figure but shows the
+source is alive; anything unreadable is counted by reason, logged once in a while, and
+skipped. Figures are computed once per change, for every page that asks, at the centre's
+clock: the largest watermark of its sources.
+
+What the page says of itself (`status`): how many of the events topic's partitions have a
+publication, how long ago the least recent one was made, and which are stale (no
+publication for `stale_after_s`, while a live owner publishes at least every
+`live_heartbeat_s`): their figures are still counted, and the page marks them as old.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.core.live import (
+    DEFAULT_MAX_WAIT_US,
+    MergedBoard,
+    QueueFigures,
+    ZoneLookup,
+)
+from pipeline.liveview.publication import BadPublication, Decoder, source_key
+
+log = logging.getLogger(__name__)
+# A bad message is logged at most this often (each is counted).
+LOG_EVERY_S = 60.0
+OUTCOMES = ("applied", "old", "bad")
+
+
+@dataclass(slots=True)
+class _Source:
+    version: int
+    watermark_us: int
+    published_ms: int
+
+
+class CentreView:
+    """Implements the wallboard pages' `LiveView` over the live topic's messages."""
+
+    def __init__(
+        self,
+        partitions: int,
+        zone_of: ZoneLookup,
+        max_wait_us: int = DEFAULT_MAX_WAIT_US,
+        stale_after_s: float = 30.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.partitions = partitions
+        self.zone_of = zone_of
+        self.max_wait_us = max_wait_us
+        self.stale_after_s = stale_after_s
+        self.clock = clock
+        self.board = MergedBoard()
+        self.sources: dict[str, _Source] = {}
+        self.counts: Counter[str] = Counter()  # messages by outcome (applied, old, bad:...)
+        self.generation = 0
+        self._decoder = Decoder()
+        self._logged_at = -LOG_EVERY_S
+        self._cache: dict[tuple[int, bool], list[QueueFigures]] = {}
+        self._changed = asyncio.Event()
+
+    # --- input -------------------------------------------------------------------------------
+
+    def apply(self, value: bytes | None) -> bool:
+        """Take one message of the live topic; True when a figure may have changed."""
+        try:
+            publication = self._decoder.decode(value)
+        except BadPublication as exc:
+            self.counts["bad"] += 1
+            now = time.monotonic()
+            if now - self._logged_at >= LOG_EVERY_S:
+                self._logged_at = now
+                log.warning("skipped a message on the live topic: %s", exc)
+            return False
+        held = self.sources.get(publication.source)
+        if held is not None and publication.version < held.version:
+            self.counts["old"] += 1
+            held.published_ms = max(held.published_ms, publication.published_ms)
+            return False
+        self.sources[publication.source] = _Source(
+            publication.version, publication.watermark_us, publication.published_ms
+        )
+        self.board.replace(publication.source, publication.parts, publication.agents)
+        self.counts["applied"] += 1
+        self._bump()
+        return True
+
+    def _bump(self) -> None:
+        self.generation += 1
+        self._cache.clear()
+        self._changed.set()
+
+    async def changed(self, generation: int, timeout_s: float) -> int:
+        """Wait until the view is past `generation` (or the timeout); the generation now."""
+        while self.generation <= generation:
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), timeout_s)
+            except TimeoutError:
+                break
+        return self.generation
+
+    # --- what the pages read -------------------------------------------------------------------
+
+    @property
+    def watermark_us(self) -> int:
+        return max((s.watermark_us for s in self.sources.values()), default=-1)
+
+    def live(self, per_channel: bool = False) -> list[QueueFigures]:
+        key = (self.generation, per_channel)
+        figures = self._cache.get(key)
+        if figures is None:
+            figures = self._cache[key] = self.board.figures(
+                self.watermark_us, self.zone_of, per_channel, self.max_wait_us
+            )
+        return figures
+
+    def day_counts(self) -> dict[tuple[str, str], list[tuple[int, list[int]]]]:
+        return self.board.day_series(self.watermark_us, self.zone_of)
+
+    def status(self) -> dict[str, Any]:
+        """How current the view is: partitions with a publication, stale ones, and the age of
+        the least recent publication."""
+        now_ms = self.clock() * 1000
+        expected = [source_key(p) for p in range(self.partitions)]
+        present = [k for k in expected if k in self.sources]
+        # Whole seconds: the page says "updated 3 s ago", and a status that changes only once a
+        # second lets the pages share one rendering between changes.
+        ages = {k: max(0, round((now_ms - self.sources[k].published_ms) / 1000)) for k in present}
+        stale = sorted(k for k, age in ages.items() if age > self.stale_after_s)
+        return {
+            "partitions": self.partitions,
+            "present": len(present),
+            "missing": [k for k in expected if k not in self.sources],
+            "stale": stale,
+            "oldest_update_s": max(ages.values(), default=None),
+            "newest_update_s": min(ages.values(), default=None),
+            "whole": len(present) == self.partitions and not stale,
+        }
