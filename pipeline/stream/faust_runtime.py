@@ -58,6 +58,9 @@ from pipeline.wallboard.pages import WallboardPages
 
 log = logging.getLogger(__name__)
 COMMIT_INTERVAL_S = 1.0
+# An owned partition whose next messages are in the log yet none came for this long is sought
+# back (see `unstall`): long against a batch wait, short against a session timeout.
+STALL_S = 3.0
 # faust-streaming 0.15.3 builds its worker consumer with `fetch_max_wait_ms=1500` and no
 # setting to change it. aiokafka leaves partitions that still hold unread records out of its
 # next fetch, so after any hiccup a fetch may cover only idle partitions and the broker holds
@@ -197,6 +200,7 @@ class FaustRuntime:
         @app.timer(interval=COMMIT_INTERVAL_S)
         async def commit_offsets() -> None:
             await self.commit()
+            await self.unstall()
 
         @app.timer(interval=s.live_publish_interval_ms / 1000)
         async def publish_live() -> None:
@@ -321,6 +325,25 @@ class FaustRuntime:
             self.guard.rewind(tp)
             raise
         self.guard.done(tp, messages[-1][1] + 1)
+
+    async def unstall(self) -> None:
+        """Seek back an owned partition whose next messages are in the log but never come."""
+        consumer = self.app.consumer
+        for tp in list(self.guard.owned()):
+            try:
+                highwater = consumer.highwater(tp)
+            except Exception:
+                continue
+            if highwater is None or not self.guard.stalled(tp, highwater, STALL_S):
+                continue
+            if self.guard.should_seek(tp):
+                log.warning(
+                    "%s[%d]: offsets from %d up to %d are in the log but not coming: seeking "
+                    "back to %d",
+                    tp.topic, tp.partition, self.guard.expected(tp), highwater,
+                    self.guard.expected(tp),
+                )  # fmt: skip
+                await consumer.seek(tp, self.guard.expected(tp))
 
     async def commit(self) -> None:
         """Flush the producer, then commit the offsets whose output it now holds durably."""

@@ -150,6 +150,7 @@ class SegmentStage:
         # Live (wallboard) figures of each partition's segments: partial, merged on read.
         self.boards: dict[int, LiveBoard] = {}
         self._sent_watermark: dict[int, int] = {}
+        self._stored_watermark: dict[int, int] = {}
         self._pruned_at: dict[int, int] = {}
         self.counters = StageCounters()
         # The live view: the last offset each partition's state includes, the partitions
@@ -162,16 +163,29 @@ class SegmentStage:
     def assigned(self, partition: int, tables: Mapping[str, TableItems]) -> None:
         """Rebuild the partition's state from its tables, the first time it is needed."""
         if partition not in self.parts:
-            state = self.parts[partition] = self._restore(tables[CONTACTS], tables[AGENTS])
+            state = self.parts[partition] = self._restore(
+                partition, tables[CONTACTS], tables[AGENTS]
+            )
             self.boards[partition] = LiveBoard.from_segments(
                 state.segments.values(), state.queue_config
             )
             self.changed.add(partition)  # the new owner republishes the partition
 
-    def _restore(self, contacts: TableItems, agents: TableItems) -> SegmentState:
+    def watermark_key(self, partition: int) -> bytes:
+        """The partition's watermark's key in the agents table (no agent id starts with NUL):
+        what the held state shows may be older (a survey's time is not kept), and the live
+        view's clock must not go back when a partition changes owner."""
+        return key_for_partition("\x00watermark-", partition, self.partitions.events).encode()
+
+    def _restore(self, partition: int, contacts: TableItems, agents: TableItems) -> SegmentState:
         state = SegmentState(self.settings.queue)
         state.restore(s for _, value in contacts() for s in codec.decode_segments(value))
+        mark = self.watermark_key(partition)
         for key, value in agents():
+            if key == mark:
+                state.watermark_us = max(state.watermark_us, int(value))
+                self._stored_watermark[partition] = int(value)
+                continue
             states = codec.decode_agent(value)
             state.agents.restore(key.decode(), states)
             # The restored watermark is the latest time the held state shows; a survey or an
@@ -184,6 +198,7 @@ class SegmentStage:
         self.parts.pop(partition, None)
         self.boards.pop(partition, None)
         self._sent_watermark.pop(partition, None)
+        self._stored_watermark.pop(partition, None)
         self._pruned_at.pop(partition, None)
         self.versions.pop(partition, None)
         self.changed.discard(partition)
@@ -255,6 +270,11 @@ class SegmentStage:
         changes = state.flush()
         self._update_board(partition, state, changes.segments)
         self._write_state(state, changes.touched, decoded, out)
+        if state.watermark_us > self._stored_watermark.get(partition, -1):
+            self._stored_watermark[partition] = state.watermark_us
+            out.writes.append(
+                (AGENTS, self.watermark_key(partition), str(state.watermark_us).encode())
+            )
         self._send_segments(partition, state, changes.segments, out)
         self._send_fcr(partition, state, changes.fcr_updates, out)
         version = messages[-1][1] if messages else 0
