@@ -473,63 +473,119 @@ def required_agents(
 ) -> Staffing:
     """The fewest agents on the floor that meet `target` (module docstring), and how many
     to schedule. Raises `StaffingError` when more than `max_agents` would be needed."""
-    load = traffic.load
-    too_many = StaffingError(
-        None,
-        f"the load of {load:,.1f} Erlangs needs more than {max_agents:,} agents "
-        "(the search limit): check the volume, interval and handle time",
-    )
-    if load >= max_agents:
-        raise too_many
-    table = _ErlangB(load)
-    threshold, short = target.threshold_s, target.short_abandon_s
-    levels: dict[int, float] = {}
+    return _Search(traffic, target, max_agents).staffing()
 
-    def level(n: int) -> float:
-        if n not in levels:
-            levels[n] = _service_level(table, traffic, n, threshold, short)
-        return levels[n]
 
-    def meets_level(n: int) -> bool:
-        return level(n) >= target.service_level
+@dataclass(frozen=True, slots=True)
+class Advice:
+    """A queue's staffing now: the agents it needs, those it has, and the service level
+    those give (what the live view shows: "needs 14, has 12, projected 64 %")."""
 
-    # Erlang C's answer: cheap (B by recursion, a closed form per count), and Erlang A's
-    # starting guess, usually within a few agents of it.
-    fewest_stable = math.floor(load) + 1
-    c_traffic = Traffic(traffic.rate_per_s, traffic.aht_s)
-    guess = fewest_stable
-    while _service_level(table, c_traffic, guess, threshold, 0.0) < target.service_level:
-        guess += 1
-        if guess > max_agents:
-            if traffic.patience_s is None:
-                raise too_many
-            guess = max_agents
-            break
-    if traffic.patience_s is None:
-        agents: int | None = guess
-    else:
-        # Answered within T is at most n / a of the arrivals, and the short abandons at most
-        # 1 - e^(-s / patience), so no fewer agents than this can meet the target.
-        floor = math.floor(target.service_level * load * math.exp(-short / traffic.patience_s))
-        agents = _fewest(meets_level, guess, max(floor, 1), max_agents)
-    if agents is None:
-        raise too_many
-    limited_by: Literal["service level", "occupancy"] = "service level"
-    if target.max_occupancy is not None:
-        cap = target.max_occupancy
-        by_occupancy = _fewest(
-            lambda n: _occupancy(table, traffic, n) <= cap,
-            min(math.ceil(load / cap), max_agents),
-            1,
-            max_agents,
+    required: Staffing
+    staffed: int
+    projected_service_level: float
+
+    @property
+    def gap(self) -> int:
+        """Agents short on the floor (negative: to spare)."""
+        return self.required.agents - self.staffed
+
+
+def advise(
+    traffic: Traffic,
+    target: ServiceTarget,
+    staffed: int,
+    previous: int | None = None,
+    max_agents: int = MAX_AGENTS,
+) -> Advice:
+    """`required_agents`, and the service level projected at `staffed` agents on the floor
+    (0 with none). Cheaper than the two calls apart: they share Erlang B and the service
+    levels the search has computed, often that of the agents staffed among them. `previous`,
+    the agents this queue needed at the last refresh, is where the search starts: trailing
+    rates move little between refreshes, so two probes usually settle it."""
+    if staffed < 0:
+        raise StaffingError("staffed", f"must be 0 or more, not {staffed}")
+    search = _Search(traffic, target, max_agents)
+    required = search.staffing(previous)
+    projected = search.level(staffed) if staffed else 0.0
+    return Advice(required, staffed, projected)
+
+
+class _Search:
+    """The search for one (traffic, target): Erlang B by recursion and every service level
+    computed, kept for the answer and for the agents staffed."""
+
+    __slots__ = ("_levels", "_max", "_table", "_target", "_traffic")
+
+    def __init__(self, traffic: Traffic, target: ServiceTarget, max_agents: int) -> None:
+        self._traffic = traffic
+        self._target = target
+        self._max = max_agents
+        self._table = _ErlangB(traffic.load)
+        self._levels: dict[int, float] = {}
+
+    def level(self, agents: int) -> float:
+        levels = self._levels
+        if agents not in levels:
+            target = self._target
+            levels[agents] = _service_level(
+                self._table, self._traffic, agents, target.threshold_s, target.short_abandon_s
+            )
+        return levels[agents]
+
+    def _too_many(self) -> StaffingError:
+        return StaffingError(
+            None,
+            f"the load of {self._traffic.load:,.1f} Erlangs needs more than {self._max:,} "
+            "agents (the search limit): check the volume, interval and handle time",
         )
-        if by_occupancy is None:
-            raise too_many
-        if by_occupancy > agents:
-            agents, limited_by = by_occupancy, "occupancy"
-    # 1e-9: 14 / (1 - 0.3) is 20.000000000000004 in floating point, and needs 20, not 21.
-    scheduled = math.ceil(agents / (1 - target.shrinkage) - 1e-9)
-    return Staffing(agents, max(scheduled, agents), limited_by, level(agents))
+
+    def staffing(self, guess: int | None = None) -> Staffing:
+        traffic, target, table, most = self._traffic, self._target, self._table, self._max
+        load = traffic.load
+        if load >= most:
+            raise self._too_many()
+        agents = guess
+        if guess is None or traffic.patience_s is None:
+            # Erlang C's answer: cheap (a closed form per count), and Erlang A's starting
+            # guess, usually within an agent or two of it. Square-root staffing guesses it.
+            c_traffic = Traffic(traffic.rate_per_s, traffic.aht_s)
+
+            def meets_c(n: int) -> bool:
+                level = _service_level(table, c_traffic, n, target.threshold_s, 0.0)
+                return level >= target.service_level
+
+            start = guess if guess is not None else math.ceil(load + math.sqrt(load))
+            agents = _fewest(meets_c, start, math.floor(load) + 1, most)
+        if traffic.patience_s is not None:
+            # Answered within T is at most n / a of the arrivals, and the short abandons at
+            # most 1 - e^(-s / patience), so no fewer agents than this can meet the target.
+            short = math.exp(-target.short_abandon_s / traffic.patience_s)
+            floor = max(math.floor(target.service_level * load * short), 1)
+            agents = _fewest(
+                lambda n: self.level(n) >= target.service_level,
+                most if agents is None else agents,
+                floor,
+                most,
+            )
+        if agents is None:
+            raise self._too_many()
+        limited_by: Literal["service level", "occupancy"] = "service level"
+        if target.max_occupancy is not None:
+            cap = target.max_occupancy
+            by_occupancy = _fewest(
+                lambda n: _occupancy(table, traffic, n) <= cap,
+                min(math.ceil(load / cap), most),
+                1,
+                most,
+            )
+            if by_occupancy is None:
+                raise self._too_many()
+            if by_occupancy > agents:
+                agents, limited_by = by_occupancy, "occupancy"
+        # 1e-9: 14 / (1 - 0.3) is 20.000000000000004 in floating point, and needs 20, not 21.
+        scheduled = math.ceil(agents / (1 - target.shrinkage) - 1e-9)
+        return Staffing(agents, max(scheduled, agents), limited_by, self.level(agents))
 
 
 def _fewest(ok: Callable[[int], bool], guess: int, lo: int, hi: int) -> int | None:

@@ -17,6 +17,7 @@ from pipeline.core.erlang import (
     ServiceTarget,
     StaffingError,
     Traffic,
+    advise,
     erlang_b,
     performance,
     required_agents,
@@ -321,6 +322,34 @@ def test_an_occupancy_cap_and_shrinkage_only_ever_add_agents(
     assert shrunk.agents == capped.agents
     assert shrunk.scheduled == math.ceil(round(capped.agents / (1 - shrinkage), 9))
     assert shrunk.scheduled * (1 - shrinkage) >= shrunk.agents - 1e-9
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    LOADS,
+    AHTS,
+    PATIENCE_RATIOS,
+    st.integers(0, 60),
+    st.one_of(st.none(), st.integers(1, 3000)),
+)
+def test_advice_is_the_required_agents_and_the_level_at_those_staffed(
+    load: float, aht: float, ratio: float | None, staffed: int, previous: int | None
+) -> None:
+    traffic = _traffic(load, aht, ratio)
+    target = ServiceTarget(0.8, 20, 5, max_occupancy=0.9)
+    advice = advise(traffic, target, staffed, previous)
+    # Wherever the search starts, the answer is the same.
+    assert advice.required == required_agents(traffic, target)
+    assert advice.staffed == staffed
+    assert advice.gap == advice.required.agents - staffed
+    expected = service_level(traffic, staffed, 20, 5) if staffed else 0.0
+    assert advice.projected_service_level == expected
+
+
+def test_advice_refuses_a_negative_staff() -> None:
+    with pytest.raises(StaffingError) as caught:
+        advise(PUBLISHED, ServiceTarget(0.8, 20), -1)
+    assert caught.value.field == "staffed"
 
 
 def test_an_occupancy_cap_sets_the_answer_when_it_binds() -> None:
