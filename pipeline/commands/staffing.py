@@ -8,7 +8,10 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipeline.core.erlang import ServiceTarget, Traffic
 
 HELP = "staffing advice from Erlang C and Erlang A: `staffing erlang` is the calculator"
 DESCRIPTION = """\
@@ -187,7 +190,7 @@ def run_erlang(args: argparse.Namespace) -> int:
     return 0
 
 
-def _advice(traffic: Any, target: Any) -> dict[str, Any]:
+def _advice(traffic: Traffic, target: ServiceTarget) -> dict[str, Any]:
     """The calculator's answer as plain data: the JSON output, and what the table shows."""
     from pipeline.core.erlang import performance, required_agents
 
@@ -223,7 +226,7 @@ def _advice(traffic: Any, target: Any) -> dict[str, Any]:
     }
 
 
-def _write_table(advice: dict[str, Any], traffic: Any, target: Any) -> None:
+def _write_table(advice: dict[str, Any], traffic: Traffic, target: ServiceTarget) -> None:
     from pipeline.report_format import write_table
 
     out = sys.stdout

@@ -250,13 +250,17 @@ def _traffic(load: float, aht: float, ratio: float | None) -> Traffic:
     return Traffic(load / aht, aht, None if ratio is None else ratio * aht)
 
 
+# Any queue: Erlang C or A, 0.05 to 2,000 Erlangs, patience of 0.01 to 200 handle times.
+QUEUES = st.builds(_traffic, LOADS, AHTS, PATIENCE_RATIOS)
+
+
 @settings(max_examples=150, deadline=None)
-@given(LOADS, AHTS, PATIENCE_RATIOS, THRESHOLDS, st.floats(0, 10), st.integers(0, 40))
+@given(QUEUES, THRESHOLDS, st.floats(0, 10), st.integers(0, 40))
 def test_more_agents_never_serve_worse(
-    load: float, aht: float, ratio: float | None, threshold: float, short: float, above: int
+    traffic: Traffic, threshold: float, short: float, above: int
 ) -> None:
-    traffic = _traffic(load, aht, ratio)
-    lowest = 1 if ratio is not None else math.floor(load) + 1
+    load = traffic.load
+    lowest = 1 if traffic.patience_s is not None else math.floor(load) + 1
     first = max(lowest, round(load) - 5 + above)
     rows = [performance(traffic, n, threshold, short) for n in range(first, first + 6)]
     for p in rows:
@@ -275,18 +279,10 @@ def test_more_agents_never_serve_worse(
 
 
 @settings(max_examples=150, deadline=None)
-@given(
-    LOADS,
-    AHTS,
-    PATIENCE_RATIOS,
-    st.floats(min_value=0.05, max_value=0.99),
-    THRESHOLDS,
-    st.floats(0, 10),
-)
+@given(QUEUES, st.floats(min_value=0.05, max_value=0.99), THRESHOLDS, st.floats(0, 10))
 def test_required_agents_are_the_fewest_that_meet_the_target(
-    load: float, aht: float, ratio: float | None, level: float, threshold: float, short: float
+    traffic: Traffic, level: float, threshold: float, short: float
 ) -> None:
-    traffic = _traffic(load, aht, ratio)
     staffing = required_agents(traffic, ServiceTarget(level, threshold, short))
     n = staffing.agents
     assert service_level(traffic, n, threshold, short) >= level
@@ -298,17 +294,10 @@ def test_required_agents_are_the_fewest_that_meet_the_target(
 
 
 @settings(max_examples=100, deadline=None)
-@given(
-    LOADS,
-    AHTS,
-    PATIENCE_RATIOS,
-    st.floats(min_value=0.3, max_value=1.0),
-    st.floats(min_value=0, max_value=0.6),
-)
+@given(QUEUES, st.floats(min_value=0.3, max_value=1.0), st.floats(min_value=0, max_value=0.6))
 def test_an_occupancy_cap_and_shrinkage_only_ever_add_agents(
-    load: float, aht: float, ratio: float | None, cap: float, shrinkage: float
+    traffic: Traffic, cap: float, shrinkage: float
 ) -> None:
-    traffic = _traffic(load, aht, ratio)
     plain = required_agents(traffic, ServiceTarget(0.8, 20))
     capped = required_agents(traffic, ServiceTarget(0.8, 20, max_occupancy=cap))
     assert capped.agents >= plain.agents
@@ -325,17 +314,10 @@ def test_an_occupancy_cap_and_shrinkage_only_ever_add_agents(
 
 
 @settings(max_examples=100, deadline=None)
-@given(
-    LOADS,
-    AHTS,
-    PATIENCE_RATIOS,
-    st.integers(0, 60),
-    st.one_of(st.none(), st.integers(1, 3000)),
-)
+@given(QUEUES, st.integers(0, 60), st.one_of(st.none(), st.integers(1, 3000)))
 def test_advice_is_the_required_agents_and_the_level_at_those_staffed(
-    load: float, aht: float, ratio: float | None, staffed: int, previous: int | None
+    traffic: Traffic, staffed: int, previous: int | None
 ) -> None:
-    traffic = _traffic(load, aht, ratio)
     target = ServiceTarget(0.8, 20, 5, max_occupancy=0.9)
     advice = advise(traffic, target, staffed, previous)
     # Wherever the search starts, the answer is the same.
