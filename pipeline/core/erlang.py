@@ -54,18 +54,15 @@ H_k = sum over j = 0..k of 1 / (x + 1 + j), so E[V | answered, V > 0] is the ave
 H_k / theta under the weights y^k / ((x+1)...(x+k+1)). Its terms are all positive and summed
 outwards from the largest (H there from the digamma function).
 
-**Stability.** The incomplete gamma functions are only ever used in log space and as ratios:
-log gamma(x, z) and log gamma(x + 1, z) come together from one evaluation, the series
-sum z^k / ((x+2)...(x+1+k)) below the transition z < x + 2 (positive terms, so no
-cancellation; gamma(x, z) follows from gamma(x + 1, z) by adding positive terms), and above it
-the Lentz continued fraction of the upper function Gamma(x, z) (Numerical Recipes' gcf), which
-converges there, with Gamma(x + 1, z) = x Gamma(x, z) + z^x e^-z (positive terms again). Both
-take O(sqrt(x)) terms at worst. A = x e^y y^-x gamma(x, y) is kept as its log, so P(V > 0) is
-formed as 1 / (1 + (1 - B) / (A B)) without overflow. The remaining subtractions (1 - P,
-differences of two ratios) lose at most absolute precision of a few 1e-16, which is what a
-probability needs. Everything stays finite and consistent beyond 2,000 agents; the cost grows
-with sqrt(n patience / aht), which is why patience is capped at PATIENCE_RATIO_LIMIT handle
-times (more patient customers than that are Erlang C's).
+**Stability.** The incomplete gamma functions (pipeline/core/gamma.py) are only ever used in
+log space and as ratios: log gamma(x, z) and log gamma(x + 1, z) come together from one
+evaluation, a series of positive terms below the transition z = x + 2 and a continued
+fraction above it, O(sqrt(x)) terms at worst. A = x e^y y^-x gamma(x, y) is kept as its log,
+so P(V > 0) is formed as 1 / (1 + (1 - B) / (A B)) without overflow. The remaining
+subtractions (1 - P, differences of two ratios) lose at most absolute precision of a few
+1e-16, which is what a probability needs. Everything stays finite and consistent beyond
+2,000 agents; the cost grows with sqrt(n patience / aht), which is why patience is capped at
+PATIENCE_RATIO_LIMIT handle times (more patient customers than that are Erlang C's).
 
 **Required agents.** The fewest agents on the floor that reach the service-level target and,
 when given, keep occupancy at or under `max_occupancy`; with shrinkage the agents to schedule
@@ -87,10 +84,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from pipeline.core.gamma import digamma, log_lower_gammas
+
 MAX_AGENTS = 10_000  # the search limit of `required_agents`
 PATIENCE_RATIO_LIMIT = 10_000.0  # patience at most this many handle times (see Stability)
-_EPS = 1e-16  # relative size of the last term a series or fraction keeps
-_TINY = 1e-300  # Lentz's guard against a zero denominator
+_EPS = 1e-16  # relative size of the last term a sum keeps
 
 
 class StaffingError(ValueError):
@@ -272,69 +270,6 @@ def _erlang_c_performance(
 # --- Erlang A ---------------------------------------------------------------------------------
 
 
-def _log_lower_gammas(a: float, z: float) -> tuple[float, float]:
-    """(log gamma(a, z), log gamma(a + 1, z)): lower incomplete gamma functions, a > 0."""
-    if z <= 0:
-        return -math.inf, -math.inf
-    log_z = math.log(z)
-    log_head = a * log_z - z  # log(z^a e^-z)
-    if z < a + 2:
-        # gamma(a+1, z) = z^(a+1) e^-z / (a+1) * S, S = sum_k z^k / ((a+2)...(a+1+k)): the
-        # ratio of terms z / (a+1+k) is below 1 from the first, so the loop ends.
-        term = total = 1.0
-        d = a + 1
-        while term > total * _EPS:
-            d += 1
-            term *= z / d
-            total += term
-        # gamma(a, z) = z^a e^-z / a * (1 + z / (a+1) * S)
-        log0 = log_head - math.log(a) + math.log1p(z / (a + 1) * total)
-        log1 = log_head + log_z - math.log(a + 1) + math.log(total)
-        return log0, log1
-    upper = _upper_gamma_fraction(a, z)  # Gamma(a, z) = z^a e^-z * upper
-    lgamma0 = math.lgamma(a)
-    lgamma1 = lgamma0 + math.log(a)
-    # Q(a, z) = Gamma(a, z) / Gamma(a) is at most ~1/2 for z >= a + 1, so log1p(-Q) is exact.
-    log0 = lgamma0 + math.log1p(-math.exp(log_head + math.log(upper) - lgamma0))
-    log1 = lgamma1 + math.log1p(-math.exp(log_head + math.log1p(a * upper) - lgamma1))
-    return log0, log1
-
-
-def _upper_gamma_fraction(a: float, z: float) -> float:
-    """Gamma(a, z) / (z^a e^-z) by the modified Lentz method, for z > a + 1."""
-    b = z + 1 - a
-    c = 1 / _TINY
-    d = 1 / b
-    h = d
-    # Converges in O(sqrt(a)) steps for z > a + 1; the bound only guards against a bug.
-    for i in range(1, 100 + 50 * int(math.sqrt(a + z))):
-        an = -i * (i - a)
-        b += 2
-        d = an * d + b
-        if abs(d) < _TINY:
-            d = _TINY
-        c = b + an / c
-        if abs(c) < _TINY:
-            c = _TINY
-        d = 1 / d
-        delta = d * c
-        h *= delta
-        if abs(delta - 1) < _EPS:
-            return h
-    raise ArithmeticError(f"incomplete gamma fraction did not converge for a={a}, z={z}")
-
-
-def _digamma(z: float) -> float:
-    """The digamma function for z > 0: recurrence up to 10, then the asymptotic series."""
-    shift = 0.0
-    while z < 10:
-        shift -= 1 / z
-        z += 1
-    f = 1 / (z * z)
-    tail = f * (1 / 12 - f * (1 / 120 - f * (1 / 252 - f * (1 / 240 - f / 132))))
-    return shift + math.log(z) - 0.5 / z - tail
-
-
 class _ErlangA:
     """The Erlang A measures of one (traffic, agents), sharing the terms at y between them."""
 
@@ -345,7 +280,7 @@ class _ErlangA:
         self.theta = theta = 1 / traffic.patience_s
         self.x = x = agents / traffic.aht_s / theta
         self.y = y = traffic.rate_per_s / theta
-        self._log_g0, log_g1 = _log_lower_gammas(x, y)
+        self._log_g0, log_g1 = log_lower_gammas(x, y)
         log_a = math.log(x) + y - x * math.log(y) + self._log_g0
         if b <= 0:
             self.p_wait = 0.0
@@ -358,7 +293,7 @@ class _ErlangA:
     def _ratios(self, t: float) -> tuple[float, float, float]:
         """(u_t, gamma(x, y u_t) / gamma(x, y), gamma(x+1, y u_t) / (y gamma(x, y)))."""
         u = math.exp(-self.theta * t)
-        log0, log1 = _log_lower_gammas(self.x, self.y * u)
+        log0, log1 = log_lower_gammas(self.x, self.y * u)
         return u, math.exp(log0 - self._log_g0), math.exp(log1 - self._log_g0) / self.y
 
     @property
@@ -388,7 +323,7 @@ class _ErlangA:
         w_k = y^k / ((x+1)...(x+k+1)), summed outwards from the largest weight."""
         x, y = self.x, self.y
         top = max(0, int(y - x - 1))
-        h_top = _digamma(x + 2 + top) - _digamma(x + 1) if top else 1 / (x + 1)
+        h_top = digamma(x + 2 + top) - digamma(x + 1) if top else 1 / (x + 1)
         total = 1.0  # the weights relative to w_top
         excess = 0.0  # sum of w_k (H_k - H_top)
         w, h, k = 1.0, 0.0, top
