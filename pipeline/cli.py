@@ -17,6 +17,7 @@ from collections.abc import Sequence
 COMMANDS: tuple[str, ...] = (
     "simulate",
     "kpis",
+    "staffing",
     "convert",
     "produce",
     "topics",

@@ -347,7 +347,10 @@ class ContactCentre:
         rng = self.rng
         config = self.config
         key = segment.key
-        talk = rng.lognormvariate(key.talk_mu, config.talk_sigma)
+        if config.talk is None:
+            talk = rng.lognormvariate(key.talk_mu, config.talk_sigma)
+        else:
+            talk = config.talk.draw(rng)
         if not segment.contact.transferred and rng.random() < key.qb.transfer_share:
             names, cum = self._transfer[key.queue]
             segment.transfer_to = names[bisect_right(cum, rng.random() * cum[-1])]

@@ -40,7 +40,10 @@ def mean_handle_s(config: CentreConfig, queue: str, channel: str) -> float:
     """
     qb = config.queues[queue]
     cb = config.channels[channel]
-    talk = qb.talk_median_s * cb.talk_factor * math.exp(config.talk_sigma**2 / 2)
+    if config.talk is None:
+        talk = qb.talk_median_s * cb.talk_factor * math.exp(config.talk_sigma**2 / 2)
+    else:
+        talk = config.talk.mean
     talk *= 1 - qb.transfer_share * (1 - config.transfer_talk_factor)
     lo, hi = cb.answer_delay_s
     return (lo + hi) / 2 + talk + cb.hold_share * config.hold.mean + cb.acw.mean
@@ -222,7 +225,12 @@ class StaffingPlan:
 
     def __init__(self, config: CentreConfig, profile: IntradayProfile, volume: float) -> None:
         self._config = config
-        self.shifts: list[list[PlannedShift]] = [
+        self.shifts: list[list[PlannedShift]]
+        if config.fixed_agents is not None:
+            whole_day = PlannedShift(0, profile.open_ms // SLOT_MS, 0)
+            self.shifts = [[whole_day] * agents for agents in config.fixed_agents]
+            return
+        self.shifts = [
             cover(config, required_agents(config, offered_load(config, profile, volume, g)))
             for g in range(len(config.groups))
         ]
