@@ -64,6 +64,21 @@ def read_metrics(base_url: str) -> Sample | None:
     return None if body is None else parse_metrics(body.decode(), time.monotonic())
 
 
+def combined(samples: list[Sample | None]) -> Sample | None:
+    """The whole group's figures from each worker's (None until every worker answers):
+    counts and lag add up, the watermark is the largest."""
+    if not samples or any(s is None for s in samples):
+        return None
+    found = [s for s in samples if s is not None]
+    return Sample(
+        max(s.at for s in found),
+        sum(s.events for s in found),
+        sum(s.dead_lettered for s in found),
+        sum(s.lag for s in found),
+        max(s.watermark_s for s in found),
+    )
+
+
 def wallboard_has_figures(base_url: str) -> bool:
     """True once the wallboard shows a queue with a service level (rolling or today)."""
     body = _get(f"{base_url}/wallboard.json")

@@ -30,7 +30,7 @@ from pipeline.core.clock import parse_rfc3339
 from pipeline.demo.broker import BrokerError, EmbeddedBroker, free_port
 from pipeline.demo.drain import wait_caught_up
 from pipeline.demo.process import ChildProcess
-from pipeline.demo.progress import Progress, read_metrics, wallboard_has_figures
+from pipeline.demo.progress import Progress, combined, read_metrics, wallboard_has_figures
 from pipeline.demo.supervisor import StopSignals, Supervisor
 
 DEFAULT_START = "2026-11-23T07:00:00Z"
@@ -53,6 +53,7 @@ class DemoOptions:
     broker: str | None = None
     port: int | None = None
     events_file: Path | None = None
+    workers: int = 1
     config: str | None = None
     run_dir: Path = Path(".ccpipe/demo")
     drain_deadline_s: float = 120.0
@@ -77,7 +78,8 @@ class Demo:
         self.out = out
         self.started = time.monotonic()
         self.bootstrap = options.broker or ""
-        self.web_url = ""
+        self.web_url = ""  # the first worker's: every worker serves the whole centre's view
+        self.worker_urls: list[str] = []
 
     def say(self, message: str) -> None:
         print(f"ccpipe demo: {message}", file=self.out, flush=True)
@@ -125,15 +127,20 @@ class Demo:
         self.web_url = f"http://{settings.web_host}:{port}"
         env = self._child_env(port)
         python = sys.executable
-        children.start(
-            ChildProcess(
-                "worker",
-                [python, "-m", "pipeline.cli", "worker", "--loglevel", "warning"],
-                run_dir / "worker.log",
-                env={**env, **FAUST_ENV},
-                stop_deadline_s=WORKER_STOP_S,
+        for n in range(1, options.workers + 1):
+            # One consumer group; each worker its own web port and local state folder.
+            own = port if n == 1 else free_port(settings.web_host)
+            self.worker_urls.append(f"http://{settings.web_host}:{own}")
+            state = {} if n == 1 else {"CCPIPE_STATE_DIR": f"{settings.state_dir}/worker{n}"}
+            children.start(
+                ChildProcess(
+                    worker_name(n, options.workers),
+                    [python, "-m", "pipeline.cli", "worker", "--loglevel", "warning"],
+                    run_dir / f"{worker_name(n, options.workers)}.log",
+                    env={**env, **FAUST_ENV, "CCPIPE_WEB_PORT": str(own), **state},
+                    stop_deadline_s=WORKER_STOP_S,
+                )
             )
-        )
         children.start(
             ChildProcess(
                 "sink",
@@ -219,9 +226,15 @@ class Demo:
     def _where(self, run_dir: Path) -> None:
         url = self.web_url
         pace = "as fast as possible" if not self.options.speed else f"{self.options.speed:g}x"
+        others = [f"{u}/wallboard" for u in self.worker_urls[1:]]
         lines = [
             "",
             f"  Wallboard  {url}/wallboard",
+            *(
+                [f"             (every worker shows the same: {', '.join(others)})"]
+                if others
+                else []
+            ),
             f"  Metrics    {url}/metrics",
             f"  Live JSON  {url}/live.json",
             '  Query      ccpipe sql "SELECT * FROM kpi_interval_report '
@@ -259,7 +272,7 @@ class Demo:
                 self.say(f"{feed.log_tail(1)}; the wallboard holds still. Ctrl-C to stop.")
             if time.monotonic() >= next_line:
                 next_line += self.options.progress_every_s
-                sample = read_metrics(self.web_url)
+                sample = combined([read_metrics(u) for u in self.worker_urls])
                 # A line when something moved: a finished feed leaves a quiet terminal.
                 if sample is not None and sample.events and progress.moved(sample):
                     self.say(progress.line(sample))
@@ -279,7 +292,8 @@ class Demo:
             if feed.returncode not in (0, None):
                 self.say(f"the feed ended with exit code {feed.returncode}")
         names = {c.name for c in children}
-        if code == 0 and {"worker", "sink"} <= names and not signals.urgent.is_set():
+        workers = [worker_name(n, self.options.workers) for n in range(1, self.options.workers + 1)]
+        if code == 0 and {*workers, "sink"} <= names and not signals.urgent.is_set():
             s = self.settings
             groups: Mapping[str, list[str]] = {
                 s.app_id: list(source_topic_names(s)),
@@ -298,10 +312,15 @@ class Demo:
                 self.say(f"everything sent is in the store ({took:.1f} s)")
             else:
                 self.say("stopping before the store has caught up: the latest rows may miss")
-        for name in ("sink", "worker"):
+        for name in ("sink", *workers):
             if name in names:
                 children.stop(name)
         children.stop_all()
+
+
+def worker_name(n: int, workers: int) -> str:
+    """`worker` alone, else `worker1`, `worker2`..."""
+    return "worker" if workers == 1 else f"worker{n}"
 
 
 class StartError(RuntimeError):

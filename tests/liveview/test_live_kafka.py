@@ -21,15 +21,11 @@ import yaml
 from kafka import KafkaAdminClient, KafkaProducer
 
 from pipeline.config import Settings
-from pipeline.core.events import decode_message
-from pipeline.core.kpi_state import KpiState
-from pipeline.core.live import LiveBoard, MergedBoard, agent_states
 from pipeline.kafka.admin import ensure_topics, pipeline_topics
 from pipeline.kafka.connection import BrokerConnection
 from pipeline.kafka.producer import DEFAULT_MAX_BATCH_BYTES, produce_lines
 from pipeline.simulator.emit import simulate_events
-from pipeline.targets import targets_from_settings
-from pipeline.wallboard.board import AlertTracker, wallboard
+from tests.liveview.expected import expected_page
 from tests.stream.worker_process import (
     FAILOVER_ENV,
     WorkerGroup,
@@ -66,29 +62,6 @@ def group(settings: Settings, topic_prefix: str, tmp_path: Path) -> Iterator[Wor
 @pytest.fixture(scope="module")
 def events() -> list[bytes]:
     return [orjson.dumps(e) for e in simulate_events(CONTACTS, 11)]
-
-
-def expected_queues(events: list[bytes], settings: Settings) -> tuple[int, list[dict[str, Any]]]:
-    """(watermark, queues of /wallboard.json) of one board over every event."""
-    state = KpiState.from_settings(settings)
-    for line in events:
-        state.apply(decode_message(line)[0])
-    state.flush()
-    segments = state.segments
-    board = LiveBoard.from_segments(segments.segments.values(), segments.queue_config)
-    now = segments.watermark_us
-    merged = MergedBoard()
-    merged.replace(
-        "all", board.export(now, settings.tenant_timezone), agent_states([segments.agents])
-    )
-    page = wallboard(
-        merged.figures(now, settings.tenant_timezone),
-        merged.day_series(now, settings.tenant_timezone),
-        now,
-        targets_from_settings(settings),
-        AlertTracker(),
-    )
-    return now, json.loads(orjson.dumps(page["queues"]))
 
 
 def fetch(port: int) -> dict[str, Any] | None:
@@ -226,7 +199,7 @@ def test_every_view_shows_the_whole_centre_whatever_the_number_of_workers(
     spawned = [group.spawn() for _ in range(workers)]
     produce(settings, events)
     ports = {w.name: w.web_port for w in spawned} | {"ccpipe wallboard": wallboard_process.port}
-    views_equal(ports, expected_queues(events, settings))
+    views_equal(ports, expected_page(events, settings))
     assert not group.crashed()
 
 
@@ -241,13 +214,13 @@ def test_after_a_worker_is_killed_mid_feed_every_view_is_whole_again(
     half = len(events) // 2
     produce(settings, events[:half])
     ports = {w.name: w.web_port for w in workers} | {"ccpipe wallboard": wallboard_process.port}
-    views_equal(ports, expected_queues(events[:half], settings))
+    views_equal(ports, expected_page(events[:half], settings))
     victim = workers[1]
     victim.kill()
     produce(settings, events[half:])
     del ports[victim.name]
     # The dead worker's partitions move after the session timeout; then their new owner
     # restores them and publishes: within the session plus 10 s every view is whole again.
-    took = views_equal(ports, expected_queues(events, settings), deadline_s=SESSION_S + 10)
+    took = views_equal(ports, expected_page(events, settings), deadline_s=SESSION_S + 10)
     assert took <= SESSION_S + 10
     assert group.crashed() == []
