@@ -135,10 +135,10 @@ def _add_into(total: list[int], part: Sequence[int]) -> None:
 class GroupPart(msgspec.Struct, array_like=True, frozen=True, gc=False):
     """What one source knows of one (tenant, queue, channel): mergeable and clock-free.
 
-    `minutes` and `quarters` are (bucket start, counts), ascending; every quarter lies before
-    the first minute bucket's quarter-hour. `waiting` holds the offer times of the contacts
-    waiting, ascending; `stale` counts those that had waited longer than the stale limit when
-    the part was made (they are not in `waiting`).
+    `buckets` are (start, counts), ascending: minute buckets, or whole quarter-hours summed
+    (a quarter-hour's sum stands at its start). `waiting` holds the offer times of the
+    contacts waiting, ascending; `stale` counts those that had waited longer than the stale
+    limit when the part was made (they are not in `waiting`).
     """
 
     tenant: str
@@ -146,49 +146,69 @@ class GroupPart(msgspec.Struct, array_like=True, frozen=True, gc=False):
     channel: str
     waiting: list[int]
     stale: int
-    minutes: list[tuple[int, list[int]]]
-    quarters: list[tuple[int, list[int]]]
+    buckets: list[tuple[int, list[int]]]
 
     @property
     def group(self) -> Group:
         return (self.tenant, self.queue, self.channel)
 
 
+@dataclass(frozen=True, slots=True)
+class Export:
+    """A board cut at a minutes horizon: `recent` parts (who waits, and the minute buckets
+    from the horizon on: the rolling windows) change all the time; `day` parts (today's
+    buckets before the horizon, summed per quarter-hour) only when the horizon moves or a late
+    event lands there, so they can travel apart, and far less often."""
+
+    horizon_us: int
+    recent: list[GroupPart]
+    day: list[GroupPart]
+
+
 class MinuteTotals:
     """Count vectors per (group, minute bucket) kept as the sum of their members'
     contributions, with cached quarter-hour sums, and the windows over them."""
 
-    __slots__ = ("_quarters", "store")
+    __slots__ = ("_quarters", "_starts", "store")
 
     def __init__(self) -> None:
         self.store = IntervalStore()
         # Sums of whole quarter-hours of buckets, so "today" adds up ~100 vectors rather than
         # ~1400; an entry is dropped whenever one of its buckets changes.
         self._quarters: dict[IntervalKey, list[int]] = {}
+        # Each group's bucket starts: a part is cut from the few buckets a group has, not by
+        # looking up every minute of the day.
+        self._starts: dict[Group, set[int]] = {}
 
     def __len__(self) -> int:
         return len(self.store)
 
     def put(self, member: Hashable, key: IntervalKey, counts: Sequence[int]) -> None:
+        if key not in self.store.totals:
+            self._starts.setdefault((key.tenant, key.queue, key.channel), set()).add(
+                key.interval_start_us
+            )
         self.store.set(member, key, counts)
+
+    def starts(self, group: Group, first_us: int, end_us: int) -> list[int]:
+        """The group's bucket starts in [first_us, end_us), ascending."""
+        return sorted(s for s in self._starts.get(group, ()) if first_us <= s < end_us)
 
     def discard(self, member: Hashable) -> None:
         self.store.discard(member)
 
-    def refresh(self) -> set[Group]:
+    def refresh(self) -> set[IntervalKey]:
         """Forget the cached sums of quarter-hours whose buckets changed since; returns the
-        groups whose buckets changed."""
+        buckets that changed."""
         store = self.store
         changed, store.changed = store.changed, set()
         quarters = self._quarters
-        groups = set()
         for key in changed:
             start = key.interval_start_us
             quarters.pop(
                 IntervalKey(key.tenant, key.queue, key.channel, start - start % INTERVAL_US), None
             )
-            groups.add((key.tenant, key.queue, key.channel))
-        return groups
+        return changed
 
     def bucket(self, group: Group, start_us: int) -> list[int] | None:
         return self.store.totals.get(IntervalKey(*group, start_us))
@@ -229,6 +249,8 @@ class MinuteTotals:
         old = [key for key in self.store.totals if key.interval_start_us < horizon_us]
         for key in old:
             self.store.drop(key)
+            starts = self._starts[(key.tenant, key.queue, key.channel)]
+            starts.discard(key.interval_start_us)
         for key in [key for key in self._quarters if key.interval_start_us < horizon_us]:
             del self._quarters[key]
         return len(old)
@@ -256,7 +278,7 @@ class _Waiting:
 class LiveBoard:
     """Open segments and minute buckets of the segments one owner holds."""
 
-    __slots__ = ("_exported", "_horizon_us", "_minutes", "_open", "_touched", "_waiting")
+    __slots__ = ("_day", "_horizon_us", "_minutes", "_open", "_recent", "_touched", "_waiting")
 
     def __init__(self) -> None:
         self._minutes = MinuteTotals()
@@ -264,10 +286,12 @@ class LiveBoard:
         self._waiting: dict[Group, _Waiting] = {}
         # Buckets before this were pruned; segments offered before it are not bucketed.
         self._horizon_us = -(2**63)
-        # Groups changed since their part was last exported, and the parts exported, with
-        # the (minutes horizon, day start, stale cutoff) they were cut at.
+        # Groups whose waiting contacts changed, and buckets that changed, since the last
+        # export; the parts exported, with what they were cut at: (horizon, stale cutoff)
+        # for recent parts, (horizon, day start) for day parts.
         self._touched: set[Group] = set()
-        self._exported: dict[Group, tuple[int, int, int, GroupPart]] = {}
+        self._recent: dict[Group, tuple[int, int, GroupPart | None]] = {}
+        self._day: dict[Group, tuple[int, int, GroupPart | None]] = {}
 
     @classmethod
     def from_segments(cls, segments: Iterable[Segment], queue_config: QueueLookup) -> LiveBoard:
@@ -303,7 +327,6 @@ class LiveBoard:
             ts = offered.ts_us
             channel = offered.channel
             group = (sid.tenant, sid.queue, channel)
-            touched.add(group)
             waiting = waitings.get(group)
             if waiting is None:
                 waiting = waitings[group] = _Waiting(channel)
@@ -322,6 +345,7 @@ class LiveBoard:
                 if held != entry:
                     if held is not None:
                         self._leave(sid, held[1])
+                    touched.add(group)
                     open_map[sid] = entry
                     waiting.count += 1
                     heapq.heappush(waiting.heap, (ts, sid))
@@ -354,70 +378,84 @@ class LiveBoard:
 
     def export(
         self, now_us: int, zone_of: ZoneLookup = _utc, max_wait_us: int = DEFAULT_MAX_WAIT_US
-    ) -> list[GroupPart]:
-        """This board as parts, one per group with anything to show at `now_us` or later.
+    ) -> Export:
+        """This board as parts at `now_us`, good for any later `now` as well.
 
-        A part is cut again only when its group changed, the minutes horizon or the tenant's
-        day moved, or which contacts are stale changed; otherwise the part exported before is
-        returned as it was (the same object: callers may cache its encoding).
+        A part is cut again only when something it holds changed (or, for a recent part,
+        which contacts are stale); otherwise the part exported before is returned as it was
+        (the same object: callers may skip or reuse its encoding).
         """
-        touched, self._touched = self._touched | self._minutes.refresh(), set()
+        changed = self._minutes.refresh()
         horizon = minutes_horizon_us(now_us)
         cutoff = now_us - max_wait_us
+        recent_changed = set(self._touched)
+        day_changed: set[Group] = set()
+        self._touched = set()
+        for key in changed:
+            group = (key.tenant, key.queue, key.channel)
+            (recent_changed if key.interval_start_us >= horizon else day_changed).add(group)
         day_starts: dict[str, int] = {}
-        out = []
+        recent, day_parts = [], []
         for group, waiting in list(self._waiting.items()):
             tenant = group[0]
             day = day_starts.get(tenant)
             if day is None:
                 day = day_starts[tenant] = local_day_start_us(now_us, zone_of(tenant))
-            held = self._exported.get(group)
+            held = self._recent.get(group)
             # Stale then is stale now for any later cutoff that no listed offer crosses.
-            if (
+            if not (
                 held is not None
-                and group not in touched
-                and held[:2] == (horizon, day)
-                and held[2] <= cutoff
-                and not (held[3].waiting and held[3].waiting[0] < cutoff)
+                and group not in recent_changed
+                and held[0] == horizon
+                and held[1] <= cutoff
+                and not (held[2] is not None and held[2].waiting and held[2].waiting[0] < cutoff)
             ):
-                part: GroupPart | None = held[3]
-            else:
-                part = self._cut(group, waiting, horizon, day, cutoff, now_us)
-                if part is None:
-                    self._exported.pop(group, None)
-                else:
-                    self._exported[group] = (horizon, day, cutoff, part)
-            if part is not None:
-                out.append(part)
-        return out
+                part = self._cut_recent(group, waiting, horizon, cutoff, now_us)
+                held = self._recent[group] = (horizon, cutoff, part)
+            if held[2] is not None:
+                recent.append(held[2])
+            kept = self._day.get(group)
+            if kept is None or group in day_changed or kept[:2] != (horizon, day):
+                kept = self._day[group] = (horizon, day, self._cut_day(group, horizon, day))
+            if kept[2] is not None:
+                day_parts.append(kept[2])
+        return Export(horizon, recent, day_parts)
 
-    def _cut(
-        self, group: Group, waiting: _Waiting, horizon: int, day: int, cutoff: int, now_us: int
+    def _cut_recent(
+        self, group: Group, waiting: _Waiting, horizon: int, cutoff: int, now_us: int
     ) -> GroupPart | None:
-        minutes_store = self._minutes
+        """Who waits, and the minute buckets from the horizon on (the rolling windows, which
+        may reach into yesterday)."""
         offers = self._waiting_offers(waiting) if waiting.count else []
         fresh = bisect.bisect_left(offers, cutoff)
-        minutes: list[tuple[int, list[int]]] = []
-        quarters: list[tuple[int, list[int]]] = []
-        # From the minutes horizon on (the rolling windows, which may reach into yesterday),
-        # and the day's buckets before its first quarter-hour boundary (a day that does not
-        # start on one), buckets travel as minutes; the day's other buckets as quarter sums.
+        buckets = []
+        for minute in self._minutes.starts(group, horizon, now_us + 1):
+            counts = self._minutes.bucket(group, minute)
+            if counts is not None and tuple(counts) != _ZERO:
+                buckets.append((minute, list(counts)))
+        if not (offers or buckets):
+            return None
+        return GroupPart(*group, offers[fresh:], fresh, buckets)
+
+    def _cut_day(self, group: Group, horizon: int, day: int) -> GroupPart | None:
+        """Today's buckets before the horizon: summed per quarter-hour, but for those before
+        the day's first quarter-hour boundary (a day that does not start on one)."""
+        minutes_store = self._minutes
+        buckets = []
         first_quarter = _ceil_quarter(day)
-        for minute in range(_ceil_minute(day), min(first_quarter, horizon), MINUTE_US):
-            counts = minutes_store.bucket(group, minute)
-            if counts is not None:
-                minutes.append((minute, list(counts)))
-        for start in range(first_quarter, horizon, INTERVAL_US):
+        quarters: list[int] = []
+        for minute in minutes_store.starts(group, _ceil_minute(day), horizon):
+            if minute < first_quarter:
+                counts = minutes_store.bucket(group, minute)
+                if counts is not None and tuple(counts) != _ZERO:
+                    buckets.append((minute, list(counts)))
+            elif not quarters or minute - minute % INTERVAL_US != quarters[-1]:
+                quarters.append(minute - minute % INTERVAL_US)
+        for start in quarters:
             counts = minutes_store.quarter(group, start)
             if tuple(counts) != _ZERO:
-                quarters.append((start, list(counts)))
-        for minute in range(horizon, now_us + 1, MINUTE_US):
-            counts = minutes_store.bucket(group, minute)
-            if counts is not None:
-                minutes.append((minute, list(counts)))
-        if not (offers or minutes or quarters):
-            return None
-        return GroupPart(*group, offers[fresh:], fresh, minutes, quarters)
+                buckets.append((start, list(counts)))
+        return GroupPart(*group, [], 0, buckets) if buckets else None
 
     def prune(self, now_us: int, zone_of: ZoneLookup | None = None) -> int:
         """Forget minute buckets no window at `now_us` reaches; returns how many were dropped.
@@ -441,7 +479,8 @@ class LiveBoard:
         bucketed = self._minutes.groups()
         for group in [g for g, w in self._waiting.items() if not w.count and g not in bucketed]:
             del self._waiting[group]
-            self._exported.pop(group, None)
+            self._recent.pop(group, None)
+            self._day.pop(group, None)
         return dropped
 
     def snapshot(
@@ -548,12 +587,12 @@ class MergedBoard:
         minutes = self._minutes
         for group, part in old.items():
             if new.get(group) is not part:
-                for start, _ in (*part.minutes, *part.quarters):
+                for start, _ in part.buckets:
                     minutes.discard((source, group, start))
         for group, part in new.items():
             if old.get(group) is part:
                 continue
-            for start, counts in (*part.minutes, *part.quarters):
+            for start, counts in part.buckets:
                 minutes.put((source, group, start), IntervalKey(*group, start), counts)
         self._parts[source] = new
         self._agents[source] = agents
@@ -697,7 +736,9 @@ def snapshot_many(
     parts merged, exactly as a reader of many sources merges them."""
     merged = MergedBoard()
     for i, board in enumerate(boards):
-        merged.replace(str(i), board.export(now_us, zone_of, max_wait_us))
+        cut = board.export(now_us, zone_of, max_wait_us)
+        merged.replace(str(i), cut.recent)
+        merged.replace(f"{i}/day", cut.day)
     merged.replace("agents", (), agent_states(agents))
     return merged.figures(now_us, zone_of, per_channel, max_wait_us)
 

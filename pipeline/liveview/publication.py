@@ -1,13 +1,18 @@
 """What a source partition's owner publishes to the live topic, and how it is read back.
 
-One message per source (key `seg:<partition>`), replacing the one before: the source's
-`GroupPart`s (pipeline/core/live.py: minute buckets, today's quarter-hours, who waits) and
-its agents' latest states, with
+Two messages per events partition, each replacing the one before under its key: the recent
+part (key `seg:<partition>`: who waits, the minute buckets of the last hour or so, the agents'
+latest states), published a few times a second while it changes, and the day part (key
+`seg:<partition>/day`: today's earlier buckets summed per quarter-hour), published only when
+it changes (when the minutes horizon moves, every 15 minutes, or a late event lands there).
+A reader combines the two parts of a partition that share a horizon (`horizon_us`), so no
+bucket is counted twice or missed (pipeline/core/live.py, `Export`). Each carries
 
 - `version`: the source offset the state includes; a reader never takes a lower version than
   the one it holds, so a late, replayed or stale-owner publication never moves a figure back;
 - `watermark_us`: the source's event time, the merged view's clock being the largest;
-- `published_ms`: the publisher's wall clock, for "updated 1 s ago" and staleness.
+- `published_ms`: the publisher's wall clock, for "updated 1 s ago" and staleness;
+- `horizon_us`: where the recent part's minute buckets start and the day part's end.
 
 msgpack through msgspec, the first field a format number: anything else on the topic (not
 ours, truncated, a future format) is refused with a reason. Each group's part is encoded on
@@ -27,6 +32,7 @@ from pipeline.core.events import AgentState
 from pipeline.core.live import GroupPart
 
 FORMAT = 1
+DAY = "/day"
 
 
 class _Message(msgspec.Struct, array_like=True):
@@ -35,6 +41,7 @@ class _Message(msgspec.Struct, array_like=True):
     version: int
     watermark_us: int
     published_ms: int
+    horizon_us: int
     groups: list[msgspec.Raw]
     agents: list[AgentState]
 
@@ -45,17 +52,31 @@ class BadPublication(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Publication:
-    source: str
+    source: str  # `seg:<partition>` (the recent part) or `seg:<partition>/day`
     version: int
     watermark_us: int
     published_ms: int
+    horizon_us: int
     parts: Sequence[GroupPart]
-    agents: Sequence[AgentState]
+    agents: Sequence[AgentState] = ()
+
+    @property
+    def partition_source(self) -> str:
+        """The events partition's key, for either part."""
+        return self.source.removesuffix(DAY)
+
+    @property
+    def is_day(self) -> bool:
+        return self.source.endswith(DAY)
 
 
 def source_key(partition: int) -> str:
-    """The key of the publications of a partition of the events topic."""
+    """The key of the recent part of a partition of the events topic."""
     return f"seg:{partition}"
+
+
+def day_key(partition: int) -> str:
+    return source_key(partition) + DAY
 
 
 class Encoder:
@@ -83,6 +104,7 @@ class Encoder:
                 publication.version,
                 publication.watermark_us,
                 publication.published_ms,
+                publication.horizon_us,
                 raws,
                 list(publication.agents),
             )
@@ -122,6 +144,7 @@ class Decoder:
             message.version,
             message.watermark_us,
             message.published_ms,
+            message.horizon_us,
             list(parts.values()),
             message.agents,
         )

@@ -1,10 +1,12 @@
 """The whole centre's live view: the latest publication of every source, merged.
 
 `apply` takes a message of the live topic: a publication whose version is at least the one
-held for its source replaces that source's state; a lower version (a late or replayed message,
-or a new owner still replaying what the last one had done) changes no figure but shows the
-source is alive; anything unreadable is counted by reason, logged once in a while, and
-skipped. Figures are computed once per change, for every page that asks, at the centre's
+held for its part replaces that part; a lower version (a late or replayed message, or a new
+owner still replaying what the last one had done) changes no figure but shows the partition's
+owner is alive; anything unreadable is counted by reason, logged once in a while, and
+skipped. A partition's recent and day parts are applied together only when their horizons
+agree (a day part that arrives first waits for its recent part), so no bucket is counted
+twice. Figures are computed once per change, for every page that asks, at the centre's
 clock: the largest watermark of its sources.
 
 What the page says of itself (`status`): how many of the events topic's partitions have a
@@ -29,7 +31,7 @@ from pipeline.core.live import (
     QueueFigures,
     ZoneLookup,
 )
-from pipeline.liveview.publication import BadPublication, Decoder, source_key
+from pipeline.liveview.publication import BadPublication, Decoder, Publication, source_key
 
 log = logging.getLogger(__name__)
 # A bad message is logged at most this often (each is counted).
@@ -39,9 +41,14 @@ OUTCOMES = ("applied", "old", "bad")
 
 @dataclass(slots=True)
 class _Source:
-    version: int
-    watermark_us: int
-    published_ms: int
+    """One events partition's standing: what is applied of it, and what waits."""
+
+    version: int = -1  # of the recent part applied
+    day_version: int = -1
+    horizon_us: int | None = None  # of the parts applied
+    watermark_us: int = -1
+    published_ms: int = 0  # the latest sign of life of its owner
+    pending_day: Publication | None = None
 
 
 class CentreView:
@@ -82,18 +89,33 @@ class CentreView:
                 self._logged_at = now
                 log.warning("skipped a message on the live topic: %s", exc)
             return False
-        held = self.sources.get(publication.source)
-        if held is not None and publication.version < held.version:
+        source = self.sources.setdefault(publication.partition_source, _Source())
+        source.published_ms = max(source.published_ms, publication.published_ms)
+        held = source.day_version if publication.is_day else source.version
+        if publication.version < held:
             self.counts["old"] += 1
-            held.published_ms = max(held.published_ms, publication.published_ms)
             return False
-        self.sources[publication.source] = _Source(
-            publication.version, publication.watermark_us, publication.published_ms
-        )
-        self.board.replace(publication.source, publication.parts, publication.agents)
         self.counts["applied"] += 1
+        if publication.is_day:
+            if publication.horizon_us != source.horizon_us:
+                source.pending_day = publication  # its recent part comes next
+                return False
+            self._take_day(publication, source)
+        else:
+            pending = source.pending_day
+            if pending is not None and pending.horizon_us == publication.horizon_us:
+                self._take_day(pending, source)
+            source.version = publication.version
+            source.horizon_us = publication.horizon_us
+            source.watermark_us = max(source.watermark_us, publication.watermark_us)
+            self.board.replace(publication.source, publication.parts, publication.agents)
         self._bump()
         return True
+
+    def _take_day(self, publication: Publication, source: _Source) -> None:
+        source.day_version = publication.version
+        source.pending_day = None
+        self.board.replace(publication.source, publication.parts)
 
     def _bump(self) -> None:
         self.generation += 1

@@ -406,9 +406,11 @@ class FaustRuntime:
             last = self._published_at.get(partition)
             if partition not in stage.changed and last is not None and now - last < heartbeat:
                 continue
-            key, value = stage.publication(partition, int(time.time() * 1000))
-            target = partition_for(key, live.partitions)
-            await self.app.producer.send(live.name, key, value, target, None, None)
+            # Both parts of a partition to one partition of the live topic, in order: a
+            # reader sees a new day part just before the recent part it goes with.
+            target = partition % live.partitions
+            for key, value in stage.publications(partition, int(time.time() * 1000)):
+                await self.app.producer.send(live.name, key, value, target, None, None)
             self._published_at[partition] = now
 
     # --- tables and output -------------------------------------------------------------------

@@ -32,10 +32,10 @@ from pipeline.core.events import AgentState, AnyEvent, Rejection, decode_message
 from pipeline.core.fcr import FcrTracker
 from pipeline.core.intervals import IntervalKey, merge_counts, published_row
 from pipeline.core.kpi_state import FcrUpdate, SegmentState, apply_fcr_updates
-from pipeline.core.live import LiveBoard, QueueFigures, agent_states, snapshot_many
+from pipeline.core.live import GroupPart, LiveBoard, QueueFigures, agent_states, snapshot_many
 from pipeline.core.segments import Segment
 from pipeline.kafka.partitioner import key_for_partition, partition_for
-from pipeline.liveview.publication import Encoder, Publication, source_key
+from pipeline.liveview.publication import Encoder, Publication, day_key, source_key
 from pipeline.stream import codec
 from pipeline.stream.stage import Message, Output, Send, TableItems
 
@@ -119,6 +119,11 @@ def _partials_sends(
     ]
 
 
+def _changed(before: list[GroupPart], now: list[GroupPart]) -> bool:
+    """Parts are cut again only when they change: the same objects, the same parts."""
+    return len(before) != len(now) or any(a is not b for a, b in zip(before, now, strict=True))
+
+
 def _reason_kind(reason: str) -> str:
     """A bounded label for a rejection reason: the field it names, or its class."""
     if reason.startswith("not JSON"):
@@ -157,7 +162,8 @@ class SegmentStage:
         # changed since their last publication, and each partition's encoder.
         self.versions: dict[int, int] = {}
         self.changed: set[int] = set()
-        self._encoders: dict[int, Encoder] = {}
+        self._encoders: dict[str, Encoder] = {}
+        self._day_sent: dict[int, tuple[int, list[GroupPart]]] = {}
         self._max_wait_us = round(settings.max_wait_s * US_PER_S)
 
     def assigned(self, partition: int, tables: Mapping[str, TableItems]) -> None:
@@ -202,7 +208,9 @@ class SegmentStage:
         self._pruned_at.pop(partition, None)
         self.versions.pop(partition, None)
         self.changed.discard(partition)
-        self._encoders.pop(partition, None)
+        self._encoders.pop(source_key(partition), None)
+        self._encoders.pop(day_key(partition), None)
+        self._day_sent.pop(partition, None)
 
     @property
     def watermark_us(self) -> int:
@@ -225,30 +233,37 @@ class SegmentStage:
         (never lowered: a replay after a restart re-does what the state already holds)."""
         self.versions[partition] = max(self.versions.get(partition, -1), offset)
 
-    def publication(self, partition: int, published_ms: int) -> tuple[bytes, bytes]:
-        """(key, value) for the live topic: the partition's whole live state, replacing the
-        one published before (pipeline/liveview/publication.py)."""
+    def publications(self, partition: int, published_ms: int) -> list[tuple[bytes, bytes]]:
+        """(key, value) messages for the live topic: the partition's recent part, and its day
+        part when that changed since it was last published (pipeline/liveview/publication.py).
+        Each replaces the one published before under its key."""
         state = self.parts[partition]
-        board = self.boards[partition]
         now = state.watermark_us
+        cut = self.boards[partition].export(now, self.settings.tenant_timezone, self._max_wait_us)
+        version = self.versions.get(partition, -1)
+        out = []
+        sent = self._day_sent.get(partition)
+        if sent is None or sent[0] != cut.horizon_us or _changed(sent[1], cut.day):
+            key = day_key(partition)
+            day = Publication(key, version, now, published_ms, cut.horizon_us, cut.day)
+            out.append((key.encode(), self._encoder(key).encode(day)))
+            self._day_sent[partition] = (cut.horizon_us, cut.day)
         key = source_key(partition)
-        encoder = self._encoders.get(partition)
-        if encoder is None:
-            encoder = self._encoders[partition] = Encoder()
-        value = encoder.encode(
-            Publication(
-                source=key,
-                version=self.versions.get(partition, -1),
-                watermark_us=now,
-                published_ms=published_ms,
-                parts=board.export(now, self.settings.tenant_timezone, self._max_wait_us),
-                agents=agent_states([state.agents]),
-            )
-        )
+        recent = Publication(
+            key, version, now, published_ms, cut.horizon_us, cut.recent,
+            agent_states([state.agents]),
+        )  # fmt: skip
+        out.append((key.encode(), self._encoder(key).encode(recent)))
         self.changed.discard(partition)
-        self.counters.publications += 1
-        self.counters.publication_bytes += len(value)
-        return key.encode(), value
+        self.counters.publications += len(out)
+        self.counters.publication_bytes += sum(len(value) for _, value in out)
+        return out
+
+    def _encoder(self, key: str) -> Encoder:
+        encoder = self._encoders.get(key)
+        if encoder is None:
+            encoder = self._encoders[key] = Encoder()
+        return encoder
 
     def process(self, partition: int, messages: list[Message]) -> Output:
         state = self.parts[partition]

@@ -67,7 +67,7 @@ def merged(*items: tuple[str, str, str, int, str, list[int]]) -> MergedBoard:
         )
     board = MergedBoard()
     for source, groups in quarters.items():
-        board.replace(source, [GroupPart(*g, [], 0, [], sorted(q)) for g, q in groups.items()])
+        board.replace(source, [GroupPart(*g, [], 0, sorted(q)) for g, q in groups.items()])
     return board
 
 

@@ -27,7 +27,9 @@ def expected_page(lines: list[bytes], settings: Settings) -> tuple[int, list[dic
     now = segments.watermark_us
     zones = settings.tenant_timezone
     merged = MergedBoard()
-    merged.replace("all", board.export(now, zones), agent_states([segments.agents]))
+    cut = board.export(now, zones)
+    merged.replace("all", cut.recent, agent_states([segments.agents]))
+    merged.replace("all/day", cut.day)
     page = wallboard(
         merged.figures(now, zones),
         merged.day_series(now, zones),

@@ -34,11 +34,13 @@ def part(queue: str, waiting: list[int], answered: int = 0) -> GroupPart:
     counts[0] = max(1, answered)
     counts[1] = answered
     counts[6] = -1
-    return GroupPart("default", queue, "voice", waiting, 0, [(T - T % 60_000_000, counts)], [])
+    return GroupPart("default", queue, "voice", waiting, 0, [(T - T % 60_000_000, counts)])
 
 
-def message(source: str, version: int, parts: list[GroupPart], watermark: int = T) -> bytes:
-    return Encoder().encode(Publication(source, version, watermark, 1_000, parts, []))
+def message(
+    source: str, version: int, parts: list[GroupPart], watermark: int = T, horizon: int = 0
+) -> bytes:
+    return Encoder().encode(Publication(source, version, watermark, 1_000, horizon, parts))
 
 
 def view(partitions: int = 2, now_s: float = 2.0) -> CentreView:
@@ -56,8 +58,12 @@ def test_publications_of_every_partition_merge_into_the_figures_of_one_board() -
     stage = pipeline.segment_stage
     centre = view(partitions=4)
     for p in range(4):
-        _, value = stage.publication(p, published_ms=1_000)
-        assert centre.apply(value)
+        published = stage.publications(p, published_ms=1_000)
+        assert [key for key, _ in published] == [b"seg:%d/day" % p, b"seg:%d" % p]
+        for _, value in published:
+            centre.apply(value)
+        # Published again unchanged: only the recent part goes (the day part did not change).
+        assert [key for key, _ in stage.publications(p, published_ms=2_000)] == [b"seg:%d" % p]
     state = KpiState.from_settings(SETTINGS)
     for line in lines:
         state.apply(decode_message(line)[0])
@@ -84,6 +90,37 @@ def test_a_lower_version_never_moves_a_figure_back() -> None:
     assert centre.apply(message("seg:0", 10, [part("q", [], answered=1)]))
     (tile,) = centre.live()
     assert tile.in_queue == 0 and tile.windows["15m"].kpis["answered"] == 1
+
+
+def test_a_day_part_is_applied_only_with_the_recent_part_of_its_horizon() -> None:
+    """A bucket moves from the recent part to the day part when the horizon passes it: the
+    two parts of a partition count it once whatever the view holds between the messages."""
+    minute = T - T % 60_000_000
+    counts = [0] * 18
+    counts[0], counts[6] = 1, -1
+    old, new = minute - 3600_000_000, minute - 3600_000_000 + 900_000_000
+    in_recent = GroupPart("default", "q", "voice", [], 0, [(minute - 70 * 60_000_000, counts)])
+    in_day = GroupPart("default", "q", "voice", [], 0, [(minute - 75 * 60_000_000, counts)])
+    centre = view()
+    centre.apply(message("seg:0/day", 1, [], horizon=old))
+    assert centre.apply(message("seg:0", 1, [in_recent], horizon=old))
+    (tile,) = centre.live()
+    assert tile.windows["today"].kpis["offered"] == 1
+    # The horizon moves: the new day part waits for its recent part...
+    assert not centre.apply(message("seg:0/day", 2, [in_day], horizon=new))
+    (tile,) = centre.live()
+    assert tile.windows["today"].kpis["offered"] == 1
+    # ...and the two apply together.
+    assert centre.apply(message("seg:0", 2, [], horizon=new))
+    (tile,) = centre.live()
+    assert tile.windows["today"].kpis["offered"] == 1
+    # A late change to the day (same horizon) applies at once.
+    counts2 = list(counts)
+    counts2[0] = 2
+    late = GroupPart("default", "q", "voice", [], 0, [(minute - 75 * 60_000_000, counts2)])
+    assert centre.apply(message("seg:0/day", 3, [late], horizon=new))
+    (tile,) = centre.live()
+    assert tile.windows["today"].kpis["offered"] == 2
 
 
 def test_sources_merge_and_a_source_that_drops_a_group_takes_it_away() -> None:
@@ -116,8 +153,8 @@ def test_bad_input_is_refused_with_a_reason_counted_and_skipped(value: bytes, re
 
 def test_status_counts_partitions_and_marks_stale_ones() -> None:
     centre = CentreView(3, ZONES, stale_after_s=30, clock=lambda: 100.0)
-    centre.apply(Encoder().encode(Publication(source_key(0), 1, T, 99_000, [], [])))
-    centre.apply(Encoder().encode(Publication(source_key(2), 1, T, 60_000, [], [])))
+    centre.apply(Encoder().encode(Publication(source_key(0), 1, T, 99_000, 0, [])))
+    centre.apply(Encoder().encode(Publication(source_key(2), 1, T, 60_000, 0, [])))
     status = centre.status()
     assert status["present"] == 2 and status["missing"] == ["seg:1"]
     assert status["stale"] == ["seg:2"] and status["newest_update_s"] == 1
@@ -127,8 +164,8 @@ def test_status_counts_partitions_and_marks_stale_ones() -> None:
 def test_an_unchanged_group_is_decoded_once_and_kept_as_the_same_object() -> None:
     encoder, decoder = Encoder(), Decoder()
     q, r = part("q", [T]), part("r", [T])
-    first = decoder.decode(encoder.encode(Publication("seg:0", 1, T, 0, [q, r], [])))
-    second = decoder.decode(encoder.encode(Publication("seg:0", 2, T, 0, [q, part("r", [])], [])))
+    first = decoder.decode(encoder.encode(Publication("seg:0", 1, T, 0, 0, [q, r])))
+    second = decoder.decode(encoder.encode(Publication("seg:0", 2, T, 0, 0, [q, part("r", [])])))
     assert first.parts[0] is second.parts[0]
     assert first.parts[1] is not second.parts[1]
 
