@@ -575,8 +575,8 @@ class MergedBoard:
         self._agents: dict[str, Sequence[AgentState]] = {}
 
     @property
-    def sources(self) -> Iterable[str]:
-        return self._parts.keys()
+    def sources(self) -> list[str]:
+        return list(self._parts)
 
     def replace(
         self, source: str, parts: Iterable[GroupPart], agents: Sequence[AgentState] = ()

@@ -32,7 +32,7 @@ from pipeline.core.events import AgentState, AnyEvent, Rejection, decode_message
 from pipeline.core.fcr import FcrTracker
 from pipeline.core.intervals import IntervalKey, merge_counts, published_row
 from pipeline.core.kpi_state import FcrUpdate, SegmentState, apply_fcr_updates
-from pipeline.core.live import GroupPart, LiveBoard, QueueFigures, agent_states, snapshot_many
+from pipeline.core.live import GroupPart, LiveBoard, MergedBoard, QueueFigures, agent_states
 from pipeline.core.segments import Segment
 from pipeline.kafka.partitioner import key_for_partition, partition_for
 from pipeline.liveview.publication import Encoder, Publication, day_key, source_key
@@ -163,6 +163,7 @@ class SegmentStage:
         self.versions: dict[int, int] = {}
         self.changed: set[int] = set()
         self._encoders: dict[str, Encoder] = {}
+        self._merged = MergedBoard()
         self._day_sent: dict[int, tuple[int, list[GroupPart]]] = {}
         self._max_wait_us = round(settings.max_wait_s * US_PER_S)
 
@@ -218,15 +219,25 @@ class SegmentStage:
 
     def live(self, per_channel: bool = False) -> list[QueueFigures]:
         """The live figures over the partitions this worker owns, at their watermark (the
-        worker's own Prometheus gauges; the wallboards show the whole centre's view)."""
-        return snapshot_many(
-            list(self.boards.values()),
-            self.watermark_us,
-            self.settings.tenant_timezone,
-            [state.agents for state in self.parts.values()],
-            per_channel,
-            self._max_wait_us,
-        )
+        worker's own Prometheus gauges; the wallboards show the whole centre's view).
+
+        The partitions' parts are merged the way a reader of the live topic merges them,
+        into a board kept from one call to the next: a part that did not change since is the
+        same object and costs nothing to merge again."""
+        merged = self._merged
+        now = self.watermark_us
+        zones = self.settings.tenant_timezone
+        for source in [s for s in merged.sources if int(s.split(":")[1].split("/")[0])
+                       not in self.boards]:  # fmt: skip
+            merged.drop(source)
+        for partition, board in self.boards.items():
+            # At the partition's own clock, as it is published: the same parts, cut once.
+            state = self.parts[partition]
+            cut = board.export(state.watermark_us, zones, self._max_wait_us)
+            agents = agent_states([state.agents])
+            merged.replace(source_key(partition), cut.recent, agents)
+            merged.replace(day_key(partition), cut.day)
+        return merged.figures(now, zones, per_channel, self._max_wait_us)
 
     def includes(self, partition: int, offset: int) -> None:
         """The partition's state includes every message up to `offset`: its live version
