@@ -74,7 +74,7 @@ class CentreView:
         self._decoder = Decoder()
         self._logged_at = -LOG_EVERY_S
         self._cache: dict[tuple[int, bool], list[QueueFigures]] = {}
-        self._changed = asyncio.Event()
+        self._next: asyncio.Future[None] | None = None
 
     # --- input -------------------------------------------------------------------------------
 
@@ -120,17 +120,15 @@ class CentreView:
     def _bump(self) -> None:
         self.generation += 1
         self._cache.clear()
-        self._changed.set()
+        if self._next is not None and not self._next.done():
+            self._next.set_result(None)
 
-    async def changed(self, generation: int, timeout_s: float) -> int:
-        """Wait until the view is past `generation` (or the timeout); the generation now."""
-        while self.generation <= generation:
-            self._changed.clear()
-            try:
-                await asyncio.wait_for(self._changed.wait(), timeout_s)
-            except TimeoutError:
-                break
-        return self.generation
+    def next_change(self) -> asyncio.Future[None]:
+        """Done at the next change: one future shared by every page waiting for it (no task
+        per page and change, which hundreds of open wall screens would make costly)."""
+        if self._next is None or self._next.done():
+            self._next = asyncio.get_running_loop().create_future()
+        return self._next
 
     # --- what the pages read -------------------------------------------------------------------
 

@@ -54,7 +54,9 @@ class LiveView(Protocol):
 
     def status(self) -> dict[str, Any]: ...
 
-    async def changed(self, generation: int, timeout_s: float) -> int: ...
+    def next_change(self) -> asyncio.Future[None]:
+        """Done at the next change, shared by every page that waits."""
+        ...
 
 
 class WallboardPages:
@@ -66,11 +68,14 @@ class WallboardPages:
         self._generation = -1
         self._body = b""
         self._body_key: tuple[int, bytes] = (-1, b"")
-        self._closing = asyncio.Event()
+        self._frame = b""
+        self._frame_key: tuple[int, int] = (-1, -1)
+        self._closing: asyncio.Future[None] | None = None
 
     def close(self) -> None:
         """End every open stream (the server is shutting down)."""
-        self._closing.set()
+        if self._closing is not None and not self._closing.done():
+            self._closing.set_result(None)
 
     def current(self) -> bytes:
         """The wallboard's JSON, made once per change of the view or of its status (how
@@ -87,6 +92,15 @@ class WallboardPages:
             self._body_key = key
             self._body = orjson.dumps({**self._state, "status": status})
         return self._body
+
+    def frame(self) -> bytes:
+        """The state as one server-sent event, made once per change and second for every
+        open stream (hundreds of wall screens cost one rendering, not hundreds)."""
+        key = (self.view.generation, int(time.time()))
+        if key != self._frame_key:
+            self._frame_key = key
+            self._frame = b"data: " + self.current() + b"\n\n"
+        return self._frame
 
     def routes(self) -> list[tuple[str, Handler]]:
         return [
@@ -118,28 +132,30 @@ class WallboardPages:
             }
         )
         await response.prepare(request)
+        if self._closing is None:
+            self._closing = asyncio.get_running_loop().create_future()
+        closing = self._closing
         quiet_since = time.monotonic()
         sent_at = -STATUS_EVERY_S
         generation = -1
         try:
             # Tell the browser to come back quickly after a restart.
             await response.write(b"retry: 2000\n\n")
-            while not self._closing.is_set():
+            while not closing.done():
                 now = time.monotonic()
                 if generation != self.view.generation or now - sent_at >= STATUS_EVERY_S:
                     generation = self.view.generation
-                    await response.write(b"data: " + self.current() + b"\n\n")
+                    await response.write(self.frame())
                     sent_at = quiet_since = now
                 elif now - quiet_since >= STREAM_KEEPALIVE_S:
                     await response.write(b": keepalive\n\n")
                     quiet_since = now
-                waiting = asyncio.ensure_future(self.view.changed(generation, STATUS_EVERY_S))
-                closing = asyncio.ensure_future(self._closing.wait())
-                _, pending = await asyncio.wait(
-                    {waiting, closing}, return_when=asyncio.FIRST_COMPLETED
+                # Shared futures: waiting creates no task of its own.
+                await asyncio.wait(
+                    {self.view.next_change(), closing},
+                    timeout=max(0.0, sent_at + STATUS_EVERY_S - time.monotonic()),
+                    return_when=asyncio.FIRST_COMPLETED,
                 )
-                for task in pending:
-                    task.cancel()
         except ConnectionResetError:
             pass  # the page was closed
         return response

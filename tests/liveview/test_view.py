@@ -170,15 +170,15 @@ def test_an_unchanged_group_is_decoded_once_and_kept_as_the_same_object() -> Non
     assert first.parts[1] is not second.parts[1]
 
 
-def test_a_page_waiting_for_a_change_wakes_when_one_is_applied() -> None:
-    async def scenario() -> tuple[int, int]:
+def test_pages_waiting_for_a_change_share_one_future_done_by_the_next_change() -> None:
+    async def scenario() -> tuple[bool, bool, bool]:
         centre = view()
-        waiter = asyncio.ensure_future(centre.changed(centre.generation, timeout_s=30))
-        await asyncio.sleep(0)  # the waiter is parked: only a change can wake it now
+        first, second = centre.next_change(), centre.next_change()
+        shared = first is second
+        before = first.done()
         centre.apply(message("seg:0", 1, [part("q", [T])]))
-        woke = await asyncio.wait_for(waiter, timeout=10)
-        timed_out = await centre.changed(centre.generation, timeout_s=0.01)
-        return woke, timed_out
+        await asyncio.wait_for(first, timeout=10)
+        return shared, before, centre.next_change() is not first
 
-    woke, timed_out = asyncio.run(scenario())
-    assert woke == 1 and timed_out == 1
+    shared, done_before, renewed = asyncio.run(scenario())
+    assert shared and not done_before and renewed
