@@ -24,7 +24,7 @@ from pipeline.sink.owner import SqlEndpoint
 from pipeline.sink.policy import Backoff, FlushPolicy
 from pipeline.sink.rows import stream_routes
 from pipeline.store import Store, StoreBusy, StoreError, StoreUnavailable, open_store
-from pipeline.store.migrations import MigrationError, default_directory, load_migrations, migrate
+from pipeline.store.migrations import MigrationError, load_migrations, migrate
 from pipeline.store.url import ChdbURL, parse_store_url
 
 log = logging.getLogger("ccpipe.sink")
@@ -120,7 +120,7 @@ def _store_ready(
     while True:
         try:
             if options.migrate:
-                done = migrate(store, load_migrations(default_directory()))
+                done = migrate(store, load_migrations())
                 if done:
                     log.info("applied %d migrations to %s", len(done), store.display_url)
             else:

@@ -1,7 +1,8 @@
 """ClickHouse storage: one `Store` protocol, an embedded (chdb) and a server implementation.
 
 `open_store(url)` picks the implementation from the URL scheme (see `pipeline.store.url`).
-The schema lives in `deploy/clickhouse/*.sql`, applied by `pipeline.store.migrations`.
+The schema lives in `pipeline/store/schema/*.sql` (package data), applied by
+`pipeline.store.migrations`.
 """
 
 from __future__ import annotations
