@@ -16,10 +16,7 @@ from pipeline.store.base import (
 )
 from pipeline.store.url import ChdbURL, NativeURL, StoreURL, StoreURLError, parse_store_url
 
-DEFAULT_STORE = "chdb://./.ccpipe/store"
-
 __all__ = [
-    "DEFAULT_STORE",
     "QueryResult",
     "Store",
     "StoreBusy",
