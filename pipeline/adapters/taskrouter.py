@@ -31,23 +31,18 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from pipeline.adapters.base import (
-    DEFAULT_CAPACITY,
-    AdapterError,
-    BoundedMap,
-    Event,
-    EventFactory,
+from pipeline.adapters.converter import AdapterError, Event
+from pipeline.adapters.event_factory import EventFactory
+from pipeline.adapters.name_maps import channel_of, checked_channel_map, checked_state_map
+from pipeline.adapters.pairing import DEFAULT_CAPACITY, PairingState
+from pipeline.adapters.record_fields import (
     attribute_path,
-    channel_of,
-    checked_channel_map,
-    checked_state_map,
     customer_or_none,
     dig,
-    epoch_us,
-    rfc3339_us,
-    seconds,
+    json_object,
     text_or_none,
 )
+from pipeline.adapters.times import epoch_us, rfc3339_us, seconds
 
 CLOUDEVENT_PREFIX = "com.twilio.taskrouter."
 TASKROUTER_CHANNELS: dict[str, str] = {
@@ -129,10 +124,11 @@ class TaskRouterConverter:
         self.channels = checked_channel_map(TASKROUTER_CHANNELS, opts.channel_map)
         self.activities = checked_state_map(FLEX_ACTIVITIES, opts.activity_map)
         self.queue_names = dict(opts.queue_names or {})
+        self.pairs = PairingState(opts.capacity, "tasks", "contacts")
         # TaskSid -> [contact_id, queue, accepted_us, agent_id, wrapup_us]
-        self.tasks = BoundedMap(opts.capacity)
+        self.tasks = self.pairs["tasks"]
         # contact_id -> [queue, agent_id]: the contact's latest segment, to see transfers.
-        self.contacts = BoundedMap(opts.capacity)
+        self.contacts = self.pairs["contacts"]
 
     def convert(self, record: bytes) -> list[Event]:
         fields = parse_record(record)
@@ -328,11 +324,10 @@ class TaskRouterConverter:
     # Checkpoint --------------------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:
-        return {"tasks": self.tasks.dump(), "contacts": self.contacts.dump()}
+        return self.pairs.state()
 
     def restore(self, state: Mapping[str, Any]) -> None:
-        self.tasks.load(state.get("tasks", []))
-        self.contacts.load(state.get("contacts", []))
+        self.pairs.restore(state)
 
     def unresolved(self) -> list[str]:
         return [
@@ -348,12 +343,7 @@ def parse_record(record: bytes) -> dict[str, Any]:
             return dict(parse_qsl(text.decode(), keep_blank_values=True, strict_parsing=True))
         except (UnicodeDecodeError, ValueError):
             raise AdapterError("neither JSON nor a form-encoded event callback") from None
-    try:
-        obj = orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        raise AdapterError(f"not JSON: {exc}") from None
-    if not isinstance(obj, dict):
-        raise AdapterError("not a JSON object")
+    obj = json_object(text)
     if "specversion" not in obj:
         return obj
     kind = str(obj.get("type", ""))

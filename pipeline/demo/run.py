@@ -28,10 +28,10 @@ from typing import TextIO
 from pipeline.config import Settings
 from pipeline.core.clock import parse_rfc3339
 from pipeline.demo.broker import BrokerError, EmbeddedBroker, free_port
-from pipeline.demo.drain import wait_caught_up
 from pipeline.demo.process import ChildProcess
 from pipeline.demo.progress import Progress, combined, read_metrics, wallboard_has_figures
 from pipeline.demo.supervisor import StopSignals, Supervisor
+from pipeline.kafka.group_lag import wait_caught_up
 
 DEFAULT_START = "2026-11-23T07:00:00Z"
 # Long sessions make the first group join on tansu slow: tansu holds a join for about half

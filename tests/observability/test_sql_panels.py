@@ -16,7 +16,7 @@ import pytest
 from pipeline.config import load_settings
 from pipeline.grafana.dashboards import all_dashboards
 from pipeline.store import Store, open_store
-from pipeline.store.migrations import default_directory, load_migrations, migrate
+from pipeline.store.migrations import load_migrations, migrate
 from pipeline.targets import targets_from_settings
 from tests.observability.dashboard_queries import Query, clickhouse_queries, expand_sql
 from tests.store.fill import fill, simulated
@@ -39,7 +39,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     # chdb serves one data directory per process: closed before another test opens its own.
     opened = open_store(f"chdb://{tmp_path_factory.mktemp('grafana-store') / 'store'}")
     try:
-        migrate(opened, load_migrations(default_directory()))
+        migrate(opened, load_migrations())
         REPORT[:] = fill(opened, simulated(1500, seed=5))
         yield opened
     finally:
