@@ -7,7 +7,7 @@ Every place that computes, names, records, draws or judges a KPI reads it from h
 - `pipeline/stream/metrics.py` exports the counters and gauges named here;
 - `pipeline/rules.py` records each KPI as one division of summed rates, and alerts on CHECKS;
 - `pipeline/kpi_sql.py` writes each KPI in ClickHouse SQL: the dashboards use it, and
-  tests/store checks the report views of deploy/clickhouse/ against it;
+  tests/store checks the report views of pipeline/store/schema/ against it;
 - `pipeline/grafana/dashboards/` and `pipeline/wallboard/` draw and judge the KPIs with the
   names, units, directions, checks and colour bands below.
 
