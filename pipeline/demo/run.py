@@ -29,7 +29,13 @@ from pipeline.config import Settings
 from pipeline.core.clock import parse_rfc3339
 from pipeline.demo.broker import BrokerError, EmbeddedBroker, free_port
 from pipeline.demo.process import ChildProcess
-from pipeline.demo.progress import Progress, combined, read_metrics, wallboard_has_figures
+from pipeline.demo.progress import (
+    Progress,
+    combined,
+    publications,
+    read_metrics,
+    wallboard_has_figures,
+)
 from pipeline.demo.supervisor import StopSignals, Supervisor
 from pipeline.kafka.group_lag import wait_caught_up
 
@@ -40,6 +46,7 @@ FAUST_ENV = {"CCPIPE_BROKER_SESSION_TIMEOUT_S": "6"}
 WORKER_STOP_S = 20.0
 SINK_STOP_S = 30.0
 POLL_S = 0.5
+GROUP_DEADLINE_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -150,11 +157,36 @@ class Demo:
                 stop_deadline_s=SINK_STOP_S,
             )
         )
+        if options.workers > 1:
+            self._wait_for_group(children)
         children.start(
             ChildProcess("feed", self._feed_argv(), run_dir / "feed.log", env=env),
             may_finish=True,
         )
         self._where(run_dir)
+
+    def _wait_for_group(self, children: Supervisor) -> None:
+        """Until every worker has its share of the partitions, before any event is fed.
+
+        tansu answers ListOffsets short (below), so a partition that moved to another worker
+        once its tables had records could be recovered short: with every worker in the group
+        before the first event, no table moves in a demo run. A worker publishes the live
+        state of each partition it gets (docs/live.md), so each one's publications say it has
+        its share."""
+        deadline = time.monotonic() + GROUP_DEADLINE_S
+        self.say(f"waiting for the {self.options.workers} workers to share the partitions")
+        while True:
+            failed = children.failed()
+            if failed is not None:
+                raise StartError(f"the {failed.name} stopped (exit code {failed.returncode})")
+            published = [publications(url) for url in self.worker_urls]
+            if all(published):
+                return
+            if time.monotonic() > deadline:
+                raise StartError(
+                    f"the workers did not share the partitions in {GROUP_DEADLINE_S:.0f} s"
+                )
+            time.sleep(POLL_S)  # polling step of a wait with a deadline
 
     def _create_topics(self) -> None:
         from kafka import KafkaAdminClient
