@@ -19,33 +19,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from pipeline.core.clock import US_PER_S
-
-# Contract defaults per channel.
-DEFAULT_SL_THRESHOLD_S: dict[str, float] = {
-    "voice": 20,
-    "chat": 60,
-    "callback": 3600,
-    "sms": 3600,
-    "social": 3600,
-    "email": 86400,
-}
-DEFAULT_SHORT_ABANDON_S: dict[str, float] = {"voice": 5}
-DEFAULT_FCR_WINDOW_S = 604800
+from pipeline.core.thresholds import (
+    DEFAULT_FCR_WINDOW_S,
+    DEFAULT_SHORT_ABANDON_S,
+    DEFAULT_SL_THRESHOLD_S,
+    QueueConfig,
+)
 
 QUEUE_KEYS = ("sl_threshold_s", "short_abandon_s", "fcr_window_s")
 
 
 class ConfigError(ValueError):
     """A setting that cannot be used, naming where it came from."""
-
-
-@dataclass(frozen=True, slots=True)
-class QueueConfig:
-    """A queue's thresholds for one channel, in integer microseconds."""
-
-    sl_threshold_us: int
-    short_abandon_us: int
-    fcr_window_us: int
 
 
 @dataclass(frozen=True, slots=True)

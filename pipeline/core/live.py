@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pipeline.config import QueueConfig, Settings
 from pipeline.core.agents import AgentBoard
 from pipeline.core.catalogue import COUNT, KPI
 from pipeline.core.clock import (
@@ -48,8 +47,8 @@ from pipeline.core.intervals import (
     report_row,
     zero_counts,
 )
-from pipeline.core.kpi_state import QueueLookup
 from pipeline.core.segments import Segment, SegmentId
+from pipeline.core.thresholds import QueueConfig, QueueLookup
 
 MINUTE_US = 60 * US_PER_S
 # Rolling windows by name and length; "today" starts at the tenant's local midnight.
@@ -71,6 +70,8 @@ _SUMMED = tuple(i for i in range(N_COUNTS) if i != MAX_WAIT_INDEX)
 OFFERED = COUNT_FIELDS.index("offered")
 
 Group = tuple[str, str, str]  # (tenant, queue, channel)
+# A tenant's time zone, where its "today" starts (the settings' `tenant_timezone`).
+ZoneLookup = Callable[[str], ZoneInfo]
 
 
 def local_day_start_us(now_us: int, zone: ZoneInfo) -> int:
@@ -329,18 +330,18 @@ class LiveBoard:
             self._quarters[key] = cached
         return cached
 
-    def prune(self, now_us: int, settings: Settings | None = None) -> int:
+    def prune(self, now_us: int, zones: ZoneLookup | None = None) -> int:
         """Forget minute buckets no window at `now_us` reaches; returns how many were dropped.
 
-        With `settings`, the horizon is the earliest local midnight among this board's
+        With `zones`, the horizon is the earliest local midnight among this board's
         tenants; without, 25 hours before now (no local day is longer). Open segments stay
         whatever their age: they are still waiting.
         """
         horizon = now_us - _LONGEST_DAY_US
-        if settings is not None:
+        if zones is not None:
             tenants = {tenant for tenant, _, _ in self._waiting}
             horizon = min(
-                (local_day_start_us(now_us, settings.tenant_timezone(t)) for t in tenants),
+                (local_day_start_us(now_us, zones(t)) for t in tenants),
                 default=now_us,
             )
             horizon = min(horizon, now_us - _LONGEST_ROLLING_US)
@@ -360,13 +361,11 @@ class LiveBoard:
     def snapshot(
         self,
         now_us: int,
-        settings: Settings,
+        zones: ZoneLookup,
         agents: AgentBoard | None = None,
         per_channel: bool = False,
     ) -> list[QueueFigures]:
-        return snapshot_many(
-            [self], now_us, settings, [] if agents is None else [agents], per_channel
-        )
+        return snapshot_many([self], now_us, zones, [] if agents is None else [agents], per_channel)
 
 
 def agents_by_queue(boards: Iterable[AgentBoard]) -> dict[tuple[str, str], Counter[str]]:
@@ -389,7 +388,7 @@ def agents_by_queue(boards: Iterable[AgentBoard]) -> dict[tuple[str, str], Count
 def snapshot_many(
     boards: Sequence[LiveBoard],
     now_us: int,
-    settings: Settings,
+    zones: ZoneLookup,
     agents: Iterable[AgentBoard] = (),
     per_channel: bool = False,
 ) -> list[QueueFigures]:
@@ -401,7 +400,7 @@ def snapshot_many(
     agent_counts = agents_by_queue(agents)
     tenants = {group[0] for board in boards for group in board.groups()}
     tenants |= {tenant for tenant, _ in agent_counts}
-    starts = {tenant: window_starts(now_us, settings.tenant_timezone(tenant)) for tenant in tenants}
+    starts = {tenant: window_starts(now_us, zones(tenant)) for tenant in tenants}
 
     by_channel: dict[Group, GroupPartial] = {}
     for board in boards:

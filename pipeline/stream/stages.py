@@ -182,7 +182,7 @@ class SegmentStage:
         return snapshot_many(
             list(self.boards.values()),
             self.watermark_us,
-            self.settings,
+            self.settings.tenant_timezone,
             [state.agents for state in self.parts.values()],
             per_channel,
         )
@@ -224,7 +224,7 @@ class SegmentStage:
         # Old minute buckets are dropped once a minute of event time.
         now = state.watermark_us
         if now - self._pruned_at.get(partition, -(2**62)) >= 60_000_000:
-            board.prune(now, self.settings)
+            board.prune(now, self.settings.tenant_timezone)
             self._pruned_at[partition] = now
 
     def _dead_letter(self, rejection: Rejection, partition: int, offset: int) -> Send:

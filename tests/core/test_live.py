@@ -42,6 +42,7 @@ from pipeline.core.live import (
 from pipeline.core.segments import Segment
 
 SETTINGS = Settings(tenants={"paris": {"timezone": "Europe/Paris"}})
+ZONES = SETTINGS.tenant_timezone
 S = US_PER_S
 MIN = MINUTE_US
 NOW = parse_rfc3339("2026-11-22T10:00:00Z")
@@ -112,7 +113,7 @@ class Owner:
         return self
 
     def tile(self, now: int, queue: str = "q", tenant: str = "default") -> QueueFigures:
-        tiles = self.board.snapshot(now, SETTINGS, self.state.agents)
+        tiles = self.board.snapshot(now, ZONES, self.state.agents)
         (found,) = [t for t in tiles if (t.tenant, t.queue) == (tenant, queue)]
         return found
 
@@ -153,7 +154,7 @@ def test_in_queue_and_longest_wait_as_contacts_are_offered_and_leave() -> None:
 def test_an_outcome_before_its_offer_never_puts_the_contact_in_the_queue() -> None:
     t0 = parse_rfc3339("2026-11-22T09:00:00Z")
     owner = Owner().feed([abandon(t0 + 9 * S, "c1")])
-    assert owner.board.snapshot(t0 + 60 * S, SETTINGS) == []  # not offered: not counted
+    assert owner.board.snapshot(t0 + 60 * S, ZONES) == []  # not offered: not counted
     owner.feed([offer(t0, "c1")])
     tile = owner.tile(t0 + 60 * S)
     assert (tile.in_queue, tile.windows["15m"].kpis["abandoned"]) == (0, 1)
@@ -176,7 +177,7 @@ def test_per_channel_tiles_add_up_to_the_queue_tile() -> None:
             offer(t0 + 60 * S, "h2", channel="chat"),
         ]
     )
-    tiles = {t.channel: t for t in owner.board.snapshot(NOW, SETTINGS, per_channel=True)}
+    tiles = {t.channel: t for t in owner.board.snapshot(NOW, ZONES, per_channel=True)}
     assert set(tiles) == {None, "voice", "chat"}
     assert (tiles["voice"].in_queue, tiles["chat"].in_queue, tiles[None].in_queue) == (1, 1, 2)
     assert tiles[None].oldest_offer_us == t0
@@ -337,7 +338,7 @@ def test_agents_per_state_for_the_queues_their_latest_state_lists() -> None:
             agent(t, "a4", "available", None),  # no queues: on no tile
         ]
     )
-    tiles = {t.queue: t for t in owner.board.snapshot(NOW, SETTINGS, owner.state.agents)}
+    tiles = {t.queue: t for t in owner.board.snapshot(NOW, ZONES, owner.state.agents)}
     assert set(tiles) == {"q", "q2", "q3"}
     assert tiles["q"].agents == {"available": 1, "busy": 0, "acw": 1, "away": 0, "offline": 0}
     assert tiles["q3"].agents["away"] == 1 and tiles["q3"].in_queue == 0
@@ -357,11 +358,11 @@ def test_prune_keeps_every_figure_of_now_and_forgets_older_buckets() -> None:
         events += [offer(NOW - i, f"c{i}"), answer(NOW - i + 5 * S, f"c{i}")]
     events.append(offer(NOW - 30 * MIN, "moves-back"))
     owner = Owner().feed(events)
-    before = owner.board.snapshot(NOW, SETTINGS, per_channel=True)
+    before = owner.board.snapshot(NOW, ZONES, per_channel=True)
     buckets = owner.board.buckets
-    dropped = owner.board.prune(NOW, SETTINGS)
+    dropped = owner.board.prune(NOW, ZONES)
     assert dropped > 0 and owner.board.buckets == buckets - dropped
-    assert owner.board.snapshot(NOW, SETTINGS, per_channel=True) == before
+    assert owner.board.snapshot(NOW, ZONES, per_channel=True) == before
     tile = owner.tile(NOW)
     assert (tile.in_queue, tile.longest_wait_s) == (2, 2 * day / S)
     # A late event of a forgotten segment (offered yesterday) does not bring its bucket back.
@@ -389,7 +390,7 @@ def test_a_late_event_updates_figures_already_shown() -> None:
 def test_prune_just_after_midnight_keeps_the_last_hour() -> None:
     now = parse_rfc3339("2026-11-23T00:30:00Z")
     owner = Owner().feed([offer(now - 45 * MIN, "yesterday"), offer(now - 61 * MIN, "gone")])
-    assert owner.board.prune(now, SETTINGS) == 1
+    assert owner.board.prune(now, ZONES) == 1
     windows = owner.tile(now).windows
     assert (windows["60m"].kpis["offered"], windows["today"].kpis["offered"]) == (1, 0)
 
@@ -538,13 +539,13 @@ def test_figures_in_any_arrival_order_match_models_of_the_final_segments(
     owner = Owner()
     for batch in _batches(events, cuts):
         owner.feed(batch)
-        owner.board.snapshot(now, SETTINGS)  # fills caches that later batches must refresh
-    tiles = owner.board.snapshot(now, SETTINGS, owner.state.agents, per_channel=True)
+        owner.board.snapshot(now, ZONES)  # fills caches that later batches must refresh
+    tiles = owner.board.snapshot(now, ZONES, owner.state.agents, per_channel=True)
     segments = [s for s in owner.state.segments.values() if s.offered is not None]
 
     # Rebuilt from the segments it owns, a board shows the same.
     rebuilt = LiveBoard.from_segments(owner.state.segments.values(), SETTINGS.queue)
-    assert rebuilt.snapshot(now, SETTINGS, owner.state.agents, per_channel=True) == tiles
+    assert rebuilt.snapshot(now, ZONES, owner.state.agents, per_channel=True) == tiles
 
     for tile in tiles:
         mine = [
@@ -597,9 +598,9 @@ def test_partial_boards_merge_into_the_board_over_all_segments(
     for event in events:
         owners[_owner_of(event, parts)].feed([event])
     merged = snapshot_many(
-        [o.board for o in owners], now, SETTINGS, [o.state.agents for o in owners], per_channel=True
+        [o.board for o in owners], now, ZONES, [o.state.agents for o in owners], per_channel=True
     )
-    assert merged == whole.board.snapshot(now, SETTINGS, whole.state.agents, per_channel=True)
+    assert merged == whole.board.snapshot(now, ZONES, whole.state.agents, per_channel=True)
     assert agents_by_queue([o.state.agents for o in owners]) == agents_by_queue(
         [whole.state.agents]
     )
@@ -609,7 +610,7 @@ def test_as_dict_is_plain_json() -> None:
     import json
 
     owner = Owner().feed([offer(NOW - MIN, "c1"), agent(NOW, "a1", "busy", ["q"])])
-    (tile,) = owner.board.snapshot(NOW, SETTINGS, owner.state.agents)
+    (tile,) = owner.board.snapshot(NOW, ZONES, owner.state.agents)
     data = json.loads(json.dumps(tile.as_dict()))
     assert data["oldest_offer"] == "2026-11-22T09:59:00Z"
     assert data["longest_wait_s"] == 60.0
