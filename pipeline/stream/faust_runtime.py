@@ -103,7 +103,7 @@ class FaustRuntime:
         self._pending: list[Any] = []  # asyncio futures of aiokafka deliveries
         self.registry, self.latency = build_registry(self)
         self._declare()
-        self.pages = WallboardPages(self, settings, settings_targets(settings))
+        self.pages = WallboardPages(self, settings, settings.targets)
         self._mount_pages()
 
     # --- what the metrics and the pages read -------------------------------------------------
@@ -421,12 +421,6 @@ def _app(settings: Settings, web_port: int | None) -> App:
         key_serializer="raw",
         value_serializer="raw",
     )
-
-
-def settings_targets(settings: Settings) -> Any:
-    from pipeline.targets import targets_from_settings
-
-    return targets_from_settings(settings)
 
 
 def worker_for(runtime: FaustRuntime, loglevel: str = "warning") -> Any:

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import ast
+import re
 from pathlib import Path
 
 import pytest
 
 from pipeline.config import ConfigError, load_settings
+from pipeline.core.events import CHANNELS
+from pipeline.core.thresholds import (
+    DEFAULT_FCR_WINDOW_S,
+    DEFAULT_SHORT_ABANDON_S,
+    DEFAULT_SL_THRESHOLD_S,
+)
 
 
 def test_contract_defaults_per_channel() -> None:
@@ -75,3 +83,46 @@ def test_a_bad_environment_variable_is_named() -> None:
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read config file"):
         load_settings(tmp_path / "nope.yaml", env={})
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_documented_defaults_are_the_contract_s() -> None:
+    """docs/configuration.md's table against pipeline/core/thresholds.py, every channel."""
+    doc = (ROOT / "docs" / "configuration.md").read_text()
+    rows = re.findall(r"^\| (\w+) \| (\d+) \| (\d+) \|$", doc, re.M)
+    assert {channel: (int(sl), int(short)) for channel, sl, short in rows} == {
+        channel: (DEFAULT_SL_THRESHOLD_S[channel], DEFAULT_SHORT_ABANDON_S.get(channel, 0))
+        for channel in CHANNELS
+    }
+    assert f"`fcr_window_s` {DEFAULT_FCR_WINDOW_S} " in doc
+
+
+def test_the_documented_example_is_a_valid_settings_file(tmp_path: Path) -> None:
+    doc = (ROOT / "docs" / "configuration.md").read_text()
+    path = tmp_path / "ccpipe.yaml"
+    path.write_text(re.findall(r"```yaml\n(.*?)```", doc, re.S)[0])
+    settings = load_settings(path, env={})
+    assert settings.queue("acme", "sales", "voice").sl_threshold_us == 15_000_000
+    assert settings.queue("other", "support", "voice").short_abandon_us == 8_000_000
+    assert str(settings.tenant_timezone("acme")) == "Europe/Paris"
+
+
+def imported(source: Path) -> set[str]:
+    modules: set[str] = set()
+    for node in ast.walk(ast.parse(source.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            modules.add(node.module or "")
+        elif isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+    return modules
+
+
+def test_the_core_and_the_targets_never_import_the_settings() -> None:
+    """The core is handed lookups (`settings.queue`, `settings.tenant_timezone`) and imports
+    only the core; config imports targets, never the other way round."""
+    for source in (ROOT / "pipeline" / "core").glob("*.py"):
+        ours = {m for m in imported(source) if m.split(".")[0] == "pipeline"}
+        assert all(m.startswith("pipeline.core.") for m in ours), (source, ours)
+    assert "pipeline.config" not in imported(ROOT / "pipeline" / "targets.py")

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.config import Settings
+from pipeline.config import Settings, TenantSettings
 from pipeline.core.clock import INTERVAL_US, US_PER_S, parse_rfc3339
 from pipeline.core.intervals import COUNT_FIELDS, IntervalKey, report_row, zero_counts
 from pipeline.core.live import WINDOW_NAMES, QueueFigures, WindowFigures
@@ -89,7 +89,7 @@ def test_the_day_series_merges_channels_and_sources_of_today_only() -> None:
 
 
 def test_today_is_the_tenants_local_day() -> None:
-    settings = Settings(tenants={"nyc": {"timezone": "America/New_York"}})
+    settings = Settings(tenants={"nyc": TenantSettings(timezone="America/New_York")})
     # 03:00 UTC on the 23rd is still the 22nd in New York: its day began at 05:00 UTC on the 22nd.
     start = parse_rfc3339("2026-11-22T06:00:00Z")
     parts = held(("nyc", "q", "voice", start, "seg:0", counts(answered=1, answered_within_sl=1)))
