@@ -20,7 +20,7 @@ import msgspec
 import yaml
 from msgspec import Meta
 
-from pipeline.config_reader import ConfigError, KeyPath, convert
+from pipeline.config_reader import AtLeastOne, ConfigError, KeyPath, convert
 from pipeline.core.events import Channel
 from pipeline.core.thresholds import (
     DEFAULT_FCR_WINDOW_S,
@@ -34,7 +34,6 @@ Seconds = Annotated[float, Meta(ge=0, description="expected a number of seconds 
 # One number for every channel, or a map per channel with `default` for the rest.
 PerChannelSeconds = Seconds | dict[Literal[Channel, "default"], Seconds]
 Count = Annotated[int, Meta(ge=0)]
-AtLeastOne = Annotated[int, Meta(ge=1)]
 Port = Annotated[int, Meta(ge=0, le=65535)]
 
 

@@ -4,7 +4,7 @@ The tree (pipeline/config.py, pipeline/targets.py) is declared with msgspec stru
 check types, ranges (`Meta`), choices (`Literal`) and unknown keys while they convert. This
 module turns msgspec's errors into `ConfigError`s that read like
 
-    ccpipe.yaml: key `queues.billing.sl_threshold_s.chat`: expected seconds >= 0, got -1
+    ccpipe.yaml: key `queues.billing.sl_threshold_s.chat`: expected a number of seconds >= 0, got -5
 
 and reads the one value msgspec does not know, a `Duration` such as `10m`.
 """
@@ -38,6 +38,10 @@ class KeyPath:
 
     def __str__(self) -> str:
         return f"{self.source}: key `{'.'.join(self.keys)}`" if self.keys else self.source
+
+
+# Value types the settings and the targets share.
+AtLeastOne = Annotated[int, msgspec.Meta(ge=1)]
 
 
 class Duration(int):
@@ -121,9 +125,9 @@ def _sentence(message: str, in_key: bool, value: Any, kind: Any, where: KeyPath)
         return f"{where}: missing `{found[1]}`"
     if message.startswith("Invalid enum value"):
         if in_key:
-            (key_kind, _), *_ = [get_args(m) for m in _members(kind) if get_origin(m) is dict]
+            key_kind = next(get_args(m)[0] for m in _members(kind) if get_origin(m) is dict)
             choices = _choices(key_kind)
-            unknown = next(str(key) for key in value if key not in choices)
+            unknown = next((str(key) for key in value if key not in choices), "")
             return f"{where}: unknown key `{unknown}` (known: {', '.join(choices)})"
         return f"{where} must be one of {', '.join(_choices(kind))}, not {value!r}"
     expected = _description(kind) or re.sub(r"`([^`]*)`", _plain, message.split(", got ")[0])

@@ -75,6 +75,24 @@ def test_a_bad_file_names_the_key_and_the_file(tmp_path: Path, text: str, names:
     assert str(path) in str(error.value)
 
 
+def test_a_bad_value_in_a_map_names_its_key_and_the_value(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("queues:\n  sales: {}\n  billing: {sl_threshold_s: {voice: 20, chat: -5}}\n")
+    with pytest.raises(ConfigError) as error:
+        load_settings(path, env={})
+    assert "key `queues.billing.sl_threshold_s.chat`" in str(error.value)
+    assert str(error.value).endswith("got -5")
+
+
+def test_variables_and_flags_are_read_as_their_setting_s_type() -> None:
+    env = {"CCPIPE_PARTITIONS": "8", "CCPIPE_PER_AGENT_METRICS": "true"}
+    settings = load_settings(env=env, sink_batch_seconds="2.5")
+    assert (settings.partitions, settings.per_agent_metrics) == (8, True)
+    assert settings.sink_batch_seconds == 2.5
+    with pytest.raises(ConfigError, match=r"CCPIPE_PARTITIONS.*>= 1"):
+        load_settings(env={"CCPIPE_PARTITIONS": "0"})
+
+
 def test_a_bad_environment_variable_is_named() -> None:
     with pytest.raises(ConfigError, match="CCPIPE_WEB_PORT"):
         load_settings(env={"CCPIPE_WEB_PORT": "eighty"})
