@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import subprocess
 import time
@@ -10,6 +9,8 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import msgspec
 
 from pipeline.config import Settings, load_settings
 from pipeline.kafka.group_lag import GroupLag, high_watermarks, uncommitted
@@ -35,7 +36,7 @@ def broker() -> Iterator[str]:
 
 def fresh_settings(bootstrap: str, partitions: int, state_dir: Path) -> Settings:
     prefix = f"b{uuid.uuid4().hex[:8]}"
-    return dataclasses.replace(
+    return msgspec.structs.replace(
         load_settings(env={}),
         broker=bootstrap,
         partitions=partitions,

@@ -20,7 +20,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import http.client
 import random
 import tempfile
@@ -28,6 +27,7 @@ import threading
 import time
 from pathlib import Path
 
+import msgspec
 import orjson
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -211,7 +211,7 @@ def main() -> None:
 
 def fresh_state(settings: Settings, state_dir: Path) -> Settings:
     """The same pipeline, another worker's local state folder."""
-    return dataclasses.replace(settings, state_dir=str(state_dir))
+    return msgspec.structs.replace(settings, state_dir=str(state_dir))
 
 
 if __name__ == "__main__":

@@ -18,11 +18,11 @@ and the CPU a publication costs.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import random
 import time
 from collections import defaultdict
 
+import msgspec
 import orjson
 
 from bench.record import record
@@ -93,7 +93,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     events = day_events(args)
-    settings = dataclasses.replace(load_settings(env={}), partitions=args.partitions)
+    settings = msgspec.structs.replace(load_settings(env={}), partitions=args.partitions)
     stage = SegmentStage(settings, Partitions.uniform(args.partitions), "cc.events")
     empty = {CONTACTS: lambda: (), AGENTS: lambda: ()}
     for p in range(args.partitions):

@@ -48,6 +48,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import msgspec
 import psutil
 
 from bench.events import simulated
@@ -338,7 +339,7 @@ def start_group(
     workers: list[subprocess.Popen[bytes]] = []
     try:
         for i in range(n):
-            own = dataclasses.replace(settings, state_dir=str(root / f"state-{i}"))
+            own = msgspec.structs.replace(settings, state_dir=str(root / f"state-{i}"))
             config = write_config(own, root / f"worker-{i}.yaml", free_port())
             workers.append(start_worker(config, root / f"worker-{i}.log"))
         wait_settled(watch, workers)

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+import msgspec
 import orjson
 import psutil
 
@@ -39,7 +39,7 @@ PARTITIONS = 4
 
 def publications(contacts: int) -> list[tuple[int, bytes, bytes]]:
     """(partition, key, value) of a simulated day's state, as the worker publishes it."""
-    settings = dataclasses.replace(load_settings(env={}), partitions=PARTITIONS)
+    settings = msgspec.structs.replace(load_settings(env={}), partitions=PARTITIONS)
     stage = SegmentStage(settings, Partitions.uniform(PARTITIONS), "events")
     from pipeline.kafka.partitioner import partition_for
     from pipeline.kafka.producer import classify
@@ -149,8 +149,6 @@ def answers(port: int, deadline_s: float) -> None:
 
 def bump(value: bytes, version: int) -> bytes:
     """The publication with another version (msgpack: re-encode the outer array)."""
-    import msgspec
-
     items = msgspec.msgpack.decode(value)
     items[2] = version
     items[4] = int(time.time() * 1000)

@@ -11,12 +11,11 @@ joins the two in one process.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from sys import intern
 from typing import NamedTuple, cast
 
-from pipeline.config import QueueConfig, Settings
 from pipeline.core.agents import AgentBoard
 from pipeline.core.clock import interval_start_us
 from pipeline.core.events import AnyEvent, ContactEvent
@@ -24,8 +23,7 @@ from pipeline.core.fcr import FcrFact, FcrTracker
 from pipeline.core.interval_store import IntervalStore
 from pipeline.core.intervals import IntervalKey, merge_counts, report_row
 from pipeline.core.segments import Segment, SegmentId
-
-QueueLookup = Callable[[str, str, str], QueueConfig]
+from pipeline.core.thresholds import QueueConfig, QueueLookup
 
 
 class FcrRemoval(NamedTuple):
@@ -238,10 +236,6 @@ class KpiState:
     def __init__(self, queue_config: QueueLookup) -> None:
         self.segments = SegmentState(queue_config)
         self.fcr = FcrTracker()
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> KpiState:
-        return cls(settings.queue)
 
     def apply(self, events: Iterable[AnyEvent]) -> int:
         return self.segments.apply(events)

@@ -50,9 +50,7 @@ def application(view: CentreView, pages: WallboardPages) -> web.Application:
 async def serve(settings: Settings, announce: Callable[[str], None] = print) -> None:
     """Serve until SIGINT or SIGTERM."""
     view = centre_view(settings)
-    from pipeline.targets import targets_from_settings
-
-    pages = WallboardPages(view, targets_from_settings(settings))
+    pages = WallboardPages(view, settings.targets)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -421,7 +421,7 @@ class ContactCentre:
         rng = self.rng
         config = self.config
         wait_s = (segment.answered_us - segment.offered_us) / 1_000_000
-        threshold = segment.key.cb.sl_threshold_s
+        threshold = segment.key.sl_threshold_s
         mean = 4.35 if segment.resolved else 2.8
         if wait_s > 3 * threshold:
             mean -= 0.8

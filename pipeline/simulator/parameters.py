@@ -60,7 +60,6 @@ class ChannelBehaviour:
     retry_share: float  # of abandoning customers who try again
     survey_share: float  # of handled contacts that get a survey response
     survey_delay: Lognormal  # from the end of the conversation to the response
-    sl_threshold_s: float  # the contract's default; waits past it lower the survey score
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +112,6 @@ def _channels() -> dict[str, ChannelBehaviour]:
             retry_share=0.5,
             survey_share=0.12,
             survey_delay=ivr_survey,
-            sl_threshold_s=20,
         ),
         "chat": ChannelBehaviour(
             share=0.18,
@@ -128,7 +126,6 @@ def _channels() -> dict[str, ChannelBehaviour]:
             retry_share=0.3,
             survey_share=0.2,
             survey_delay=Lognormal(60, 0.8),
-            sl_threshold_s=60,
         ),
         "sms": ChannelBehaviour(
             share=0.04,
@@ -143,7 +140,6 @@ def _channels() -> dict[str, ChannelBehaviour]:
             retry_share=0.2,
             survey_share=0.1,
             survey_delay=link_survey,
-            sl_threshold_s=3600,
         ),
         "social": ChannelBehaviour(
             share=0.03,
@@ -158,7 +154,6 @@ def _channels() -> dict[str, ChannelBehaviour]:
             retry_share=0.2,
             survey_share=0.05,
             survey_delay=link_survey,
-            sl_threshold_s=3600,
         ),
         "callback": ChannelBehaviour(
             share=0.05,
@@ -173,7 +168,6 @@ def _channels() -> dict[str, ChannelBehaviour]:
             retry_share=0.3,
             survey_share=0.12,
             survey_delay=ivr_survey,
-            sl_threshold_s=3600,
         ),
         "email": ChannelBehaviour(
             share=0.12,
@@ -188,7 +182,6 @@ def _channels() -> dict[str, ChannelBehaviour]:
             retry_share=0.0,
             survey_share=0.08,
             survey_delay=link_survey,
-            sl_threshold_s=86400,
         ),
     }
 

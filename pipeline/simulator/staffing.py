@@ -16,6 +16,7 @@ import random
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from pipeline.core.thresholds import DEFAULT_SL_THRESHOLD_S
 from pipeline.simulator.demand import IntradayProfile
 from pipeline.simulator.parameters import CentreConfig
 
@@ -61,9 +62,9 @@ def segment_share(config: CentreConfig, queue: str) -> float:
     return own + transferred_in
 
 
-def deferrable(config: CentreConfig, channel: str) -> bool:
+def deferrable(channel: str) -> bool:
     """A channel whose service level is counted in hours can be worked when calls allow."""
-    return config.channels[channel].sl_threshold_s >= 3600
+    return DEFAULT_SL_THRESHOLD_S[channel] >= 3600
 
 
 def offered_load(
@@ -79,7 +80,7 @@ def offered_load(
         load = 0.0
         for queue in team.queues:
             for channel in team.channels:
-                share = share_now if not deferrable(config, channel) else 1 / slots
+                share = share_now if not deferrable(channel) else 1 / slots
                 rate = (
                     volume
                     * segment_share(config, queue)

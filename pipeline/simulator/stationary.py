@@ -50,7 +50,6 @@ def stationary_config(
         retry_share=0.0,
         survey_share=0.0,
         survey_delay=Lognormal(60, 0.5),  # no surveys: never drawn
-        sl_threshold_s=20,
     )
     queue = QueueBehaviour(
         share=1.0,

@@ -114,7 +114,7 @@ class FaustRuntime:
         self._published_at: dict[int, float] = {}
         self._stop = asyncio.Event()
         self._declare()
-        self.pages = WallboardPages(self.view, settings_targets(settings))
+        self.pages = WallboardPages(self.view, settings.targets)
         self._mount_pages()
 
     # --- what the metrics and the pages read -------------------------------------------------
@@ -494,12 +494,6 @@ def _app(settings: Settings, web_port: int | None) -> App:
         key_serializer="raw",
         value_serializer="raw",
     )
-
-
-def settings_targets(settings: Settings) -> Any:
-    from pipeline.targets import targets_from_settings
-
-    return targets_from_settings(settings)
 
 
 def worker_for(runtime: FaustRuntime, loglevel: str = "warning") -> Any:

@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.config import Settings
+from pipeline.config import Settings, TenantSettings
 from pipeline.core.clock import US_PER_S, format_utc, parse_rfc3339
 from pipeline.core.events import (
     AGENT_STATES,
@@ -43,7 +43,7 @@ from pipeline.core.live import (
 )
 from pipeline.core.segments import Segment
 
-SETTINGS = Settings(tenants={"paris": {"timezone": "Europe/Paris"}})
+SETTINGS = Settings(tenants={"paris": TenantSettings(timezone="Europe/Paris")})
 ZONES = SETTINGS.tenant_timezone
 S = US_PER_S
 MIN = MINUTE_US

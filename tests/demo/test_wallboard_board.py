@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.config import Settings
+from pipeline.config import Settings, TenantSettings
 from pipeline.core.clock import INTERVAL_US, US_PER_S, parse_rfc3339
 from pipeline.core.intervals import COUNT_FIELDS, IntervalKey, report_row, zero_counts
 from pipeline.core.live import WINDOW_NAMES, GroupPart, MergedBoard, QueueFigures, WindowFigures
@@ -95,7 +95,7 @@ def test_the_day_series_merges_channels_and_sources_of_today_only() -> None:
 
 
 def test_today_is_the_tenants_local_day() -> None:
-    zones = Settings(tenants={"nyc": {"timezone": "America/New_York"}}).tenant_timezone
+    zones = Settings(tenants={"nyc": TenantSettings(timezone="America/New_York")}).tenant_timezone
     # 03:00 UTC on the 23rd is still the 22nd in New York: its day began at 05:00 UTC on the 22nd.
     start = parse_rfc3339("2026-11-22T06:00:00Z")
     sl = counts(offered=1, answered=1, answered_within_sl=1)

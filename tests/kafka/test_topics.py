@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 
+import msgspec
 import pytest
 from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
@@ -29,7 +29,7 @@ def admin(kafka_broker: str) -> Iterator[KafkaAdminClient]:
 def topic_env(monkeypatch: pytest.MonkeyPatch, kafka_settings: Settings) -> Settings:
     """The CLI reads its settings from the environment: point it at this test's topics."""
     prefix = kafka_settings.events_topic.removesuffix(".cc.events")
-    settings = dataclasses.replace(kafka_settings, app_id=f"{prefix}-ccpipe")
+    settings = msgspec.structs.replace(kafka_settings, app_id=f"{prefix}-ccpipe")
     names = (
         "broker",
         "events_topic",
@@ -123,7 +123,7 @@ def test_an_existing_topic_with_the_wrong_cleanup_policy_is_reported(
 
 
 def test_topic_names_come_from_the_settings(kafka_settings: Settings) -> None:
-    renamed = dataclasses.replace(kafka_settings, events_topic="x.events", partitions=7)
+    renamed = msgspec.structs.replace(kafka_settings, events_topic="x.events", partitions=7)
     specs = pipeline_topics(renamed)
     assert specs[0].name == "x.events"
     assert {spec.partitions for spec in specs} == {7}

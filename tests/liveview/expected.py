@@ -11,7 +11,6 @@ from pipeline.config import Settings
 from pipeline.core.events import decode_message
 from pipeline.core.kpi_state import KpiState
 from pipeline.core.live import LiveBoard, MergedBoard, agent_states
-from pipeline.targets import targets_from_settings
 from pipeline.wallboard.board import AlertTracker, wallboard
 
 
@@ -34,7 +33,7 @@ def expected_page(lines: list[bytes], settings: Settings) -> tuple[int, list[dic
         merged.figures(now, zones),
         merged.day_series(now, zones),
         now,
-        targets_from_settings(settings),
+        settings.targets,
         AlertTracker(),
     )
     queues: list[dict[str, Any]] = orjson.loads(orjson.dumps(page["queues"]))

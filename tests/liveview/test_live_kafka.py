@@ -5,7 +5,6 @@ SIGKILLed mid-feed."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import subprocess
 import time
@@ -15,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import orjson
 import pytest
 import yaml
@@ -46,7 +46,7 @@ SESSION_S = float(FAILOVER_ENV["CCPIPE_BROKER_SESSION_TIMEOUT_S"])
 
 @pytest.fixture
 def settings(kafka_settings: Settings) -> Settings:
-    return dataclasses.replace(kafka_settings, partitions=PARTITIONS)
+    return msgspec.structs.replace(kafka_settings, partitions=PARTITIONS)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pipeline.cli import main
 from pipeline.config import load_settings
 from pipeline.core.catalogue import QUEUE_SERIES
 from pipeline.rules import RECORDING_FILE, alerts, recording_groups, rule_files, target_expr
-from pipeline.targets import Targets, parse_targets, targets_from_settings
+from pipeline.targets import Targets, parse_targets
 from tests.observability.binaries import need
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,7 +24,7 @@ NAME = re.compile(r"^[a-z_]+:[a-z0-9_]+:[a-z0-9_]+$")
 
 
 def deploy_targets() -> Targets:
-    return targets_from_settings(load_settings(ROOT / CONFIG, env={}))
+    return load_settings(ROOT / CONFIG, env={}).targets
 
 
 def test_committed_rules_are_what_ccpipe_rules_writes(

@@ -6,13 +6,13 @@ process through the sink's SQL endpoint.
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import msgspec
 import orjson
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
@@ -53,7 +53,7 @@ class Crash(Exception):
 @pytest.fixture
 def settings(kafka_settings: Settings, topic_prefix: str) -> Iterator[Settings]:
     """This test's topics, created; the sink's group and the topics deleted after."""
-    ours = dataclasses.replace(kafka_settings, app_id=f"{topic_prefix}-ccpipe")
+    ours = msgspec.structs.replace(kafka_settings, app_id=f"{topic_prefix}-ccpipe")
     admin = KafkaAdminClient(**BrokerConnection.from_settings(ours).kafka_python_kwargs())
     try:
         ensure_topics(admin, pipeline_topics(ours, ours.partitions))

@@ -8,10 +8,10 @@ broker (tests/stream/test_worker_kafka.py runs the same stages under Faust on a 
 
 from __future__ import annotations
 
-import dataclasses
 import random
 from collections import defaultdict
 
+import msgspec
 import orjson
 
 from pipeline.config import Settings
@@ -34,7 +34,7 @@ def event_partition(line: bytes, partitions: int) -> int:
 
 class LocalPipeline(LocalRuntime):
     def __init__(self, settings: Settings, partitions: int, seed: int = 0) -> None:
-        self.settings = dataclasses.replace(settings, partitions=partitions)
+        self.settings = msgspec.structs.replace(settings, partitions=partitions)
         super().__init__(topology.build(self.settings))
         self.random = random.Random(seed)
         self._lose = 0.0

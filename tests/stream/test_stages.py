@@ -81,7 +81,7 @@ def test_live_figures_over_partitions_equal_one_board_over_all_segments() -> Non
     pipeline.produce(lines, batch=5)
     pipeline.run(max_messages=3, crash_every=5)
     pipeline.assign_all()  # rebuilt from the tables, as after the last crash
-    state = KpiState.from_settings(SETTINGS)
+    state = KpiState(SETTINGS.queue)
     for line in lines:
         state.apply(decode_message(line)[0])
     state.flush()
