@@ -150,9 +150,13 @@ def _per_channel(
 def load_settings(
     path: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
+    *,
+    flags: Mapping[str, str] | None = None,
     **overrides: Any,
 ) -> Settings:
-    """Read the settings once. `overrides` (from CLI flags) win over file and environment."""
+    """Read the settings once. `overrides` (from CLI flags) win over file and environment;
+    `flags` names the command's flag of a setting whose flag is not `--<setting-name>`, so an
+    error names what the user typed."""
     env = os.environ if env is None else env
     path = path or env.get("CCPIPE_CONFIG") or None
     settings = Settings()
@@ -168,7 +172,7 @@ def load_settings(
         if (variable := f"CCPIPE_{name.upper()}") in env
     ]
     layers += [
-        (f"option --{name.replace('_', '-')}", name, value)
+        (f"option {(flags or {}).get(name, '--' + name.replace('_', '-'))}", name, value)
         for name, value in overrides.items()
         if value is not None
     ]

@@ -89,6 +89,12 @@ def run(args: argparse.Namespace) -> int:
             sink_batch_seconds=args.batch_seconds,
             sink_metrics_port=args.metrics_port,
             sink_sql_port=args.sql_port,
+            flags={
+                "sink_batch_rows": "--batch-rows",
+                "sink_batch_seconds": "--batch-seconds",
+                "sink_metrics_port": "--metrics-port",
+                "sink_sql_port": "--sql-port",
+            },
         )
         flush_policy(settings)  # refuse a batch size it cannot use before anything starts
     except (ConfigError, ValueError) as exc:

@@ -227,7 +227,7 @@ def _advice(traffic: Traffic, target: ServiceTarget) -> dict[str, Any]:
 
 
 def _write_table(advice: dict[str, Any], traffic: Traffic, target: ServiceTarget) -> None:
-    from pipeline.report_format import write_table
+    from pipeline.output_format import REPORT_TABLE, write_rows
 
     out = sys.stdout
     model = "Erlang A" if advice["model"] == "erlang_a" else "Erlang C"
@@ -248,10 +248,12 @@ def _write_table(advice: dict[str, Any], traffic: Traffic, target: ServiceTarget
             f"; {advice['required_agents']} to schedule with {_percent(target.shrinkage)} shrinkage"
         )
     out.write("\n\n")
+    columns = [*advice["rows"][0], "note"]
     rows = [
-        {**row, "note": "required" if row["agents"] == on_floor else ""} for row in advice["rows"]
+        [*row.values(), "required" if row["agents"] == on_floor else ""] for row in advice["rows"]
     ]
-    write_table(rows, [*advice["rows"][0], "note"], out)
+    out.flush()
+    write_rows("table", columns, rows, sys.stdout.buffer, REPORT_TABLE)
 
 
 def _percent(share: float) -> str:

@@ -49,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
             broker=args.broker,
             web_host=args.host,
             wallboard_port=args.port,
+            flags={"web_host": "--host", "wallboard_port": "--port"},
         )
     except ConfigError as exc:
         print(f"ccpipe wallboard: {exc}", file=sys.stderr)

@@ -16,7 +16,7 @@ from pipeline.wallboard.board import AlertTracker, wallboard
 
 def expected_page(lines: list[bytes], settings: Settings) -> tuple[int, list[dict[str, Any]]]:
     """(watermark, the `queues` of /wallboard.json) of one board over every event."""
-    state = KpiState.from_settings(settings)
+    state = KpiState(settings.queue)
     for line in lines:
         if line.strip():
             state.apply(decode_message(line)[0])

@@ -64,7 +64,7 @@ def test_publications_of_every_partition_merge_into_the_figures_of_one_board() -
             centre.apply(value)
         # Published again unchanged: only the recent part goes (the day part did not change).
         assert [key for key, _ in stage.publications(p, published_ms=2_000)] == [b"seg:%d" % p]
-    state = KpiState.from_settings(SETTINGS)
+    state = KpiState(SETTINGS.queue)
     for line in lines:
         state.apply(decode_message(line)[0])
     state.flush()

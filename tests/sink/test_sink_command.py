@@ -56,5 +56,7 @@ def test_a_batch_size_it_cannot_use_stops_it_before_it_starts(
     started: list[Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["sink", "--batch-rows", "0"]) == 2
-    assert "a batch needs at least 1 row" in capsys.readouterr().err
+    assert "option --batch-rows: key `sink_batch_rows`: expected a whole number >= 1, got 0" in (
+        capsys.readouterr().err
+    )
     assert started == []
