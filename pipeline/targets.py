@@ -112,6 +112,14 @@ class Alerting(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     dead_letter_ratio: Ratio = 0.01
     dead_letter_min: AtLeastOne = 10  # dead letters in 15 minutes before the ratio counts
     dead_letter_for_s: Duration = msgspec.field(default=Duration(300), name="dead_letter_for")
+    # A sink that cannot write falls behind as a lagging worker does: the same patience.
+    sink_failing_for_s: Duration = msgspec.field(default=Duration(300), name="sink_failing_for")
+    # A worker that answers scrapes while its lag grows and its watermark stands still.
+    worker_stuck_for_s: Duration = msgspec.field(default=Duration(300), name="worker_stuck_for")
+    # A live view with partitions stale or missing; a failover takes well under a minute.
+    wallboard_stale_for_s: Duration = msgspec.field(
+        default=Duration(120), name="wallboard_stale_for"
+    )
 
 
 class Goal(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

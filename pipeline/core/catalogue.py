@@ -461,6 +461,10 @@ LAG_RULE = rule_name(JOB_TOPIC, CONSUMER_LAG.name, "sum")
 LATENCY_P95_RULE = rule_name(JOB, EVENT_TO_METRIC.name, "p95_rate5m")
 # 1 while a sink writes to ClickHouse; 0 while it cannot, or cannot be scraped.
 SINK_WRITING_RULE = rule_name(JOB_INSTANCE, SINK_STORE_UP.name, "min")
+# A worker's lag over every partition it owns (growing while its watermark stands: stuck).
+WORKER_LAG_RULE = rule_name(JOB_INSTANCE, CONSUMER_LAG.name, "sum")
+# Events partitions a live view (a worker's, `ccpipe wallboard`'s) shows stale or missing.
+LIVE_NOT_FRESH_RULE = rule_name(JOB_INSTANCE, f"{LIVE_PARTITIONS.name}_not_fresh", "sum")
 
 # --- checks: what the wallboard judges and the queue alerts watch ----------------------------
 
