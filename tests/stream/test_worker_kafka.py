@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import msgspec
 import orjson
@@ -37,6 +37,7 @@ from pipeline.kafka.connection import BrokerConnection
 from pipeline.kafka.producer import DEFAULT_MAX_BATCH_BYTES, ProduceCounts, produce_lines
 from pipeline.simulator.emit import simulate_events
 from pipeline.stream.topology import source_topic_names
+from tests.progress_deadline import ProgressDeadline
 from tests.stream.worker_process import (
     WorkerGroup,
     WorkerProcess,
@@ -55,8 +56,11 @@ BATCH = 100
 SMALL_BATCH = 25
 
 POLL_S = 0.1
-SETTLE_TIMEOUT_S = 90.0
-STEP_TIMEOUT_S = 60.0
+# A wait gives up once nothing has moved this long (tests/progress_deadline.py), however long
+# it has taken in all: a loaded machine is slow, a stalled partition stands still.
+SETTLE_QUIET_S = 90.0
+STEP_QUIET_S = 60.0
+READ_TIMEOUT_S = 60.0
 # Parts of a live feed, and how many of them may be uncommitted at once.
 FEED_PARTS = 8
 FEED_AHEAD = 2
@@ -160,6 +164,21 @@ class Progress:
             parts.append(f"{topic}: {done}/{sum(self.ends[tp] for tp in tps)}")
         return "committed/end offsets: " + ("; ".join(parts) or "topics not created yet")
 
+    @property
+    def moves(self) -> tuple[tuple[str, int, int], ...]:
+        """What changes while the group makes progress: its committed offsets."""
+        return tuple(sorted((tp.topic, tp.partition, o) for tp, o in self.committed.items()))
+
+    def behind(self) -> str:
+        """Every partition whose committed offset is short of its end, one a line."""
+        lines = [
+            f"  {tp.topic}[{tp.partition}]: committed {self.committed.get(tp, 'nothing')}, "
+            f"end {end}"
+            for tp, end in sorted(self.ends.items())
+            if self.committed.get(tp, 0) < end
+        ]
+        return "partitions behind:\n" + "\n".join(lines) if lines else "no partition behind"
+
 
 class TopicReader:
     """Every message of a topic from its start, read as it comes (no consumer group)."""
@@ -184,7 +203,7 @@ class TopicReader:
         ends = self.consumer.end_offsets(self.partitions)
         return all(self.consumer.position(tp) >= ends[tp] for tp in self.partitions)
 
-    def read_to_end(self, timeout_s: float = STEP_TIMEOUT_S) -> list[ConsumerRecord]:
+    def read_to_end(self, timeout_s: float = READ_TIMEOUT_S) -> list[ConsumerRecord]:
         deadline = time.monotonic() + timeout_s
         while not self.at_end():
             assert time.monotonic() < deadline, "the topic could not be read to its end"
@@ -356,9 +375,11 @@ class Stream:
             )
 
     def wait_until(
-        self, condition: Callable[[Progress], bool], what: str, timeout_s: float = STEP_TIMEOUT_S
+        self, condition: Callable[[Progress], bool], what: str, quiet_s: float = STEP_QUIET_S
     ) -> Progress:
-        deadline = time.monotonic() + timeout_s
+        """Poll until `condition` holds; fail once the group's committed offsets have stood
+        still for `quiet_s` (a slow group that moves is waited for)."""
+        patience = ProgressDeadline(quiet_s)
         while True:
             self._check_workers(what)
             started = time.monotonic()
@@ -366,15 +387,14 @@ class Stream:
             if condition(progress):
                 self.note(f"reached: {what}", progress)
                 return progress
-            if started > deadline:
-                pytest.fail(
-                    f"waited {timeout_s:.0f} s for {what}; {progress.describe()}", pytrace=False
-                )
+            if patience.expired(progress.moves):
+                self._fail(f"no {what}", patience, progress)
             time.sleep(max(0.0, POLL_S - (time.monotonic() - started)))
 
-    def wait_for_rows(self, expected: list[Row], timeout_s: float = SETTLE_TIMEOUT_S) -> Progress:
-        """Until the group has settled with exactly `expected` as its interval rows."""
-        deadline = time.monotonic() + timeout_s
+    def wait_for_rows(self, expected: list[Row], quiet_s: float = SETTLE_QUIET_S) -> Progress:
+        """Until the group has settled with exactly `expected` as its interval rows. The wait
+        goes on while committed offsets move or interval rows come."""
+        patience = ProgressDeadline(quiet_s)
         settled_since: float | None = None
         while True:
             self._check_workers("the interval rows")
@@ -394,13 +414,17 @@ class Stream:
                     )
             else:
                 settled_since = None
-            if now > deadline:
-                pytest.fail(
-                    f"no equal rows within {timeout_s:.0f} s:\n{difference(self.rows(), expected)}"
-                    f"\n{progress.describe()}",
-                    pytrace=False,
-                )
+            if patience.expired((progress.moves, len(self.intervals.records))):
+                self._fail(f"equal rows ({difference(self.rows(), expected)})", patience, progress)
             time.sleep(max(0.0, POLL_S - (time.monotonic() - now)))
+
+    def _fail(self, what: str, patience: ProgressDeadline, progress: Progress) -> NoReturn:
+        """A wait that gave up: which partitions are behind, where; the workers' log tails
+        follow in the report (tests/conftest.py)."""
+        pytest.fail(
+            f"{what}: {patience.describe()}\n{progress.describe()}\n{progress.behind()}",
+            pytrace=False,
+        )
 
     def kill_mid_stream(self, worker: WorkerProcess, progress: Progress) -> None:
         """SIGKILL `worker`, then check the group had input it had not committed yet."""

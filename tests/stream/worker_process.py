@@ -4,7 +4,7 @@ A `WorkerGroup` is one consumer group (one app id) of a test; `group.spawn()` st
 of it as `ccpipe worker --config <its own YAML>`, with topics named by the test's prefix, its
 state under the test's tmp_path and a free web port. Each worker's output goes to a log file
 that survives restarts (`start` appends), so a failing test can show what the workers said
-(tests/stream/conftest.py adds the tails to the failure report).
+(tests/conftest.py adds the tails to the failure report).
 
 The `worker_group` fixture ends every worker the group started (SIGTERM with a deadline, then
 SIGKILL, always reaped), then deletes the topics of the test: every name, the internal and
