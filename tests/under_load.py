@@ -29,7 +29,8 @@ SPIN = "while 1: pass"
 # What the worker logs when the stall guard or the hole guard acts (faust_runtime.py).
 STALL_LINE = "are in the log but not coming: seeking back"
 HOLE_LINE = "are not in the log and are skipped"
-SUMMARY = re.compile(r"=+ (.*) in ([\d.]+)s")
+# pytest's last line, "7 passed, 2 deselected in 1246.41s (0:20:46)" (between "=" unless -q).
+SUMMARY = re.compile(r"^=* ?(\d+ \w+.*?) in ([\d.]+)s", re.MULTILINE)
 
 
 @contextmanager

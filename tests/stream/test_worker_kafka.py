@@ -15,6 +15,7 @@ within seconds.
 from __future__ import annotations
 
 import itertools
+import shutil
 import subprocess
 import time
 from collections import deque
@@ -37,12 +38,14 @@ from pipeline.kafka.connection import BrokerConnection
 from pipeline.kafka.producer import DEFAULT_MAX_BATCH_BYTES, ProduceCounts, produce_lines
 from pipeline.simulator.emit import simulate_events
 from pipeline.stream.topology import source_topic_names
+from tests.kafka.broker import OwnBroker
 from tests.progress_deadline import ProgressDeadline
 from tests.stream.worker_process import (
     WorkerGroup,
     WorkerProcess,
     ccpipe_command,
     child_environment,
+    group_of_workers,
 )
 
 pytestmark = pytest.mark.kafka
@@ -437,6 +440,26 @@ class Stream:
 
 
 @pytest.fixture
+def own_worker_group(
+    kafka_settings: Settings, own_broker: OwnBroker, topic_prefix: str, tmp_path: Path
+) -> Iterator[WorkerGroup]:
+    """An empty group of workers on this module's own broker (tests/kafka/broker.py), which
+    a test may kill: the shared broker never is."""
+    settings = msgspec.structs.replace(kafka_settings, broker=own_broker.bootstrap)
+    with group_of_workers(settings, topic_prefix, tmp_path / "workers") as group:
+        yield group
+
+
+@pytest.fixture
+def own_stream(own_worker_group: WorkerGroup) -> Iterator[Stream]:
+    under_test = Stream(own_worker_group.settings, own_worker_group)
+    try:
+        yield under_test
+    finally:
+        under_test.close()
+
+
+@pytest.fixture
 def stream(kafka_settings: Settings, worker_group: WorkerGroup) -> Iterator[Stream]:
     assert kafka_settings.partitions == PARTITIONS
     under_test = Stream(kafka_settings, worker_group)
@@ -559,3 +582,50 @@ def test_two_workers_from_the_start_give_the_rows_of_ccpipe_kpis(
     stream.wait_for_rows(source.expected)
     owned = stream.wait_for_assignment(both_own_partitions, "a stable group of two")
     assert sorted(len(partitions) for partitions in owned.values()) == [2, 2]
+
+
+# --- faults around the workers ----------------------------------------------------------------
+
+
+def test_the_broker_killed_and_restarted_mid_stream_leaves_the_same_rows(
+    own_stream: Stream, own_broker: OwnBroker, event_file: Callable[[int, int], EventFile]
+) -> None:
+    """SIGKILL the broker (this module's own) while the worker has input in flight, start it
+    again on the same data: the worker rides it out, no restart, and ends with the rows of
+    `ccpipe kpis`."""
+    stream = own_stream
+    source = event_file(LARGE_CONTACTS, 23)
+    worker = stream.group.spawn()
+    stream.feed(source.lines, FEED_PARTS, SMALL_BATCH)
+    at_kill = stream.wait_until(
+        lambda p: 2 * stream.fed_parts_committed(p) >= FEED_PARTS and not p.settled,
+        "half of the events committed",
+    )
+    own_broker.kill()
+    stream.note("broker SIGKILLed", at_kill)
+    assert worker.running
+    took = own_broker.start()
+    stream.note(f"broker answering again after {took:.1f} s")
+    stream.wait_for_rows(source.expected)
+    assert worker.running and worker.starts == 1, "the worker had to be restarted"
+
+
+def test_a_worker_whose_state_directory_was_deleted_rebuilds_it_from_the_changelogs(
+    stream: Stream, event_file: Callable[[int, int], EventFile]
+) -> None:
+    """Stop the worker after half the input, delete its state directory (a new disk), start
+    it: the tables come back from their changelogs and the rows are those of `ccpipe kpis`
+    (contacts open across the cut need the state of the first half)."""
+    source = event_file(SMALL_CONTACTS, 24)
+    first_half, second_half = split(source.lines, 1 / 2)
+    stream.produce(first_half, SMALL_BATCH)
+    worker = stream.group.spawn()
+    stream.wait_until(lambda p: p.settled, "the first half committed")
+    worker.stop()
+    state = worker.config.parent / "state"
+    assert state.is_dir() and any(state.iterdir()), "the worker kept no state on disk"
+    shutil.rmtree(state)
+    worker.start()
+    stream.produce(second_half, SMALL_BATCH)
+    stream.wait_for_rows(source.expected)
+    assert state.is_dir()

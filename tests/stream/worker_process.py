@@ -227,14 +227,22 @@ def forget_group(settings: Settings, app_id: str, prefix: str) -> None:
         admin.close()
 
 
+@contextlib.contextmanager
+def group_of_workers(settings: Settings, topic_prefix: str, folder: Path) -> Iterator[WorkerGroup]:
+    """An empty group of a test's workers; on the way out every one is stopped, then the
+    group and the test's topics are deleted."""
+    group = WorkerGroup(settings, f"{topic_prefix}-ccpipe", folder)
+    try:
+        yield group
+    finally:
+        group.stop_all()
+        forget_group(settings, group.app_id, topic_prefix)
+
+
 @pytest.fixture
 def worker_group(
     kafka_settings: Settings, topic_prefix: str, tmp_path: Path
 ) -> Iterator[WorkerGroup]:
     """An empty group of this test's workers; every one is stopped at the end of the test."""
-    group = WorkerGroup(kafka_settings, f"{topic_prefix}-ccpipe", tmp_path / "workers")
-    try:
+    with group_of_workers(kafka_settings, topic_prefix, tmp_path / "workers") as group:
         yield group
-    finally:
-        group.stop_all()
-        forget_group(kafka_settings, group.app_id, topic_prefix)
