@@ -44,7 +44,7 @@ from tests.observability.alertmanager_process import (
 from tests.observability.binaries import need
 from tests.observability.prometheus_process import PrometheusProcess
 from tests.sink.sink_process import SinkProcess, sql_endpoint, wait_for, write_config
-from tests.sink.streams import assert_complete, expected_for, figures, stream_output
+from tests.sink.streams import Expected, assert_complete, expected_for, figures, stream_output
 from tests.store.conftest import ClickHouseServer
 from tests.stream.worker_process import (
     WorkerGroup,
@@ -98,6 +98,32 @@ def sink_offsets(settings: Settings) -> GroupLag:
         sink_group(settings),
         (settings.events_topic, settings.segments_topic, settings.intervals_topic),
     )
+
+
+def wait_for_every_row(
+    settings: Settings,
+    count: Callable[[str], int],
+    expected: Expected,
+    sink: SinkProcess,
+    timeout_s: float = 60.0,
+) -> None:
+    """Until the store holds the expected rows of each table and the sink's group has
+    committed every offset (the sink alive all along)."""
+    want = {
+        "events": expected.events,
+        "agent_states": expected.agent_states,
+        "dead_letters": expected.dead_letters,
+    }
+    offsets = sink_offsets(settings)
+    try:
+        wait_for(
+            lambda: {t: count(t) for t in want} == want and offsets.caught_up(),
+            "every row, and every offset committed",
+            timeout_s=timeout_s,
+            check=sink.check_alive,
+        )
+    finally:
+        offsets.close()
 
 
 # --- a crash between insert and commit, in process ----------------------------------------
@@ -242,20 +268,7 @@ def test_a_server_stopped_mid_stream_and_started_again_gets_every_row_once(
         assert "ClickHouse unreachable" in sink.log()
 
         running_server.start()
-        want = {
-            "events": expected.events,
-            "agent_states": expected.agent_states,
-            "dead_letters": expected.dead_letters,
-        }
-        offsets = sink_offsets(settings)
-        try:
-            wait_for(
-                lambda: {t: count(t) for t in want} == want and offsets.caught_up(),
-                "every row, and every offset committed",
-                check=sink.check_alive,
-            )
-        finally:
-            offsets.close()
+        wait_for_every_row(settings, count, expected, sink)
         m = sink.metrics()
         assert m["ccpipe_sink_store_up"] == 1 and m["ccpipe_sink_paused"] == 0
         assert "ClickHouse is back" in sink.log()
@@ -374,21 +387,7 @@ def test_clickhouse_unreachable_for_a_minute_pages_then_resolves_and_loses_nothi
         running_server.start()
         back = time.monotonic()
 
-        want = {
-            "events": expected.events,
-            "agent_states": expected.agent_states,
-            "dead_letters": expected.dead_letters,
-        }
-        offsets = sink_offsets(settings)
-        try:
-            wait_for(
-                lambda: {t: count(t) for t in want} == want and offsets.caught_up(),
-                "every row, and every offset committed",
-                timeout_s=PAGE_DEADLINE_S,
-                check=sink.check_alive,
-            )
-        finally:
-            offsets.close()
+        wait_for_every_row(settings, count, expected, sink, PAGE_DEADLINE_S)
         resolved = wait_for(lambda: paged("resolved"), "the resolution", timeout_s=PAGE_DEADLINE_S)
         print(
             f"paged {paged_after:.0f} s after ClickHouse went, resolved "
