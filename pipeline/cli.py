@@ -19,6 +19,7 @@ COMMANDS: tuple[str, ...] = (
     "kpis",
     "convert",
     "produce",
+    "ingest",
     "topics",
     "worker",
     "migrate",
