@@ -12,7 +12,14 @@ import yaml
 from prometheus_client import CollectorRegistry
 
 from pipeline.config import load_settings
-from pipeline.core.catalogue import AGENT_STATE, SINK_JOB, SINK_METRICS, WORKER_JOB, WORKER_METRICS
+from pipeline.core.catalogue import (
+    AGENT_STATE,
+    INGEST_JOB,
+    SINK_JOB,
+    SINK_METRICS,
+    WORKER_JOB,
+    WORKER_METRICS,
+)
 from pipeline.core.catalogue import Metric as Declared
 from pipeline.sink.metrics import SinkMetrics
 from pipeline.stream.metrics import build_registry
@@ -85,4 +92,26 @@ def test_the_sink_exports_the_catalogue_s_metrics() -> None:
 def test_the_scrape_jobs_are_the_ones_the_rules_watch() -> None:
     config = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
     jobs = {job["job_name"] for job in config["scrape_configs"]}
-    assert {WORKER_JOB, SINK_JOB} <= jobs
+    assert {WORKER_JOB, SINK_JOB, INGEST_JOB} <= jobs
+
+
+def test_ingest_exports_the_catalogue_s_metrics() -> None:
+    from pipeline.core.catalogue import INGEST_METRICS
+    from pipeline.ingest.metrics import IngestMetrics
+
+    registry = CollectorRegistry()
+    metrics = IngestMetrics.create(registry)
+    by_name = {m.name: m for m in INGEST_METRICS}
+    for field in dataclasses.fields(metrics):
+        metric: Any = getattr(metrics, field.name)
+        family = metric.describe()[0]
+        spec = by_name[family.name + ("_total" if family.type == "counter" else "")]
+        if spec.labels:
+            metric = metric.labels(**{label: "x" for label in spec.labels})
+        if spec.type == "gauge":
+            metric.set(1)
+        elif spec.type == "histogram":
+            metric.observe(1)
+        else:
+            metric.inc()
+    assert exported(registry) == declared(INGEST_METRICS)
