@@ -1,0 +1,295 @@
+"""Single-event input, one run, one topic: ingest against the worker and two peers.
+
+    python -m bench.ingest_throughput [--events 200000] [--partitions 4]
+
+The simulated events are written once, one per message (keyed by the contract key), to a
+fresh topic on the real broker of deploy/kafka. Then, each reading that same topic from its
+start, one after the other:
+
+1. ingest alone: `ccpipe ingest` to a fresh events topic; rate over the span from its first
+   commit to its last (group join outside the clock) and events per CPU second of the
+   process (the goal: 200k single events/s on one core);
+2. ingest + worker end to end: a warm `ccpipe worker` on ingest's output, then ingest from
+   the start of the topic; clock from ingest's first commit until the worker's group has
+   committed the end of its events topic and both internal topics;
+3. the worker on batches: the same events as 500-event messages on a fresh topic, a warm
+   worker (the goal: end to end at least 80 % of this);
+4. the worker fed the single-event topic directly;
+5. the naive Faust app (bench/naive_app.py) on the single-event topic, for 30 s;
+6. Quix Streams (bench/quix_peer.py, in a throwaway virtual environment under /tmp, so it
+   never becomes a dependency) on the single-event topic.
+
+The machine is shared and its two cores busy: the ratios of one run are the result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+
+from bench.events import simulated
+from bench.kafka_env import (
+    GroupOffsets,
+    broker,
+    create_and_fill,
+    fresh_settings,
+    prepared,
+    send_prepared,
+    write_config,
+)
+from bench.record import record
+from bench.workers import cpu_seconds, free_port, start_worker, stop
+from pipeline.config import Settings
+
+QUIX_VENV = Path("/tmp/quixvenv")
+QUIX_VERSION = "3.28.1"
+POLL_S = 0.1
+
+
+def _single(settings: Settings, events: Path) -> int:
+    """The events file as single-event messages on `settings.events_topic`."""
+    return create_and_fill(settings, events, batch=1)
+
+
+def _committed(offsets: GroupOffsets, topic: str) -> int:
+    return sum(v for (t, _), v in offsets.committed().items() if t == topic and v > 0)
+
+
+def _ingest(settings: Settings, input_topic: str, work: Path, name: str) -> tuple[Path, Settings]:
+    ingest = dataclasses.replace(
+        settings,
+        ingest_topic=input_topic,
+        ingest_group=f"{settings.app_id}-{name}",
+        ingest_state_topic=f"{settings.app_id}-{name}-state",
+    )
+    config = work / f"{name}.yaml"
+    lines = [
+        f"{key}: {getattr(ingest, key)}"
+        for key in ("broker", "partitions", "events_topic", "dlq_topic", "intervals_topic",
+                    "segments_topic", "ingest_topic", "ingest_group", "ingest_state_topic")
+    ]  # fmt: skip
+    config.write_text("\n".join([*lines, "ingest_metrics_port: 0"]) + "\n")
+    return config, ingest
+
+
+def _run_ingest(config: Path, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "pipeline.cli", "ingest", "--config", str(config)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _ingest_group_offsets(settings: Settings) -> GroupOffsets:
+    view = GroupOffsets(dataclasses.replace(settings, app_id=settings.ingest_group))
+    view.sources = (settings.ingest_topic,)
+    return view
+
+
+def _span(
+    done: Callable[[], bool], progress: Callable[[], int], deadline_s: float = 900
+) -> tuple[float, int, float]:
+    """Poll until done(); returns (first progress time, progress then, end time)."""
+    start = time.monotonic()
+    first_t, first_n = 0.0, 0
+    while time.monotonic() - start < deadline_s:
+        n = progress()
+        if n > 0 and not first_t:
+            first_t, first_n = time.monotonic(), n
+        if done():
+            return first_t, first_n, time.monotonic()
+        time.sleep(POLL_S)  # polling step of a wait with a deadline
+    raise TimeoutError("not caught up")
+
+
+def ingest_alone(settings: Settings, topic: str, total: int, work: Path) -> tuple[float, float]:
+    config, ingest = _ingest(settings, topic, work, "alone")
+    process = _run_ingest(config, work / "ingest-alone.log")
+    offsets = _ingest_group_offsets(ingest)
+    try:
+        first_t, first_n, end_t = _span(
+            lambda: _committed(offsets, topic) >= total, lambda: _committed(offsets, topic)
+        )
+        cpu = cpu_seconds(process)
+    finally:
+        offsets.close()
+        stop(process)
+    return (total - first_n) / (end_t - first_t), total / cpu
+
+
+def end_to_end(settings: Settings, topic: str, total: int, work: Path) -> float:
+    out = fresh_settings(settings.broker, settings.partitions, work / "e2e-state")
+    create_and_fill(out, _first(work))
+    worker = start_worker(write_config(out, work / "e2e-worker.yaml", free_port()),
+                          work / "e2e-worker.log")  # fmt: skip
+    worker_offsets = GroupOffsets(out)
+    config, ingest = _ingest(out, topic, work, "e2e")
+    try:
+        _span(worker_offsets.caught_up, lambda: 0)  # warm: joined, the one event committed
+        process = _run_ingest(config, work / "ingest-e2e.log")
+        ingest_offsets = _ingest_group_offsets(ingest)
+        try:
+            # Ingest's first commit starts the clock.
+            first_t, first_n, _ = _span(
+                lambda: _committed(ingest_offsets, topic) > 0,
+                lambda: _committed(ingest_offsets, topic),
+            )
+            _span(lambda: _committed(ingest_offsets, topic) >= total and worker_offsets.caught_up(),
+                  lambda: 1)  # fmt: skip
+            end_t = time.monotonic()
+        finally:
+            ingest_offsets.close()
+            stop(process)
+    finally:
+        worker_offsets.close()
+        stop(worker)
+    return (total - first_n) / (end_t - first_t)
+
+
+def worker_on(settings: Settings, events: Path | None, topic: str | None, total: int,
+              work: Path, name: str) -> tuple[float, float]:  # fmt: skip
+    """A warm worker: on the batched file (events) or, from the start, on a single topic."""
+    ours = fresh_settings(settings.broker, settings.partitions, work / f"{name}-state")
+    if topic is not None:
+        ours = dataclasses.replace(ours, events_topic=topic)
+        create_and_fill(dataclasses.replace(ours, events_topic=f"{ours.app_id}.unused"),
+                        _first(work))  # fmt: skip
+    else:
+        create_and_fill(ours, _first(work))
+    worker = start_worker(write_config(ours, work / f"{name}.yaml", free_port()),
+                          work / f"{name}.log")  # fmt: skip
+    offsets = GroupOffsets(ours)
+    try:
+        if events is not None:
+            _span(offsets.caught_up, lambda: 0)
+            ready = prepared(events, settings.partitions)
+            cpu0 = cpu_seconds(worker)
+            start = time.monotonic()
+            send_prepared(settings.broker, ours.events_topic, ready)
+            _span(offsets.caught_up, lambda: 1)
+            return total / (time.monotonic() - start), total / (cpu_seconds(worker) - cpu0)
+        first_t, first_n, end_t = _span(
+            offsets.caught_up, lambda: _committed(offsets, ours.events_topic)
+        )
+        return (total - first_n) / (end_t - first_t), total / cpu_seconds(worker)
+    finally:
+        offsets.close()
+        stop(worker)
+
+
+def naive(settings: Settings, topic: str, work: Path, seconds: float) -> float:
+    config = write_config(dataclasses.replace(settings, events_topic=topic,
+                                              app_id=f"{settings.app_id}-naive"),
+                          work / "naive.yaml", free_port())  # fmt: skip
+    progress = work / "naive.progress"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.naive_app", str(config), str(progress)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (progress.exists() and progress.read_text().strip()):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the naive app processed nothing")
+            time.sleep(0.2)  # polling step of a wait with a deadline
+        first = progress.read_text().strip().split(",")
+        time.sleep(seconds)  # the measured span itself, not a synchronisation
+        last = progress.read_text().strip().split(",")
+    finally:
+        stop(process)
+    return (int(last[0]) - int(first[0])) / max(float(last[1]) - float(first[1]), 1e-9)
+
+
+def quix(bootstrap: str, topic: str, total: int, work: Path) -> float | None:
+    python = QUIX_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(QUIX_VENV)], check=True)
+        installed = subprocess.run(
+            [str(QUIX_VENV / "bin" / "pip"), "install", "--quiet", f"quixstreams=={QUIX_VERSION}"],
+            check=False,
+        )
+        if installed.returncode != 0:
+            return None
+    result = work / "quix.result"
+    script = Path(__file__).resolve().parent / "quix_peer.py"
+    process = subprocess.Popen(
+        [str(python), str(script), bootstrap, topic, str(total), str(result)],
+        stdout=(work / "quix.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        process.wait(timeout=900)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    if not result.exists():
+        return None
+    count, took = result.read_text().strip().split(",")
+    return int(count) / float(took)
+
+
+def _first(work: Path) -> Path:
+    one = work / "one.jsonl"
+    if not one.exists():
+        with simulated(1000).open("rb") as handle:
+            one.write_bytes(handle.readline())
+    return one
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--naive-seconds", type=float, default=30.0)
+    args = parser.parse_args()
+    events_file = simulated(max(1000, args.events * 100 // 700))
+    total = sum(1 for _ in events_file.open("rb"))
+    with tempfile.TemporaryDirectory() as tmp, broker() as bootstrap:
+        work = Path(tmp)
+        base = fresh_settings(bootstrap, args.partitions, work / "state")
+        single = f"{base.app_id}.single"
+        _single(dataclasses.replace(base, events_topic=single), events_file)
+        print(f"{total:,} single-event messages on {single}", flush=True)
+        alone, alone_cpu = ingest_alone(base, single, total, work)
+        print(f"ingest alone {alone:,.0f}/s, {alone_cpu:,.0f}/CPU s", flush=True)
+        e2e = end_to_end(base, single, total, work)
+        print(f"ingest + worker {e2e:,.0f}/s", flush=True)
+        batched, batched_cpu = worker_on(base, events_file, None, total, work, "batched")
+        print(f"worker on batches {batched:,.0f}/s", flush=True)
+        direct, direct_cpu = worker_on(base, None, single, total, work, "direct")
+        print(f"worker on single events {direct:,.0f}/s", flush=True)
+        naive_rate = naive(base, single, work, args.naive_seconds)
+        print(f"naive Faust {naive_rate:,.0f}/s", flush=True)
+        quix_rate = quix(bootstrap, single, total, work)
+        print(f"Quix Streams {quix_rate or 0:,.0f}/s", flush=True)
+    machine_busy = psutil.getloadavg()[0]
+    quix_text = f"{quix_rate:,.0f}" if quix_rate else "not run (install failed)"
+    record(
+        "ingest, single-event input, one run",
+        f"{total:,} single-event messages, 4 partitions; ingest alone {alone:,.0f} events/s "
+        f"({alone_cpu:,.0f} per CPU second); ingest + worker end to end {e2e:,.0f} events/s; "
+        f"worker on 500-event batches {batched:,.0f} events/s ({batched_cpu:,.0f} per CPU s); "
+        f"worker on the single events {direct:,.0f} events/s ({direct_cpu:,.0f} per CPU s); "
+        f"naive Faust {naive_rate:,.0f} events/s; Quix Streams {quix_text} events/s. Ratios: "
+        f"end to end / batched worker {e2e / batched:.2f}, end to end / worker on single "
+        f"events {e2e / direct:.1f}x, ingest alone / goal 200k {alone_cpu / 200_000:.2f} "
+        f"(per CPU s); load average at the end {machine_busy:.1f}",
+        packages=("aiokafka", "faust-streaming", "msgspec"),
+    )
+
+
+if __name__ == "__main__":
+    main()
