@@ -25,19 +25,22 @@ The machine is shared and its two cores busy: the ratios of one run are the resu
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
+from kafka.errors import KafkaError
 
 from bench.events import simulated
 from bench.kafka_env import (
+    PORT,
     GroupOffsets,
     broker,
     create_and_fill,
@@ -47,6 +50,7 @@ from bench.kafka_env import (
     write_config,
 )
 from bench.record import record
+from bench.worker_throughput import _read_progress, _wait_progress
 from bench.workers import cpu_seconds, free_port, start_worker, stop
 from pipeline.config import Settings
 
@@ -58,6 +62,18 @@ POLL_S = 0.1
 def _single(settings: Settings, events: Path) -> int:
     """The events file as single-event messages on `settings.events_topic`."""
     return create_and_fill(settings, events, batch=1)
+
+
+def _caught_up(offsets: GroupOffsets) -> Callable[[], bool]:
+    """`offsets.caught_up`, False while the worker has not created its topics yet."""
+
+    def check() -> bool:
+        try:
+            return offsets.caught_up()
+        except (KeyError, KafkaError):
+            return False
+
+    return check
 
 
 def _committed(offsets: GroupOffsets, topic: str) -> int:
@@ -135,7 +151,7 @@ def end_to_end(settings: Settings, topic: str, total: int, work: Path) -> float:
     worker_offsets = GroupOffsets(out)
     config, ingest = _ingest(out, topic, work, "e2e")
     try:
-        _span(worker_offsets.caught_up, lambda: 0)  # warm: joined, the one event committed
+        _span(_caught_up(worker_offsets), lambda: 0)  # warm: joined, the one event committed
         process = _run_ingest(config, work / "ingest-e2e.log")
         ingest_offsets = _ingest_group_offsets(ingest)
         try:
@@ -144,8 +160,8 @@ def end_to_end(settings: Settings, topic: str, total: int, work: Path) -> float:
                 lambda: _committed(ingest_offsets, topic) > 0,
                 lambda: _committed(ingest_offsets, topic),
             )
-            _span(lambda: _committed(ingest_offsets, topic) >= total and worker_offsets.caught_up(),
-                  lambda: 1)  # fmt: skip
+            worker_done = _caught_up(worker_offsets)
+            _span(lambda: _committed(ingest_offsets, topic) >= total and worker_done(), lambda: 1)
             end_t = time.monotonic()
         finally:
             ingest_offsets.close()
@@ -171,15 +187,15 @@ def worker_on(settings: Settings, events: Path | None, topic: str | None, total:
     offsets = GroupOffsets(ours)
     try:
         if events is not None:
-            _span(offsets.caught_up, lambda: 0)
+            _span(_caught_up(offsets), lambda: 0)
             ready = prepared(events, settings.partitions)
             cpu0 = cpu_seconds(worker)
             start = time.monotonic()
             send_prepared(settings.broker, ours.events_topic, ready)
-            _span(offsets.caught_up, lambda: 1)
+            _span(_caught_up(offsets), lambda: 1)
             return total / (time.monotonic() - start), total / (cpu_seconds(worker) - cpu0)
         first_t, first_n, end_t = _span(
-            offsets.caught_up, lambda: _committed(offsets, ours.events_topic)
+            _caught_up(offsets), lambda: _committed(offsets, ours.events_topic)
         )
         return (total - first_n) / (end_t - first_t), total / cpu_seconds(worker)
     finally:
@@ -199,17 +215,12 @@ def naive(settings: Settings, topic: str, work: Path, seconds: float) -> float:
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
     )
     try:
-        deadline = time.monotonic() + 120
-        while not (progress.exists() and progress.read_text().strip()):
-            if time.monotonic() > deadline:
-                raise TimeoutError("the naive app processed nothing")
-            time.sleep(0.2)  # polling step of a wait with a deadline
-        first = progress.read_text().strip().split(",")
+        first = _wait_progress(progress, 120)
         time.sleep(seconds)  # the measured span itself, not a synchronisation
-        last = progress.read_text().strip().split(",")
+        last = _read_progress(progress)
     finally:
         stop(process)
-    return (int(last[0]) - int(first[0])) / max(float(last[1]) - float(first[1]), 1e-9)
+    return (last[0] - first[0]) / max(last[1] - first[1], 1e-9)
 
 
 def quix(bootstrap: str, topic: str, total: int, work: Path) -> float | None:
@@ -241,6 +252,21 @@ def quix(bootstrap: str, topic: str, total: int, work: Path) -> float | None:
     return int(count) / float(took)
 
 
+@contextlib.contextmanager
+def _broker() -> Iterator[str]:
+    """A broker that already answers on the port (another checkout's) is used as it is."""
+    bootstrap = f"127.0.0.1:{PORT}"
+    probe = Path(__file__).resolve().parent.parent / "deploy" / "kafka" / "probe.py"
+    answers = subprocess.run(
+        [sys.executable, str(probe), bootstrap, "--timeout", "2"], capture_output=True
+    )
+    if answers.returncode == 0:
+        yield bootstrap
+        return
+    with broker() as started:
+        yield started
+
+
 def _first(work: Path) -> Path:
     one = work / "one.jsonl"
     if not one.exists():
@@ -257,7 +283,7 @@ def main() -> None:
     args = parser.parse_args()
     events_file = simulated(max(1000, args.events * 100 // 700))
     total = sum(1 for _ in events_file.open("rb"))
-    with tempfile.TemporaryDirectory() as tmp, broker() as bootstrap:
+    with tempfile.TemporaryDirectory() as tmp, _broker() as bootstrap:
         work = Path(tmp)
         base = fresh_settings(bootstrap, args.partitions, work / "state")
         single = f"{base.app_id}.single"
