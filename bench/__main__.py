@@ -25,6 +25,7 @@ ON_KAFKA = (
     ("bench.latency", "--seconds", "45"),
     ("bench.recovery",),
     ("bench.scaling",),
+    ("bench.ingest_throughput",),
 )
 
 
