@@ -215,27 +215,24 @@ def test_single_events_through_ingest_and_a_worker_give_the_rows_of_ccpipe_kpis(
         assert headers["source"].decode().startswith(f"{broker.input}:")
 
 
+ASTERISK = ["--from", "asterisk", "--customer-from", "callerid", "--acw-pause-reason", "ACW"]
+
+
+def _queue_log() -> tuple[list[bytes], list[dict[str, Any]]]:
+    """A simulated day's queue_log and the events its offline conversion gives."""
+    lines, offline, dead_offline = round_trip()
+    assert dead_offline == []
+    return [line.encode() for line in lines], offline
+
+
 def test_a_converter_s_pairing_state_survives_a_sigkill(
     broker: Broker, ingest_folder: list[IngestProcess], tmp_path: Path
 ) -> None:
     """A simulated day's queue_log (one Asterisk: one key, one partition) through ingest,
     killed mid-stream after a checkpoint: every event of the offline conversion comes out,
     no other, and no record is dead-lettered (a lost state would leave wrap-ups unpaired)."""
-    lines, offline, dead_offline = round_trip()
-    assert dead_offline == []
-    records = [line.encode() for line in lines]
-    ingest = IngestProcess(
-        tmp_path / "ingest",
-        broker.config,
-        [
-            "--from",
-            "asterisk",
-            "--customer-from",
-            "callerid",
-            "--acw-pause-reason",
-            "ACW",
-        ],
-    )
+    records, offline = _queue_log()
+    ingest = IngestProcess(tmp_path / "ingest", broker.config, ASTERISK)
     ingest_folder.append(ingest)
     ingest.start()
     third = len(records) // 3
@@ -249,6 +246,42 @@ def test_a_converter_s_pairing_state_survives_a_sigkill(
     broker.send_records(records[2 * third :], b"pbx-1")
     wait_for(broker.ingest_caught_up, "the whole day committed")
 
+    assert broker.events() == {event["event_id"]: event for event in offline}
+    assert broker.read_all(broker.settings.dlq_topic) == []
+
+
+def test_the_state_moves_with_its_partition_to_another_ingest_process(
+    broker: Broker, ingest_folder: list[IngestProcess], tmp_path: Path
+) -> None:
+    """Two ingest processes in one group: the second's arrival moves partitions (the first
+    checkpoints on revocation), then the first is killed (the second restores from the state
+    topic). Whoever read the queue_log's partition when, the events are the offline ones."""
+    records, offline = _queue_log()
+    first = IngestProcess(tmp_path / "first", broker.config, ASTERISK)
+    second = IngestProcess(tmp_path / "second", broker.config, ASTERISK)
+    ingest_folder += [first, second]
+    first.start()
+    third = len(records) // 3
+    broker.send_records(records[:third], b"pbx-1")
+    wait_for(broker.ingest_caught_up, "the first third committed by the first process")
+    second.start()
+
+    def both_members() -> tuple[bool, Any]:
+        try:
+            info = broker.admin.describe_groups([broker.group])[broker.group]
+        except KafkaError:
+            return False, None
+        members, state = info.get("members", []), info.get("group_state")
+        return len(members) == 2 and state == "Stable", (len(members), state)
+
+    wait_for(both_members, "a stable group of two")
+    broker.send_records(records[third : 2 * third], b"pbx-1")
+    wait_for(lambda: (broker.committed() > third, broker.committed()), "a commit by the two")
+    first.kill()
+    broker.send_records(records[2 * third :], b"pbx-1")
+    wait_for(broker.ingest_caught_up, "the whole day committed by the second")
+
+    assert second.running
     assert broker.events() == {event["event_id"]: event for event in offline}
     assert broker.read_all(broker.settings.dlq_topic) == []
 
