@@ -92,6 +92,8 @@ class IngestLoop:
         self.parts: dict[int, Part] = {}
         self.lock = asyncio.Lock()
         self._deliveries: list[asyncio.Future[Any]] = []
+        # Dead letters of the records read, sent with the next batches: (value, key, headers)
+        self._dead_letters: list[tuple[bytes, bytes | None, list[tuple[str, bytes]]]] = []
         self._pending_since: float | None = None
         self._last_checkpoint = clock()
         self._records = 0
@@ -118,6 +120,7 @@ class IngestLoop:
             part = self.parts.get(tp.partition)
             if part is not None and records:
                 self._take(tp.partition, part, records)
+        await self._send_dead_letters()
         await self._send(self.packer.take())
         now = self.clock()
         if self.packer.pending:
@@ -154,13 +157,15 @@ class IngestLoop:
                 ("reason", reason.encode()),
                 ("source", f"{self.topics.input}:{partition}:{record.offset}".encode()),
             ]
-            self._deliveries.append(
-                asyncio.ensure_future(
-                    self.producer.send(
-                        self.topics.dlq, value=record.value, key=record.key, headers=headers
-                    )
-                )
+            self._dead_letters.append((record.value, record.key, headers))
+
+    async def _send_dead_letters(self) -> None:
+        letters, self._dead_letters = self._dead_letters, []
+        for value, key, headers in letters:
+            delivery = await self.producer.send(
+                self.topics.dlq, value=value, key=key, headers=headers
             )
+            self._deliveries.append(delivery)
 
     async def _send(self, batches: Iterable[Batch]) -> None:
         send = self.producer.send
@@ -177,6 +182,7 @@ class IngestLoop:
 
     async def checkpoint(self) -> None:
         """Send what is packed, wait for every delivery, save states, commit. With the lock."""
+        await self._send_dead_letters()
         await self._send(self.packer.drain())
         await self._delivered()
         offsets = {}
@@ -207,9 +213,7 @@ class IngestLoop:
     async def _delivered(self) -> None:
         deliveries, self._deliveries = self._deliveries, []
         for delivery in deliveries:
-            result = await delivery
-            if isinstance(result, asyncio.Future):  # a dead letter's send: its delivery
-                await result
+            await delivery
 
     def _publish(self) -> None:
         """Counters to Prometheus once a checkpoint, not per record; lag per partition."""

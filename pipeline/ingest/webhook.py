@@ -27,6 +27,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 from aiohttp import web
+from aiokafka.errors import KafkaError
 
 from pipeline.config import ConfigError, Settings
 from pipeline.ingest.metrics import IngestMetrics
@@ -124,7 +125,7 @@ class TaskRouterWebhook:
             ]
             for delivery in deliveries:
                 await delivery
-        except Exception as exc:  # any failure to get the callback into Kafka: Twilio retries
+        except (TimeoutError, KafkaError, OSError) as exc:  # Twilio retries
             log.warning("a callback could not be written to %s: %s", self.topic, exc)
             return self._answer(503, "unavailable")
         return self._answer(200, "accepted")
