@@ -101,7 +101,7 @@ class Settings:
     ingest_group: str = "ccpipe-ingest"
     ingest_state_topic: str = "ccpipe-ingest-state"
     ingest_linger_ms: int = 50
-    ingest_metrics_port: int = 6068
+    ingest_metrics_port: int = 6069
     # TaskRouter callbacks (`ccpipe ingest --http`): port, the public URL Twilio calls when a
     # proxy stands in front (signatures cover it; empty: the request's own), largest body,
     # and a file holding the auth token (else CCPIPE_TWILIO_AUTH_TOKEN).
