@@ -35,7 +35,7 @@ from pipeline.core.live import (
     WINDOW_NAMES,
     LiveBoard,
     QueueFigures,
-    agent_states,
+    agent_parts,
     agents_by_queue,
     local_day_start_us,
     snapshot_many,
@@ -107,7 +107,7 @@ class Owner:
 
     def __init__(self) -> None:
         self.state = SegmentState(SETTINGS.queue)
-        self.board = LiveBoard()
+        self.board = LiveBoard(ZONES)
 
     def feed(self, events: Iterable[AnyEvent]) -> Owner:
         self.state.apply(events)
@@ -230,7 +230,7 @@ def test_window_edges_on_a_minute_boundary_are_inclusive() -> None:
             offer(NOW, "now"),  # at now: in every window
         ]
     )
-    assert _offered_in(owner, NOW) == {"15m": 2, "60m": 4, "today": 5}
+    assert _offered_in(owner, NOW) == {"15m": 2, "60m": 4, "today": 5, "7d": 5}
     windows = owner.tile(NOW).windows
     assert windows["15m"].start_us == NOW - 15 * MIN
     assert windows["60m"].start_us == NOW - 60 * MIN
@@ -558,7 +558,7 @@ def test_figures_in_any_arrival_order_match_models_of_the_final_segments(
     segments = [s for s in owner.state.segments.values() if s.offered is not None]
 
     # Rebuilt from the segments it owns, a board shows the same.
-    rebuilt = LiveBoard.from_segments(owner.state.segments.values(), SETTINGS.queue)
+    rebuilt = LiveBoard.from_segments(owner.state.segments.values(), SETTINGS.queue, ZONES)
     assert rebuilt.snapshot(now, ZONES, owner.state.agents, per_channel=True) == tiles
 
     for tile in tiles:
@@ -615,9 +615,9 @@ def test_partial_boards_merge_into_the_board_over_all_segments(
         [o.board for o in owners], now, ZONES, [o.state.agents for o in owners], per_channel=True
     )
     assert merged == whole.board.snapshot(now, ZONES, whole.state.agents, per_channel=True)
-    assert agents_by_queue(agent_states(o.state.agents for o in owners)) == agents_by_queue(
-        agent_states([whole.state.agents])
-    )
+    assert agents_by_queue(
+        agent_parts([o.state.agents for o in owners], now, ZONES)
+    ) == agents_by_queue(agent_parts([whole.state.agents], now, ZONES))
 
 
 def test_as_dict_is_plain_json() -> None:

@@ -25,7 +25,7 @@ from pipeline.kafka.admin import ensure_topics, pipeline_topics
 from pipeline.kafka.connection import BrokerConnection
 from pipeline.kafka.producer import DEFAULT_MAX_BATCH_BYTES, produce_lines
 from pipeline.simulator.emit import simulate_events
-from tests.liveview.expected import expected_page
+from tests.liveview.expected import Shown, expected_page, shown
 from tests.stream.worker_process import (
     FAILOVER_ENV,
     WorkerGroup,
@@ -138,24 +138,24 @@ def create_topics(settings: Settings) -> None:
 
 
 def views_equal(
-    ports: dict[str, int], want: tuple[int, list[dict[str, Any]]], deadline_s: float | None = None
+    ports: dict[str, int], want: tuple[int, Shown], deadline_s: float | None = None
 ) -> float:
     """Wait until every view shows the expected tiles and is whole; the seconds it took. The
     wait goes on while any view changes (a loaded machine is slow, not stuck), and fails
     after QUIET_S without a change, or past `deadline_s` if given, naming what differs."""
     start = last_change = time.monotonic()
     seen: dict[str, Any] = {}
-    watermark, queues = want
+    watermark, expected = want
     while True:
         bodies = {name: fetch(port) for name, port in ports.items()}
         now = time.monotonic()
-        states = {name: (b or {}).get("queues") for name, b in bodies.items()}
+        states = {name: b and shown(b) for name, b in bodies.items()}
         if states != seen:
             seen, last_change = states, now
         done = {
             name: b is not None
             and b["watermark_us"] == watermark
-            and b["queues"] == queues
+            and shown(b) == expected
             and b["status"]["whole"]
             for name, b in bodies.items()
         }
@@ -168,7 +168,8 @@ def views_equal(
 
 
 def _why(bodies: dict[str, Any], done: dict[str, bool], want: Any, took: float) -> str:
-    watermark, queues = want
+    watermark, expected = want
+    queues = expected["queues"]
     lines = [f"after {took:.1f} s, views not equal to one board over every event:"]
     for name, body in bodies.items():
         if done[name]:
@@ -184,6 +185,8 @@ def _why(bodies: dict[str, Any], done: dict[str, bool], want: Any, took: float) 
             if other != q:
                 diff = {k: (other or {}).get(k) for k in q if (other or {}).get(k) != q[k]}
                 lines.append(f"    {q['queue']}: {diff}"[:600])
+        if body["agents"] != expected["agents"]:
+            lines.append(f"    agents: {len(body['agents'])} rows, want {len(expected['agents'])}")
     return "\n".join(lines)
 
 
