@@ -28,29 +28,25 @@ A queue's value of a field is the most specific one set: tenant's queue, then qu
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from pipeline.config_reader import AtLeastOne, ConfigError, Duration, KeyPath, convert
+from pipeline.core.catalogue import KPI, RECORDED_KPIS, SCORE, SECONDS, TARGET_UNITS
 
-# KPIs a goal may name (the contract's report fields), and which way is better.
-GoalKpi = Literal[
-    "service_level",
-    "response_rate",
-    "fcr_rate",
-    "csat",
-    "nps",
-    "asa_s",
-    "abandon_rate",
-    "aht_s",
-    "transfer_rate",
-]
-_LOWER_IS_BETTER = ("asa_s", "abandon_rate", "aht_s", "transfer_rate")
+# KPIs a goal may name (those recorded over time, pipeline/core/catalogue.py), and which way
+# is better.
 GOAL_KPIS: dict[str, str] = {
-    kpi: "down" if kpi in _LOWER_IS_BETTER else "up" for kpi in get_args(GoalKpi)
+    kpi.name: "up" if kpi.higher_is_better else "down" for kpi in RECORDED_KPIS
 }
+GoalKpi = Annotated[
+    str,
+    Meta(
+        pattern=f"^({'|'.join(GOAL_KPIS)})$", description=f"expected one of {', '.join(GOAL_KPIS)}"
+    ),
+]
 
 Share = Annotated[float, Meta(gt=0, le=1, description="a share is written as a fraction in (0, 1]")]
 Limit = Annotated[float, Meta(gt=0, description="expected seconds > 0")]
@@ -88,7 +84,8 @@ class QueueTargetOverrides(msgspec.Struct, frozen=True, forbid_unknown_fields=Tr
 
 
 DEFAULT_QUEUE_TARGETS = QueueTargets()
-QUEUE_TARGET_FIELDS: tuple[str, ...] = QueueTargets.__struct_fields__
+# The catalogue's checks compare figures with these fields (a test holds both structs to them).
+QUEUE_TARGET_FIELDS: tuple[str, ...] = tuple(TARGET_UNITS)
 
 
 class TenantTargets(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -112,6 +109,8 @@ class Alerting(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     dead_letter_ratio: Ratio = 0.01
     dead_letter_min: AtLeastOne = 10  # dead letters in 15 minutes before the ratio counts
     dead_letter_for_s: Duration = msgspec.field(default=Duration(300), name="dead_letter_for")
+    # A sink that cannot write to ClickHouse: the store falls behind as a lagging worker does.
+    sink_failing_for_s: Duration = msgspec.field(default=Duration(300), name="sink_failing_for")
 
 
 class Goal(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -213,10 +212,11 @@ def check_targets(targets: Targets, where: KeyPath) -> None:
 
 
 def _check_goal_value(kpi: str, value: float, where: KeyPath) -> None:
-    if kpi == "nps":
+    unit = KPI[kpi].unit
+    if unit == SCORE:
         if not -100 <= value <= 100:
             raise ConfigError(f"{where}: NPS lies in [-100, 100], got {value!r}")
-    elif kpi.endswith("_s"):
+    elif unit == SECONDS:
         if value < 0:
             raise ConfigError(f"{where}: expected seconds >= 0, got {value!r}")
     elif not 0 <= value <= 1:

@@ -14,6 +14,7 @@ from pipeline.targets import (
     QUEUE_TARGET_FIELDS,
     Goal,
     QueueTargetOverrides,
+    QueueTargets,
     parse_targets,
 )
 
@@ -120,6 +121,7 @@ def test_durations_read_prometheus_spelling() -> None:
 
 
 def test_an_override_sets_the_fields_of_a_queue_s_targets() -> None:
+    assert QueueTargets.__struct_fields__ == QueueTargetOverrides.__struct_fields__
     assert QueueTargetOverrides.__struct_fields__ == QUEUE_TARGET_FIELDS
     targets = parse_targets({"queues": {"sales": {"asa_s": 20, "min_volume": 5}}})
     assert targets.for_queue("any", "sales") == msgspec.structs.replace(
