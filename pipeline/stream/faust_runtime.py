@@ -103,7 +103,7 @@ class FaustRuntime:
         self._pending: list[Any] = []  # asyncio futures of aiokafka deliveries
         self.registry, self.latency = build_registry(self)
         self._declare()
-        self.pages = WallboardPages(self, settings, settings.targets)
+        self.pages = WallboardPages(self, settings.tenant_timezone, settings.targets)
         self._mount_pages()
 
     # --- what the metrics and the pages read -------------------------------------------------

@@ -18,7 +18,6 @@ from typing import Any, Literal
 
 import orjson
 
-from pipeline.config import Settings
 from pipeline.core.catalogue import (
     CHECKS,
     KPI,
@@ -34,7 +33,7 @@ from pipeline.core.catalogue import (
 )
 from pipeline.core.clock import INTERVAL_US, format_utc
 from pipeline.core.intervals import COUNT_FIELDS, IntervalKey, merge_counts, report_row
-from pipeline.core.live import TODAY, QueueFigures, local_day_start_us
+from pipeline.core.live import TODAY, QueueFigures, ZoneLookup, local_day_start_us
 from pipeline.targets import QueueTargets, Targets
 
 Status = Literal["met", "near", "missed", "low", "none"]
@@ -152,7 +151,7 @@ def _volume(tile: QueueFigures, window: str) -> int:
 
 
 def day_series(
-    parts: HeldParts, now_us: int, settings: Settings
+    parts: HeldParts, now_us: int, zones: ZoneLookup
 ) -> dict[tuple[str, str], list[tuple[int, float | None]]]:
     """SERIES_KPI per 15-minute interval of today (tenant's zone), per (tenant, queue).
 
@@ -169,7 +168,7 @@ def day_series(
             tenant, queue, _, start = orjson.loads(text)
             day_start = day_starts.get(tenant)
             if day_start is None:
-                day_start = local_day_start_us(now_us, settings.tenant_timezone(tenant))
+                day_start = local_day_start_us(now_us, zones(tenant))
                 day_starts[tenant] = day_start
             # The interval holding the local midnight belongs to the day before it ends.
             if start + INTERVAL_US <= day_start or start > now_us:
@@ -236,12 +235,12 @@ def wallboard(
     tiles: list[QueueFigures],
     parts: HeldParts,
     watermark_us: int,
-    settings: Settings,
+    zones: ZoneLookup,
     targets: Targets,
     tracker: AlertTracker,
 ) -> dict[str, Any]:
     """The page's whole state as JSON-ready values (see docs/demo.md for the fields)."""
-    series = day_series(parts, watermark_us, settings)
+    series = day_series(parts, watermark_us, zones)
     queues = []
     breached: list[_Judged] = []
     for tile in tiles:

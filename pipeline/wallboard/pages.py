@@ -18,8 +18,7 @@ from typing import Protocol
 import orjson
 from aiohttp import web
 
-from pipeline.config import Settings
-from pipeline.core.live import QueueFigures
+from pipeline.core.live import QueueFigures, ZoneLookup
 from pipeline.targets import Targets
 from pipeline.wallboard import asset
 from pipeline.wallboard.board import AlertTracker, HeldParts, wallboard
@@ -50,9 +49,9 @@ class LiveView(Protocol):
 
 
 class WallboardPages:
-    def __init__(self, view: LiveView, settings: Settings, targets: Targets) -> None:
+    def __init__(self, view: LiveView, zones: ZoneLookup, targets: Targets) -> None:
         self.view = view
-        self.settings = settings
+        self.zones = zones
         self.targets = targets
         self.tracker = AlertTracker()
         self._body = b""
@@ -72,7 +71,7 @@ class WallboardPages:
                 view.live(),
                 view.held(),
                 view.watermark_us,
-                self.settings,
+                self.zones,
                 self.targets,
                 self.tracker,
             )

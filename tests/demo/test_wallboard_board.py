@@ -79,7 +79,7 @@ def test_the_day_series_merges_channels_and_sources_of_today_only() -> None:
         ("default", "q", "voice", yesterday, "seg:0", counts(answered=5)),
         ("default", "q", "voice", later, "seg:0", counts(answered=5)),
     )
-    series = day_series(parts, NOW, Settings())
+    series = day_series(parts, NOW, Settings().tenant_timezone)
     expected = report_row(
         IntervalKey("default", "q", "", today),
         counts(answered=9, abandoned=1, answered_within_sl=6, fcr_eligible=3),
@@ -89,14 +89,14 @@ def test_the_day_series_merges_channels_and_sources_of_today_only() -> None:
 
 
 def test_today_is_the_tenants_local_day() -> None:
-    settings = Settings(tenants={"nyc": TenantSettings(timezone="America/New_York")})
+    zones = Settings(tenants={"nyc": TenantSettings(timezone="America/New_York")}).tenant_timezone
     # 03:00 UTC on the 23rd is still the 22nd in New York: its day began at 05:00 UTC on the 22nd.
     start = parse_rfc3339("2026-11-22T06:00:00Z")
     parts = held(("nyc", "q", "voice", start, "seg:0", counts(answered=1, answered_within_sl=1)))
-    assert day_series(parts, parse_rfc3339("2026-11-23T03:00:00Z"), settings) == {
+    assert day_series(parts, parse_rfc3339("2026-11-23T03:00:00Z"), zones) == {
         ("nyc", "q"): [(start, 1.0)]
     }
-    assert day_series(parts, parse_rfc3339("2026-11-23T06:00:00Z"), settings) == {}
+    assert day_series(parts, parse_rfc3339("2026-11-23T06:00:00Z"), zones) == {}
 
 
 def test_an_alert_fires_once_its_breach_has_held_long_enough_in_event_time() -> None:
@@ -132,7 +132,7 @@ def tile(
 
 def state(tracker: AlertTracker, now_us: int, targets: Targets) -> dict[str, Any]:
     tiles = [tile("sales", 0.5, 40), tile("support", 0.95, 40), tile("billing", 0.1, 3)]
-    return wallboard(tiles, {}, now_us, Settings(), targets, tracker)
+    return wallboard(tiles, {}, now_us, Settings().tenant_timezone, targets, tracker)
 
 
 def test_the_page_state_judges_each_queue_against_its_own_targets() -> None:
