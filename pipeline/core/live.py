@@ -78,6 +78,7 @@ AGENT_WINDOWS: tuple[str, ...] = ("15m", TODAY)
 # A local day lasts at most 25 hours (a DST fall-back day), so today started at most this
 # long before now in any zone: the horizon `prune` keeps when it knows no zones.
 _LONGEST_DAY_US = 25 * 3600 * US_PER_S
+_DAY_AND_MORE_US = 26 * 3600 * US_PER_S  # in the next local day whatever the day's length
 _LONGEST_ROLLING_US = max(length for _, length in ROLLING_WINDOWS)
 # A contact waiting longer than this is stale (the `max_wait_s` setting's default): 24 h.
 DEFAULT_MAX_WAIT_US = 24 * 3600 * US_PER_S
@@ -153,6 +154,13 @@ def _add_into(total: list[int], part: Sequence[int]) -> None:
         total[i] += part[i]
     if part[MAX_WAIT_INDEX] > total[MAX_WAIT_INDEX]:
         total[MAX_WAIT_INDEX] = part[MAX_WAIT_INDEX]
+
+
+def _take_from(total: list[int], part: Sequence[int]) -> None:
+    """Subtract a part's sums; the largest wait stays (it is that of a span holding the
+    part's, and every window that holds the one holds the other)."""
+    for i in _SUMMED:
+        total[i] -= part[i]
 
 
 class GroupPart(msgspec.Struct, array_like=True, frozen=True, gc=False):
@@ -493,21 +501,31 @@ class LiveBoard:
         recent_changed = set(self._touched)
         day_changed: set[Group] = set()
         self._touched = set()
-        for key in changed:
-            group = (key.tenant, key.queue, key.channel)
-            (recent_changed if key.interval_start_us >= horizon else day_changed).add(group)
         days: dict[str, tuple[int, int]] = {}  # tenant -> (today's start, the week's)
-        recent, day_parts = [], []
-        for group, waiting in list(self._waiting.items()):
-            tenant = group[0]
-            held_days = days.get(tenant)
-            if held_days is None:
+
+        def days_of(tenant: str) -> tuple[int, int]:
+            held = days.get(tenant)
+            if held is None:
                 zone = zone_of(tenant)
-                held_days = days[tenant] = (
+                held = days[tenant] = (
                     local_day_start_us(now_us, zone),
                     local_days_ago_us(now_us, zone, WEEK_DAYS - 1),
                 )
-            day, week = held_days
+            return held
+
+        for key in changed:
+            group = (key.tenant, key.queue, key.channel)
+            start = key.interval_start_us
+            if start >= horizon:
+                recent_changed.add(group)
+                # Yesterday's sum in the day part leaves out what the recent part holds.
+                if start < days_of(key.tenant)[0]:
+                    day_changed.add(group)
+            else:
+                day_changed.add(group)
+        recent, day_parts = [], []
+        for group, waiting in list(self._waiting.items()):
+            day, week = days_of(group[0])
             held = self._recent.get(group)
             # Stale then is stale now for any later cutoff that no listed offer crosses.
             if not (
@@ -553,8 +571,16 @@ class LiveBoard:
         buckets = []
         for start in self._days.starts(group, week, day):
             counts = self._days.bucket(group, start)
-            if counts is not None and tuple(counts) != _ZERO:
-                buckets.append((start, list(counts)))
+            if counts is None:
+                continue
+            counts = list(counts)
+            # The last hour of yesterday may be in the recent part's minute buckets too: the
+            # day's sum leaves them out, so that every bucket of a merged board counts once.
+            end = min(day, local_day_start_us(start + _DAY_AND_MORE_US, self._zone_of(group[0])))
+            for minute in minutes_store.starts(group, max(start, horizon), end):
+                _take_from(counts, minutes_store.bucket(group, minute) or _ZERO)
+            if tuple(counts) != _ZERO:
+                buckets.append((start, counts))
         first_quarter = _ceil_quarter(day)
         quarters: list[int] = []
         for minute in minutes_store.starts(group, _ceil_minute(day), horizon):
@@ -829,16 +855,14 @@ class MergedBoard:
                 fcr_parts.setdefault(fcr_part.group, []).append(fcr_part)
         tenants = {g[0] for g in (*groups, *fcr_parts)} | {t for t, _ in agent_counts}
         starts = {tenant: window_starts(now_us, zone_of(tenant)) for tenant in tenants}
-        days_before = {
-            tenant: [local_days_ago_us(now_us, zone_of(tenant), k) for k in range(1, WEEK_DAYS)]
-            for tenant in tenants
-        }
         cutoff = now_us - max_wait_us
         by_channel: dict[Group, GroupPartial] = {}
         for group in {*groups, *fcr_parts}:
             group_parts = groups.get(group, [])
             tenant_starts = starts[group[0]]
-            windows = self._week(group, tenant_starts, days_before[group[0]], now_us)
+            windows = self._minutes.windows(
+                group, {name: tenant_starts[name] for name in WINDOW_NAMES}, now_us
+            )
             in_queue, oldest, stale, offers = _waiting(group_parts, cutoff)
             fcr = _live_fcr(fcr_parts.get(group, []), tenant_starts[TODAY])
             # Shown while it has a contact waiting or offered in a window, or FCR to show:
@@ -875,24 +899,6 @@ class MergedBoard:
                 out.append(_figures(tenant, queue, channel, partial, starts[tenant], {}, now_us))
         out.sort(key=lambda f: (f.tenant, f.queue, f.channel is not None, f.channel or ""))
         return out
-
-    def _week(
-        self, group: Group, starts: Mapping[str, int], days_before: Sequence[int], now_us: int
-    ) -> dict[str, list[int]]:
-        """Each window's counts. The 7-day one is today's plus the day sums of the six days
-        before: the last hour of yesterday is in the rolling windows' minute buckets too, and
-        in yesterday's sum, and must count once."""
-        minutes = self._minutes
-        windows = minutes.windows(
-            group, {name: starts[name] for name in WINDOW_NAMES if name != WEEK}, now_us
-        )
-        week = list(windows[TODAY])
-        for start in days_before:
-            counts = minutes.bucket(group, start)
-            if counts is not None:
-                _add_into(week, counts)
-        windows[WEEK] = week
-        return windows
 
     def agent_rows(self, now_us: int, zone_of: ZoneLookup = _utc) -> list[AgentFigures]:
         """Every agent, for the agent panel: state, time in it, reason, what it serves now,

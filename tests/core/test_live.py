@@ -34,6 +34,7 @@ from pipeline.core.live import (
     MINUTE_US,
     WINDOW_NAMES,
     LiveBoard,
+    MergedBoard,
     QueueFigures,
     agent_parts,
     agents_by_queue,
@@ -47,6 +48,7 @@ SETTINGS = Settings(tenants={"paris": TenantSettings(timezone="Europe/Paris")})
 ZONES = SETTINGS.tenant_timezone
 S = US_PER_S
 MIN = MINUTE_US
+DAY = 24 * 60 * MIN
 NOW = parse_rfc3339("2026-11-22T10:00:00Z")
 _ids = count()
 
@@ -235,6 +237,36 @@ def test_window_edges_on_a_minute_boundary_are_inclusive() -> None:
     assert windows["15m"].start_us == NOW - 15 * MIN
     assert windows["60m"].start_us == NOW - 60 * MIN
     assert windows["today"].start_us == parse_rfc3339("2026-11-22T00:00:00Z")
+
+
+def test_the_7_day_window_counts_each_contact_once_whatever_the_sources_clocks() -> None:
+    """Just after midnight yesterday's last hour is in the rolling windows' minute buckets
+    and in yesterday's sum; a source whose clock is still yesterday holds that day as
+    quarter-hours. Merged, every offer of the last 7 local days counts once."""
+    midnight = parse_rfc3339("2026-11-23T00:00:00Z")
+    after = Owner().feed(
+        [
+            offer(midnight - 3 * DAY, "three-days-ago"),
+            offer(midnight - 8 * DAY, "eight-days-ago"),  # before the window
+            offer(midnight - 20 * MIN, "late-yesterday"),  # in the last hour, and yesterday
+            offer(midnight + 10 * MIN, "today"),
+        ]
+    )
+    behind = Owner().feed([offer(midnight - 5 * 60 * MIN, "behind-yesterday")])
+    now = midnight + 15 * MIN
+    assert _offered_in(after, now) == {"15m": 1, "60m": 2, "today": 1, "7d": 3}
+    merged = MergedBoard()
+    for source, board, clock in (
+        ("after", after.board, now),
+        ("behind", behind.board, midnight - 4 * 60 * MIN),
+    ):
+        cut = board.export(clock)  # each at its own clock, as partitions publish
+        merged.replace(source, cut.recent)
+        merged.replace(f"{source}/day", cut.day)
+    (tile,) = merged.figures(now, ZONES)
+    assert {name: tile.windows[name].kpis["offered"] for name in WINDOW_NAMES} == {
+        "15m": 1, "60m": 2, "today": 1, "7d": 4,
+    }  # fmt: skip
 
 
 def test_between_minute_boundaries_a_window_starts_at_the_next_whole_minute() -> None:

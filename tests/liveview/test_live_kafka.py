@@ -167,6 +167,17 @@ def views_equal(
         time.sleep(POLL_S)
 
 
+def differences(got: Any, want: Any, path: str = "") -> list[str]:
+    """Where two JSON values differ: `path: got (want ...)` per leaf."""
+    if isinstance(got, dict) and isinstance(want, dict):
+        return [d for k in sorted({*got, *want}, key=str)
+                for d in differences(got.get(k), want.get(k), f"{path}.{k}")]  # fmt: skip
+    if isinstance(got, list) and isinstance(want, list) and len(got) == len(want):
+        return [d for i, (g, w) in enumerate(zip(got, want, strict=True))
+                for d in differences(g, w, f"{path}[{i}]")]  # fmt: skip
+    return [] if got == want else [f"{path}: {got!r} (want {want!r})"]
+
+
 def _why(bodies: dict[str, Any], done: dict[str, bool], want: Any, took: float) -> str:
     watermark, expected = want
     queues = expected["queues"]
@@ -183,10 +194,11 @@ def _why(bodies: dict[str, Any], done: dict[str, bool], want: Any, took: float) 
         for q in queues:
             other = got.get((q["tenant"], q["queue"]))
             if other != q:
-                diff = {k: (other or {}).get(k) for k in q if (other or {}).get(k) != q[k]}
-                lines.append(f"    {q['queue']}: {diff}"[:600])
+                lines.append(f"    {q['queue']}: {'; '.join(differences(other, q))}"[:900])
         if body["agents"] != expected["agents"]:
-            lines.append(f"    agents: {len(body['agents'])} rows, want {len(expected['agents'])}")
+            lines.append(
+                f"    agents: {'; '.join(differences(body['agents'], expected['agents']))}"[:900]
+            )
     return "\n".join(lines)
 
 
