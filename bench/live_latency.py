@@ -222,7 +222,10 @@ def main() -> None:
         latencies = [t - a for t, a in zip(seen, offer_acks, strict=True)]
         if args.dump and name == "ccpipe wallboard":
             args.dump.write_text(
-                "".join(f"{a - offer_acks[0]:.3f},{x:.3f}\n" for a, x in zip(offer_acks, latencies))
+                "".join(
+                    f"{a - offer_acks[0]:.3f},{x:.3f}\n"
+                    for a, x in zip(offer_acks, latencies, strict=True)
+                )
             )
         ordered = sorted(latencies)
         results.append(
