@@ -23,6 +23,7 @@ demo: install
 lint: install
 	$(BIN)/ruff check pipeline tests bench
 	$(BIN)/ruff format --check pipeline tests bench
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy

@@ -19,6 +19,7 @@ PURE = (
     ("bench.memory",),
     ("bench.report_cli",),  # 1 M and 10 M events
     ("bench.sink_rows",),
+    ("bench.erlang",),
 )
 ON_KAFKA = (
     ("bench.worker_throughput", "--naive-seconds", "30", "--profile", "docs/profiles/worker.svg"),

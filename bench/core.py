@@ -40,7 +40,7 @@ def main() -> None:
         decode_message(batch)
     batch_s = time.perf_counter() - start
 
-    state = KpiState.from_settings(load_settings(env={}))
+    state = KpiState(load_settings(env={}).queue)
     start = time.perf_counter()
     for i in range(0, len(decoded), 4096):
         state.apply(decoded[i : i + 4096])

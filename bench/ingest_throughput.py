@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import os
 import subprocess
 import sys
@@ -36,6 +35,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import msgspec
 import psutil
 from kafka.errors import KafkaError
 
@@ -82,7 +82,7 @@ def _committed(offsets: GroupOffsets, topic: str) -> int:
 
 
 def _ingest(settings: Settings, input_topic: str, work: Path, name: str) -> tuple[Path, Settings]:
-    ingest = dataclasses.replace(
+    ingest = msgspec.structs.replace(
         settings,
         ingest_topic=input_topic,
         ingest_group=f"{settings.app_id}-{name}",
@@ -108,7 +108,7 @@ def _run_ingest(config: Path, log: Path) -> subprocess.Popen[bytes]:
 
 
 def _ingest_group_offsets(settings: Settings) -> GroupOffsets:
-    view = GroupOffsets(dataclasses.replace(settings, app_id=settings.ingest_group))
+    view = GroupOffsets(msgspec.structs.replace(settings, app_id=settings.ingest_group))
     view.sources = (settings.ingest_topic,)
     return view
 
@@ -199,8 +199,8 @@ def worker_on(settings: Settings, events: Path | None, topic: str | None, total:
     """A warm worker: on the batched file (events) or, from the start, on a single topic."""
     ours = fresh_settings(settings.broker, settings.partitions, work / f"{name}-state")
     if topic is not None:
-        ours = dataclasses.replace(ours, events_topic=topic)
-        create_and_fill(dataclasses.replace(ours, events_topic=f"{ours.app_id}.unused"),
+        ours = msgspec.structs.replace(ours, events_topic=topic)
+        create_and_fill(msgspec.structs.replace(ours, events_topic=f"{ours.app_id}.unused"),
                         _first(work))  # fmt: skip
     else:
         create_and_fill(ours, _first(work))
@@ -226,7 +226,7 @@ def worker_on(settings: Settings, events: Path | None, topic: str | None, total:
 
 
 def naive(settings: Settings, topic: str, work: Path, seconds: float) -> float:
-    config = write_config(dataclasses.replace(settings, events_topic=topic,
+    config = write_config(msgspec.structs.replace(settings, events_topic=topic,
                                               app_id=f"{settings.app_id}-naive"),
                           work / "naive.yaml", free_port())  # fmt: skip
     progress = work / "naive.progress"
@@ -309,7 +309,7 @@ def main() -> None:
         work = Path(tmp)
         base = fresh_settings(bootstrap, args.partitions, work / "state")
         single = f"{base.app_id}.single"
-        _single(dataclasses.replace(base, events_topic=single), events_file)
+        _single(msgspec.structs.replace(base, events_topic=single), events_file)
         print(f"{total:,} single-event messages on {single}", flush=True)
         alone, alone_cpu = ingest_alone(base, single, total, work)
         print(f"ingest alone {alone:,.0f}/s, {alone_cpu:,.0f}/CPU s", flush=True)

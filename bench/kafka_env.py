@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import subprocess
 import time
@@ -11,7 +10,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import msgspec
+
 from pipeline.config import Settings, load_settings
+from pipeline.kafka.group_lag import GroupLag, high_watermarks, uncommitted
 
 ROOT = Path(__file__).resolve().parent.parent
 PORT = int(os.environ.get("CCPIPE_BENCH_KAFKA_PORT", "19092"))
@@ -34,7 +36,7 @@ def broker() -> Iterator[str]:
 
 def fresh_settings(bootstrap: str, partitions: int, state_dir: Path) -> Settings:
     prefix = f"b{uuid.uuid4().hex[:8]}"
-    return dataclasses.replace(
+    return msgspec.structs.replace(
         load_settings(env={}),
         broker=bootstrap,
         partitions=partitions,
@@ -42,6 +44,7 @@ def fresh_settings(bootstrap: str, partitions: int, state_dir: Path) -> Settings
         dlq_topic=f"{prefix}.cc.events.dlq",
         intervals_topic=f"{prefix}.cc.kpi.intervals",
         segments_topic=f"{prefix}.cc.segments",
+        live_topic=f"{prefix}.cc.live",
         app_id=f"{prefix}-app",
         state_dir=str(state_dir),
     )
@@ -55,6 +58,7 @@ def write_config(settings: Settings, path: Path, web_port: int) -> Path:
         "dlq_topic",
         "intervals_topic",
         "segments_topic",
+        "live_topic",
         "app_id",
         "state_dir",
     )
@@ -85,82 +89,42 @@ def create_and_fill(settings: Settings, events: Path, batch: int = 500) -> int:
 
 
 def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    from kafka import KafkaConsumer, TopicPartition
-
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
-    try:
-        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        return {tp.partition: offset for tp, offset in consumer.end_offsets(parts).items()}
-    finally:
-        consumer.close()
+    """The end of each partition of the topic."""
+    ends = high_watermarks({"bootstrap_servers": bootstrap}, [topic])
+    if ends is None:
+        raise TimeoutError(f"the ends of {topic} could not be read")
+    return {partition: end for (_, partition), end in ends.items()}
 
 
-Offsets = dict[tuple[str, int], int]  # (topic, partition) -> offset
+def group_lag(settings: Settings) -> GroupLag:
+    """The worker group's progress on its source topics (the events topic and both internal
+    topics), over one admin client kept open: polling with fresh clients every step costs
+    the 2 cores a measurable share."""
+    from pipeline.stream.topology import source_topic_names
 
-
-class GroupOffsets:
-    """Committed and end offsets of the group's source topics (the events topic and both
-    internal topics), over one admin client and one consumer kept open: polling with fresh
-    clients every step costs the 2 cores a measurable share."""
-
-    def __init__(self, settings: Settings) -> None:
-        from kafka import KafkaAdminClient, KafkaConsumer
-
-        from pipeline.stream.topology import source_topic_names
-
-        self.group = settings.app_id
-        self.partitions = settings.partitions
-        self.sources = source_topic_names(settings)
-        self.admin = KafkaAdminClient(bootstrap_servers=settings.broker)
-        self.consumer = KafkaConsumer(bootstrap_servers=settings.broker)
-
-    def close(self) -> None:
-        self.consumer.close()
-        self.admin.close()
-
-    def committed(self) -> Offsets:
-        offsets = self.admin.list_group_offsets(self.group).get(self.group, {})
-        return {
-            (tp.topic, tp.partition): meta.offset
-            for tp, meta in offsets.items()
-            if tp.topic in self.sources
-        }
-
-    def ends(self) -> Offsets:
-        from kafka import TopicPartition
-
-        tps = [TopicPartition(t, p) for t in self.sources for p in range(self.partitions)]
-        return {(tp.topic, tp.partition): end for tp, end in self.consumer.end_offsets(tps).items()}
-
-    def caught_up(self) -> bool:
-        """Whether the group has committed the end of every partition of the source topics."""
-        ends = self.ends()
-        done = self.committed()
-        return all(max(done.get(tp, 0), 0) >= end for tp, end in ends.items())
+    return GroupLag(
+        {"bootstrap_servers": settings.broker}, settings.app_id, source_topic_names(settings)
+    )
 
 
 def wait_caught_up(
     bootstrap: str, group: str, topic: str, deadline_s: float
 ) -> tuple[float | None, float]:
     """Seconds until the group first committed anything on the topic, and until its
-    committed offsets reached the topic's end."""
-    from kafka import KafkaAdminClient
-
-    ends = end_offsets(bootstrap, topic)
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    start = time.monotonic()
-    first: float | None = None
-    try:
+    committed offsets reached the topic's end (read once: the topic is complete by now)."""
+    with GroupLag({"bootstrap_servers": bootstrap}, group, [topic]) as watch:
+        ends = watch.ends()
+        if ends is None:
+            raise TimeoutError(f"the ends of {topic} could not be read")
+        start = time.monotonic()
+        first: float | None = None
         while time.monotonic() - start < deadline_s:
-            offsets = admin.list_group_offsets(group).get(group, {})
-            done = {tp.partition: m.offset for tp, m in offsets.items() if tp.topic == topic}
-            if first is None and any(done.values()):
+            committed = watch.committed()
+            if first is None and any(committed.values()):
                 first = time.monotonic() - start
-            if all(done.get(p, 0) >= end for p, end in ends.items()):
+            if not any(uncommitted(committed, ends).values()):
                 return first, time.monotonic() - start
             time.sleep(0.1)  # polling step of a wait with a deadline
-    finally:
-        admin.close()
     raise TimeoutError(f"group {group} not caught up on {topic} in {deadline_s} s")
 
 

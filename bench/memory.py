@@ -33,13 +33,14 @@ from typing import Any
 import psutil
 
 from bench.record import record
-from pipeline.config import DEFAULT_FCR_WINDOW_S, load_settings
+from pipeline.config import load_settings
 from pipeline.core.clock import US_PER_S, interval_start_us, parse_rfc3339, us_to_datetime
 from pipeline.core.events import decode_message
 from pipeline.core.fcr import FcrFact, FcrTracker
 from pipeline.core.intervals import IntervalKey
 from pipeline.core.kpi_state import SegmentState, apply_fcr_updates
 from pipeline.core.segments import SegmentId
+from pipeline.core.thresholds import DEFAULT_FCR_WINDOW_S
 from pipeline.runtime import tune_gc
 from pipeline.stream.codec import decode_fcr_message, encode_fcr_message
 

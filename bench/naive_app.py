@@ -42,7 +42,7 @@ def build(config: str, progress: Path) -> faust.App:
     topic = app.topic(settings.events_topic, key_type=bytes, value_type=bytes)
     segments = app.Table("naive-segments", default=None, key_type=bytes, value_type=bytes)
     intervals = app.Table("naive-intervals", default=None, key_type=bytes, value_type=bytes)
-    state = KpiState.from_settings(settings)
+    state = KpiState(settings.queue)
     done = {"events": 0, "written": time.monotonic()}
 
     @app.agent(topic)

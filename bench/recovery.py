@@ -39,12 +39,11 @@ from pathlib import Path
 
 from bench.events import simulated
 from bench.kafka_env import (
-    GroupOffsets,
-    Offsets,
     broker,
     create_and_fill,
     end_offsets,
     fresh_settings,
+    group_lag,
     wait_caught_up,
     write_config,
 )
@@ -52,6 +51,7 @@ from bench.latency import MetricsClient, wait_events
 from bench.record import record
 from bench.workers import free_port, start_worker, stop
 from pipeline.config import Settings
+from pipeline.kafka.group_lag import GroupLag, Offsets, uncommitted
 from pipeline.stream.topology import source_topic_names
 
 TARGET_S = 60.0
@@ -100,11 +100,6 @@ class Producer(threading.Thread):
                 producer.close()
         except BaseException as exc:
             self.error = exc
-
-
-def uncommitted(committed: Offsets, ends: Offsets) -> int:
-    """Messages between the committed offsets and the ends."""
-    return sum(max(0, end - committed.get(tp, 0)) for tp, end in ends.items())
 
 
 def advanced(committed: Offsets, since: Offsets) -> bool:
@@ -168,7 +163,7 @@ def recover(
     """Worker A on the filled topic until caught up; the further events; kill; worker B."""
     logs = args.log_dir or work
     worker_a = start_worker(config, logs / "worker-a.log", args.loglevel)
-    offsets = GroupOffsets(settings)
+    offsets = group_lag(settings)
     worker_b = None
     try:
         catch_up(settings, 1800)
@@ -182,7 +177,10 @@ def recover(
         # out A's session first).
         worker_b = start_worker(config, logs / "worker-b.log", args.loglevel)
         at_kill = offsets.committed()
-        lag_at_kill = uncommitted(at_kill, offsets.ends())
+        ends = offsets.ends()
+        if ends is None:
+            raise TimeoutError("the ends of the source topics could not be read")
+        lag_at_kill = sum(uncommitted(at_kill, ends).values())
         first = first_commit(offsets, at_kill, killed, 600)
         producer.join()
         if producer.error is not None:
@@ -226,7 +224,7 @@ def kill_mid_way(worker: subprocess.Popen[bytes], port: int, at: int) -> int:
 
 
 def first_commit(
-    offsets: GroupOffsets, at_kill: Offsets, killed: float, deadline_s: float
+    offsets: GroupLag, at_kill: Offsets, killed: float, deadline_s: float
 ) -> float | None:
     """Seconds from the kill to the first committed offset past what A left (None: unseen)."""
     while time.monotonic() - killed < deadline_s:

@@ -48,12 +48,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import msgspec
 import psutil
 
 from bench.events import simulated
 from bench.kafka_env import (
     PORT,
-    GroupOffsets,
     broker,
     create_and_fill,
     fresh_settings,
@@ -62,6 +62,7 @@ from bench.kafka_env import (
 from bench.record import record
 from bench.workers import cpu_seconds, free_port, start_worker
 from pipeline.config import Settings
+from pipeline.kafka.group_lag import GroupLag
 
 # Lines of the events file produced before the clock starts. They come back in the measured
 # run as duplicates (about 0.1% of the default run), which keeps the data the simulation's
@@ -208,8 +209,17 @@ def machine_busy() -> float:
 Assignment = frozenset[tuple[str, frozenset[tuple[str, int]]]]
 
 
-class GroupWatch(GroupOffsets):
+class GroupWatch(GroupLag):
     """The group as the broker sees it: offsets, and who owns what."""
+
+    def __init__(self, settings: Settings) -> None:
+        from pipeline.stream.topology import source_topic_names
+
+        super().__init__(
+            {"bootstrap_servers": settings.broker}, settings.app_id, source_topic_names(settings)
+        )
+        self.sources = self.topics
+        self.partitions = settings.partitions
 
     def assignment(self, workers: int) -> Assignment | None:
         """Each member's partitions of the source topics, once the group is stable with
@@ -260,7 +270,10 @@ class GroupWatch(GroupOffsets):
 
     def internal_messages(self) -> int:
         """Messages in both internal topics so far: one per batch a stage sent onwards."""
-        return sum(end for (topic, _), end in self.ends().items() if topic != self.sources[0])
+        ends = self.ends()
+        if ends is None:
+            raise TimeoutError("the ends of the source topics could not be read")
+        return sum(end for (topic, _), end in ends.items() if topic != self.sources[0])
 
 
 def wait_settled(watch: GroupWatch, workers: Sequence[subprocess.Popen[bytes]]) -> Assignment:
@@ -326,7 +339,7 @@ def start_group(
     workers: list[subprocess.Popen[bytes]] = []
     try:
         for i in range(n):
-            own = dataclasses.replace(settings, state_dir=str(root / f"state-{i}"))
+            own = msgspec.structs.replace(settings, state_dir=str(root / f"state-{i}"))
             config = write_config(own, root / f"worker-{i}.yaml", free_port())
             workers.append(start_worker(config, root / f"worker-{i}.log"))
         wait_settled(watch, workers)

@@ -44,7 +44,7 @@ import orjson
 
 from pipeline.store import Store, StoreUnavailable, open_store
 from pipeline.store.arrow_batch import arrow_table, arrow_type
-from pipeline.store.migrations import default_directory, load_migrations, migrate
+from pipeline.store.migrations import load_migrations, migrate
 from pipeline.store.tables import SEGMENT_COLUMNS
 
 BATCH_SIZES = (1_000, 10_000, 100_000)
@@ -336,7 +336,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(f"chdb://{tmp}/store")
         try:
-            migrate(store, load_migrations(default_directory()))
+            migrate(store, load_migrations())
             methods = chdb_methods(store)
 
             def reset() -> None:

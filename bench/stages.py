@@ -13,8 +13,9 @@ event is what no tuning of the Kafka side can remove; the worker's CPU per event
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
+
+import msgspec
 
 from bench.events import simulated
 from bench.kafka_env import prepared
@@ -50,7 +51,7 @@ def main() -> None:
     args = parser.parse_args()
     path = simulated(max(1000, args.events * 100 // 700))
     events = sum(1 for _ in path.open("rb"))
-    settings = dataclasses.replace(load_settings(env={}), partitions=args.partitions)
+    settings = msgspec.structs.replace(load_settings(env={}), partitions=args.partitions)
     runtime = CountingRuntime(topology.build(settings))
     for _, value, partition in prepared(path, args.partitions):
         assert partition is not None

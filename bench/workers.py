@@ -29,6 +29,17 @@ def start_worker(config: Path, log: Path, loglevel: str = "warning") -> subproce
         )  # fmt: skip
 
 
+def start_wallboard(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    """`ccpipe wallboard` on `port`, with its output appended to `log`."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "pipeline.cli", "wallboard", "--config", str(config),
+             "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)

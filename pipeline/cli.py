@@ -17,6 +17,7 @@ from collections.abc import Sequence
 COMMANDS: tuple[str, ...] = (
     "simulate",
     "kpis",
+    "staffing",
     "convert",
     "produce",
     "ingest",
@@ -26,6 +27,7 @@ COMMANDS: tuple[str, ...] = (
     "load",
     "sql",
     "sink",
+    "wallboard",
     "rules",
     "grafana",
     "demo",
@@ -44,13 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"pipeline.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"pipeline.commands.{name}":
-                continue  # command not built yet
-            raise
-        module.register(sub)
+        importlib.import_module(f"pipeline.commands.{name}").register(sub)
     return parser
 
 

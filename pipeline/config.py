@@ -1,220 +1,201 @@
-"""Settings: one typed place, read once from a YAML file and `CCPIPE_*` variables, passed down.
+"""Settings: one typed tree, read once from a YAML file and `CCPIPE_*` variables, passed down.
 
-Precedence: built-in defaults < YAML file (`--config`, or `CCPIPE_CONFIG`) < environment.
-Every top-level scalar setting `name` can be set by `CCPIPE_<NAME>` (e.g. `CCPIPE_STORE`,
-`CCPIPE_BROKER`). Per-queue settings live in the file only. A bad value is reported with the
-file and the key that holds it.
+Precedence: built-in defaults < YAML file (`--config`, or `CCPIPE_CONFIG`) < environment <
+command-line flags. Every top-level scalar setting `name` can be set by `CCPIPE_<NAME>` (e.g.
+`CCPIPE_STORE`, `CCPIPE_BROKER`). Per-queue settings, tenants and targets live in the file
+only. The tree is msgspec structs: types, ranges, choices and unknown keys are checked by
+msgspec as it reads; what is checked by hand is below `load_settings`. A bad value is
+reported with the file (or variable, or flag), the key and the value (pipeline/config_reader.py).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import msgspec
 import yaml
+from msgspec import Meta
 
-from pipeline.core.clock import US_PER_S
+from pipeline.config_reader import AtLeastOne, ConfigError, KeyPath, convert
+from pipeline.core.events import Channel
+from pipeline.core.thresholds import (
+    DEFAULT_FCR_WINDOW_S,
+    DEFAULT_SHORT_ABANDON_S,
+    DEFAULT_SL_THRESHOLD_S,
+    QueueConfig,
+)
+from pipeline.targets import Targets, check_targets
 
-# Contract defaults per channel.
-DEFAULT_SL_THRESHOLD_S: dict[str, float] = {
-    "voice": 20,
-    "chat": 60,
-    "callback": 3600,
-    "sms": 3600,
-    "social": 3600,
-    "email": 86400,
-}
-DEFAULT_SHORT_ABANDON_S: dict[str, float] = {"voice": 5}
-DEFAULT_FCR_WINDOW_S = 604800
-
-QUEUE_KEYS = ("sl_threshold_s", "short_abandon_s", "fcr_window_s")
-
-
-class ConfigError(ValueError):
-    """A setting that cannot be used, naming where it came from."""
+Seconds = Annotated[float, Meta(ge=0, description="expected a number of seconds >= 0")]
+# One number for every channel, or a map per channel with `default` for the rest.
+PerChannelSeconds = Seconds | dict[Literal[Channel, "default"], Seconds]
+Count = Annotated[int, Meta(ge=0)]
+Port = Annotated[int, Meta(ge=0, le=65535)]
+Positive = Annotated[float, Meta(gt=0, description="expected a number > 0")]
 
 
-@dataclass(frozen=True, slots=True)
-class QueueConfig:
-    """A queue's thresholds for one channel, in integer microseconds."""
+class QueueOverrides(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What the file says of one queue's thresholds (None: the contract's default)."""
 
-    sl_threshold_us: int
-    short_abandon_us: int
-    fcr_window_us: int
-
-
-@dataclass(frozen=True, slots=True)
-class QueueOverrides:
-    """What the file says of one queue; a value may be one number or a map per channel."""
-
-    sl_threshold_s: float | dict[str, float] | None = None
-    short_abandon_s: float | dict[str, float] | None = None
-    fcr_window_s: float | None = None
+    sl_threshold_s: PerChannelSeconds | None = None
+    short_abandon_s: PerChannelSeconds | None = None
+    fcr_window_s: Seconds | None = None
 
 
-@dataclass(frozen=True)
-class Settings:
+class TenantSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    timezone: str | None = None  # None: the top-level `timezone`
+    queues: dict[str, QueueOverrides] = {}  # over the top-level `queues`, for this tenant
+
+
+class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     # Where things are.
     broker: str = "localhost:9092"
     store: str = "chdb://./.ccpipe/store"
     state_dir: str = ".ccpipe/state"
     web_host: str = "127.0.0.1"
-    web_port: int = 6066
+    web_port: Port = 6066
+    # `ccpipe wallboard`: the whole centre's wallboard alone (no worker), on this port.
+    wallboard_port: Port = 6068
     # Topics.
     events_topic: str = "cc.events"
     dlq_topic: str = "cc.events.dlq"
     intervals_topic: str = "cc.kpi.intervals"
     segments_topic: str = "cc.segments"
-    partitions: int = 4
+    # The whole centre's live view: each worker publishes the live state of the partitions it
+    # owns here (compacted, keyed by source partition) and every wallboard merges it.
+    live_topic: str = "cc.live"
+    partitions: AtLeastOne = 4
     app_id: str = "ccpipe"
     # Stream batching: Kafka messages per batch, and how long to wait to fill one. Coalescing
     # is where the throughput comes from (a touched key is written once per batch): with a
     # 50 ms wait a backlog was read 1.7 messages at a time; 250 ms bounds the added latency.
-    batch_messages: int = 1000
-    batch_wait_ms: int = 250
+    batch_messages: AtLeastOne = 1000
+    batch_wait_ms: Count = 250
     # Consumer-group session: how long a dead worker keeps its partitions. Faust's 60 s default
     # stalls those partitions a minute after a crash; Kafka's minimum is 6 s. Heartbeats go
     # every fifth of it.
-    broker_session_timeout_s: int = 10
-    # Compression of what the worker produces (none, gzip, lz4 with the `lz4` extra). Off: on
-    # one machine lz4 cost the worker 18 % more CPU and gained no throughput (benchmarks.md).
-    compression: str = "none"
+    broker_session_timeout_s: Count = 10
+    # Compression of what the worker produces (lz4 with the `lz4` extra). Off: on one machine
+    # lz4 cost the worker 18 % more CPU and gained no throughput (benchmarks.md).
+    compression: Literal["none", "gzip", "lz4"] = "none"
     # Standby copies of other workers' tables: a failover without a changelog replay, but
     # every worker then reads every changelog too (twice the work per event, measured with
     # two workers on two cores, docs/benchmarks.md). Off by default; 1 for fast failover.
-    standby_replicas: int = 0
+    standby_replicas: Count = 0
     # The sink: rows per insert, seconds between inserts, its /metrics port, and the port of
     # its read-only SQL endpoint when it owns a chdb store (0: any free loopback port).
-    sink_batch_rows: int = 5000
-    sink_batch_seconds: float = 1.0
-    sink_metrics_port: int = 6067
-    sink_sql_port: int = 0
+    sink_batch_rows: AtLeastOne = 5000
+    sink_batch_seconds: Seconds = 1.0
+    sink_metrics_port: Port = 6067
+    sink_sql_port: Port = 0
     # Ingest (docs/ingest.md): the input topic of single events or platform records, its
     # consumer group, the compacted topic of the converters' pairing state, how long a
     # partial batch waits for more events, and its /metrics port.
     ingest_topic: str = "cc.input"
     ingest_group: str = "ccpipe-ingest"
     ingest_state_topic: str = "ccpipe-ingest-state"
-    ingest_linger_ms: int = 50
-    ingest_metrics_port: int = 6069
+    ingest_linger_ms: Count = 50
+    ingest_metrics_port: Port = 6069
     # TaskRouter callbacks (`ccpipe ingest --http`): port, the public URL Twilio calls when a
     # proxy stands in front (signatures cover it; empty: the request's own), largest body,
     # and a file holding the auth token (else CCPIPE_TWILIO_AUTH_TOKEN).
-    webhook_port: int = 8088
+    webhook_port: Port = 8088
     webhook_url: str = ""
-    webhook_max_body_bytes: int = 65536
+    webhook_max_body_bytes: AtLeastOne = 65536
     twilio_auth_token_file: str = ""
     # The tenant's time zone for "today" (per tenant in `tenants`, this is the fallback).
     timezone: str = "UTC"
+    # Live view: a source partition's state is published at most this often after a change,
+    # and at least this often without one (so a silent partition still shows its owner
+    # lives); a wallboard marks a partition stale after `live_stale_after_s` without news.
+    live_publish_interval_ms: AtLeastOne = 250
+    live_heartbeat_s: Positive = 5.0
+    live_stale_after_s: Positive = 30.0
+    # A contact waiting longer than this is stale (a record whose end never came): shown
+    # apart, never waiting and never the longest wait (docs/live.md).
+    max_wait_s: Positive = 86400.0
     # Per-agent Prometheus series cost one series per agent and state: opt in.
     per_agent_metrics: bool = False
-    queues: Mapping[str, QueueOverrides] = field(default_factory=dict)
-    tenants: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    targets: Mapping[str, Any] = field(default_factory=dict)
-    source: str = "defaults"
+    queues: dict[str, QueueOverrides] = {}
+    tenants: dict[str, TenantSettings] = {}
+    targets: Targets = Targets()
+    # Where the values were read from, for messages; not a key of the file.
+    source: str = msgspec.field(default="defaults", name="$source")
 
     def queue(self, tenant: str, queue: str, channel: str) -> QueueConfig:
-        overrides = self._overrides(tenant, queue)
-        sl = _per_channel(overrides.sl_threshold_s, channel, DEFAULT_SL_THRESHOLD_S, 20)
-        short = _per_channel(overrides.short_abandon_s, channel, DEFAULT_SHORT_ABANDON_S, 0)
-        window = (
-            overrides.fcr_window_s if overrides.fcr_window_s is not None else DEFAULT_FCR_WINDOW_S
-        )
-        return QueueConfig(
-            sl_threshold_us=round(sl * US_PER_S),
-            short_abandon_us=round(short * US_PER_S),
-            fcr_window_us=round(window * US_PER_S),
+        own = self._overrides(tenant, queue)
+        return QueueConfig.from_seconds(
+            _per_channel(own.sl_threshold_s, channel, DEFAULT_SL_THRESHOLD_S),
+            _per_channel(own.short_abandon_s, channel, DEFAULT_SHORT_ABANDON_S),
+            DEFAULT_FCR_WINDOW_S if own.fcr_window_s is None else own.fcr_window_s,
         )
 
     def tenant_timezone(self, tenant: str) -> ZoneInfo:
-        name = self.tenants.get(tenant, {}).get("timezone", self.timezone)
-        return ZoneInfo(str(name))
+        own = self.tenants.get(tenant)
+        return ZoneInfo(self.timezone if own is None or own.timezone is None else own.timezone)
 
     def _overrides(self, tenant: str, queue: str) -> QueueOverrides:
-        per_tenant = self.tenants.get(tenant, {}).get("queues", {})
-        if queue in per_tenant:
-            return per_tenant[queue]  # type: ignore[no-any-return,unused-ignore]
+        own = self.tenants.get(tenant)
+        if own is not None and queue in own.queues:
+            return own.queues[queue]
         return self.queues.get(queue, _NO_OVERRIDES)
 
 
 _NO_OVERRIDES = QueueOverrides()
+# What `CCPIPE_<NAME>` and command-line flags may set.
+_SCALARS = tuple(
+    f.name
+    for f in msgspec.structs.fields(Settings)
+    if f.name not in ("queues", "tenants", "targets", "source")
+)
 
 
 def _per_channel(
-    value: float | dict[str, float] | None,
-    channel: str,
-    defaults: Mapping[str, float],
-    fallback: float,
+    value: float | Mapping[Any, float] | None, channel: str, defaults: Mapping[str, float]
 ) -> float:
-    if isinstance(value, dict):
-        if channel in value:
-            return value[channel]
-        value = value.get("default")
-    if value is not None:
-        return value
-    return defaults.get(channel, fallback)
-
-
-_SCALARS = {
-    f.name: f
-    for f in dataclasses.fields(Settings)
-    if f.name not in ("queues", "tenants", "targets", "source")
-}
+    if isinstance(value, Mapping):
+        value = value.get(channel, value.get("default"))
+    return defaults.get(channel, 0) if value is None else value
 
 
 def load_settings(
     path: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
+    *,
+    flags: Mapping[str, str] | None = None,
     **overrides: Any,
 ) -> Settings:
-    """Read the settings once. `overrides` (from CLI flags) win over file and environment."""
+    """Read the settings once. `overrides` (from CLI flags) win over file and environment;
+    `flags` names the command's flag of a setting whose flag is not `--<setting-name>`, so an
+    error names what the user typed."""
     env = os.environ if env is None else env
     path = path or env.get("CCPIPE_CONFIG") or None
-    raw: dict[str, Any] = {}
-    source = "defaults"
+    settings = Settings()
     if path:
-        raw = _read_yaml(Path(path))
         source = str(path)
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key in _SCALARS:
-            values[key] = _coerce(key, value, f"{source}: key `{key}`")
-        elif key == "queues":
-            values["queues"] = _queues(value, KeyPath(source, "queues"))
-        elif key == "tenants":
-            values["tenants"] = _tenants(value, KeyPath(source, "tenants"))
-        elif key == "targets":
-            if not isinstance(value, dict):
-                raise ConfigError(f"{source}: key `targets` must be a mapping")
-            values["targets"] = value
-        else:
-            known = ", ".join(sorted([*_SCALARS, "queues", "tenants", "targets"]))
-            raise ConfigError(f"{source}: unknown key `{key}` (known keys: {known})")
-    # Targets (issue 6, pipeline/targets.py): checked here, with each queue entry's own
-    # `targets:` folded into the section, so a bad target names its file and key.
-    from pipeline.targets import collect_targets
-
-    values["targets"] = collect_targets(raw, source)
-    for name in _SCALARS:
-        env_name = f"CCPIPE_{name.upper()}"
-        if env_name in env:
-            values[name] = _coerce(name, env[env_name], f"environment variable {env_name}")
-    for name, value in overrides.items():
-        if value is not None:
-            values[name] = _coerce(name, value, f"option --{name.replace('_', '-')}")
-    settings = Settings(source=source, **values)
-    try:
-        settings.tenant_timezone("default")
-        for tenant in settings.tenants:
-            settings.tenant_timezone(tenant)
-    except ZoneInfoNotFoundError as exc:
-        raise ConfigError(f"{source}: unknown time zone ({exc})") from None
-    return settings
+        data = _fold_queue_targets(_read_yaml(Path(path)), source)
+        settings = _checked(convert(data, Settings, KeyPath(source)), source)
+        settings = msgspec.structs.replace(settings, source=source)
+    # Each variable and flag is read alone, so an error names it; strings become numbers.
+    layers = [
+        (f"environment variable {variable}", name, env[variable])
+        for name in _SCALARS
+        if (variable := f"CCPIPE_{name.upper()}") in env
+    ]
+    layers += [
+        (f"option {(flags or {}).get(name, '--' + name.replace('_', '-'))}", name, value)
+        for name, value in overrides.items()
+        if value is not None
+    ]
+    changes = {}
+    for source, name, value in layers:
+        layer = _checked(convert({name: value}, Settings, KeyPath(source), strict=False), source)
+        changes[name] = getattr(layer, name)
+    return msgspec.structs.replace(settings, **changes)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -233,133 +214,68 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _coerce(name: str, value: Any, where: str) -> Any:
-    kind = _SCALARS[name].type
-    try:
-        if kind in ("int", int):
-            if isinstance(value, bool):
-                raise ValueError
-            result: Any = int(value)
-            if result < 0:
-                raise ValueError
-            return result
-        if kind in ("float", float):
-            if isinstance(value, bool):
-                raise ValueError
-            number = float(value)
-            if number < 0:
-                raise ValueError
-            return number
-        if kind in ("bool", bool):
-            if isinstance(value, bool):
-                return value
-            text = str(value).strip().lower()
-            if text in ("1", "true", "yes", "on"):
-                return True
-            if text in ("0", "false", "no", "off"):
-                return False
-            raise ValueError
-        if isinstance(value, dict | list):
-            raise ValueError
-        text = str(value)
-        choices = _CHOICES.get(name)
-        if choices is not None and text not in choices:
-            raise ConfigError(
-                f"{where}: `{name}` must be one of {', '.join(choices)}, not {text!r}"
-            )
-        return text
-    except ConfigError:
-        raise
-    except ValueError:
-        raise ConfigError(f"{where}: {value!r} is not a valid {kind} for `{name}`") from None
+# --- what msgspec cannot check ---------------------------------------------------------------
 
 
-_CHOICES = {"compression": ("none", "gzip", "lz4")}
+def _fold_queue_targets(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """The file with each queue entry's own `targets:` moved to the same place under the
+    `targets` section (`queues.q.targets` to `targets.queues.q`, `tenants.t.queues.q.targets`
+    to `targets.tenants.t.queues.q`), where it is read and named like the rest.
 
-
-@dataclass(frozen=True, slots=True)
-class KeyPath:
-    """A key's place in a settings file, for error messages: `file: key `a.b.c``."""
-
-    source: str
-    path: str
-
-    def __truediv__(self, key: object) -> KeyPath:
-        return KeyPath(self.source, f"{self.path}.{key}")
-
-    def __str__(self) -> str:
-        return f"{self.source}: key `{self.path}`"
-
-
-def _seconds(value: Any, where: KeyPath) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ConfigError(f"{where}: expected a number of seconds >= 0, got {value!r}")
-    return float(value)
-
-
-def _per_channel_seconds(value: Any, where: KeyPath) -> float | dict[str, float]:
-    if isinstance(value, dict):
-        out = {}
-        for channel, seconds in value.items():
-            if channel != "default" and channel not in DEFAULT_SL_THRESHOLD_S:
-                raise ConfigError(f"{where}: unknown channel `{channel}`")
-            out[str(channel)] = _seconds(seconds, where / channel)
-        return out
-    return _seconds(value, where)
-
-
-def _queues(value: Any, where: KeyPath) -> dict[str, QueueOverrides]:
-    if not isinstance(value, dict):
-        raise ConfigError(f"{where} must be a mapping of queue name to settings")
-    out: dict[str, QueueOverrides] = {}
-    for queue, spec in value.items():
-        here = where / queue
-        if spec is None:
-            spec = {}
-        if not isinstance(spec, dict):
-            raise ConfigError(f"{here} must be a mapping")
-        unknown = set(spec) - {*QUEUE_KEYS, "targets"}
-        if unknown:
-            raise ConfigError(
-                f"{here}: unknown key `{sorted(unknown)[0]}` (known: {', '.join(QUEUE_KEYS)}, "
-                "targets)"
-            )
-        out[str(queue)] = QueueOverrides(
-            sl_threshold_s=_per_channel_seconds(spec["sl_threshold_s"], here / "sl_threshold_s")
-            if "sl_threshold_s" in spec
-            else None,
-            short_abandon_s=_per_channel_seconds(spec["short_abandon_s"], here / "short_abandon_s")
-            if "short_abandon_s" in spec
-            else None,
-            fcr_window_s=_seconds(spec["fcr_window_s"], here / "fcr_window_s")
-            if "fcr_window_s" in spec
-            else None,
-        )
-    return out
-
-
-def _tenants(value: Any, where: KeyPath) -> dict[str, dict[str, Any]]:
-    if not isinstance(value, dict):
-        raise ConfigError(f"{where} must be a mapping of tenant name to settings")
-    out: dict[str, dict[str, Any]] = {}
-    for tenant, spec in value.items():
-        here = where / tenant
-        spec = spec or {}
-        if not isinstance(spec, dict):
-            raise ConfigError(f"{here} must be a mapping")
-        unknown = set(spec) - {"timezone", "queues"}
-        if unknown:
-            raise ConfigError(f"{here}: unknown key `{sorted(unknown)[0]}`")
-        entry: dict[str, Any] = {}
-        if "timezone" in spec:
-            try:
-                ZoneInfo(str(spec["timezone"]))
-            except (ZoneInfoNotFoundError, ValueError):
+    A queue's targets set in both places is an error. Shapes that are not mappings are left
+    for msgspec to report."""
+    section = data.get("targets")
+    section = {} if section is None else section
+    if not isinstance(section, dict):
+        return data
+    for keys, entry in list(_queue_entries(data)):
+        node = section
+        for key in keys[:-1]:
+            if node.get(key) is None:
+                node[key] = {}
+            node = node[key]
+            if not isinstance(node, dict):
+                break
+        else:
+            if keys[-1] in node:
                 raise ConfigError(
-                    f"{here / 'timezone'}: unknown time zone {spec['timezone']!r}"
-                ) from None
-            entry["timezone"] = str(spec["timezone"])
-        if "queues" in spec:
-            entry["queues"] = _queues(spec["queues"], here / "queues")
-        out[str(tenant)] = entry
-    return out
+                    f"{KeyPath(source, (*keys, 'targets'))}: the queue's targets are also set "
+                    f"at `targets.{'.'.join(keys)}`; keep one"
+                )
+            node[keys[-1]] = entry.pop("targets")
+    return {**data, "targets": section}
+
+
+def _queue_entries(data: Mapping[str, Any]) -> Iterator[tuple[tuple[str, ...], dict[str, Any]]]:
+    """(keys, entry) of every queue entry of the file that holds `targets`."""
+    places: list[tuple[tuple[str, ...], Any]] = [(("queues",), data.get("queues"))]
+    tenants = data.get("tenants")
+    if isinstance(tenants, dict):
+        places += [
+            (("tenants", str(tenant), "queues"), spec.get("queues"))
+            for tenant, spec in tenants.items()
+            if isinstance(spec, dict)
+        ]
+    for keys, queues in places:
+        if isinstance(queues, dict):
+            for queue, entry in queues.items():
+                if isinstance(entry, dict) and "targets" in entry:
+                    yield (*keys, str(queue)), entry
+
+
+def _checked(settings: Settings, source: str) -> Settings:
+    """`settings` once its time zones exist and its targets hold together."""
+    where = KeyPath(source)
+    zones = [(where / "timezone", settings.timezone)]
+    zones += [
+        (where / "tenants" / tenant / "timezone", own.timezone)
+        for tenant, own in settings.tenants.items()
+        if own.timezone is not None
+    ]
+    for here, name in zones:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"{here}: unknown time zone {name!r}") from None
+    check_targets(settings.targets, where / "targets")
+    return settings

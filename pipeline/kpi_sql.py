@@ -4,7 +4,7 @@ Two forms, each ONE division of two integers, as `report_row` divides, so ClickH
 Python round alike:
 
 - `row_sql`: over one row of counts (a column per count field), as the report views of
-  deploy/clickhouse/ compute it; tests/store checks every view against it.
+  pipeline/store/schema/ compute it; tests/store checks every view against it.
 - `summed_sql`: over many rows, summed before dividing (hours, days, queues rolled up), as
   the dashboards and docs/queries.md do: `sum(numerator) / nullIf(sum(denominator), 0)`.
 """

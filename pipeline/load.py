@@ -95,7 +95,7 @@ def load_lines(
         table: _TableWriter(store, table, result, batch_rows)
         for table in (EVENTS, AGENT_STATES, DEAD_LETTERS, SEGMENTS, KPI_INTERVALS)
     }
-    state = KpiState.from_settings(settings)
+    state = KpiState(settings.queue)
     pending: list[AnyEvent] = []
     number = 0
     for number, line in enumerate(lines, 1):

@@ -71,7 +71,7 @@ def run_report(
     progress: Progress | None = None,
 ) -> ReportRun:
     """Decode, apply and report. `on_bad` sees every rejected line as it is found."""
-    state = KpiState.from_settings(settings)
+    state = KpiState(settings.queue)
     run = ReportRun(rows=[])
     batch: list[Any] = []
     number = 0

@@ -11,9 +11,9 @@ from dataclasses import fields
 from typing import Any
 
 from pipeline.adapters.asterisk import AsteriskConverter
-from pipeline.adapters.base import AdapterError, Converter, Event
 from pipeline.adapters.connect_ctr import ConnectCtrConverter
 from pipeline.adapters.connect_events import ConnectEventsConverter
+from pipeline.adapters.converter import AdapterError, Converter, Event
 from pipeline.adapters.taskrouter import TaskRouterConverter
 
 CONVERTERS: dict[str, type[Any]] = {

@@ -32,18 +32,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.adapters.base import (
-    DEFAULT_CAPACITY,
-    AdapterError,
-    BoundedMap,
-    Event,
-    EventFactory,
-    customer_or_none,
-    duration_us,
-    epoch_us,
-    seconds,
-    text_or_none,
-)
+from pipeline.adapters.converter import AdapterError, Event
+from pipeline.adapters.event_factory import EventFactory
+from pipeline.adapters.pairing import DEFAULT_CAPACITY, PairingState
+from pipeline.adapters.record_fields import customer_or_none, text_or_none
+from pipeline.adapters.times import duration_us, epoch_us, seconds
 from pipeline.core.events import CHANNELS
 
 LEFT_QUEUE = frozenset(
@@ -95,10 +88,11 @@ class AsteriskConverter:
         if opts.customer_from not in ("none", "callerid"):
             raise ValueError(f"customer_from {opts.customer_from!r}: expected none|callerid")
         self.factory = EventFactory(self.source, opts.tenant)
+        self.pairs = PairingState(opts.capacity, "last_call", "in_acw")
         # agent -> [callid, queue] of the call the agent handled last, until wrapped up
-        self.last_call = BoundedMap(opts.capacity)
+        self.last_call = self.pairs["last_call"]
         # agent -> [callid, queue, pause start us] while in after-call work
-        self.in_acw = BoundedMap(opts.capacity)
+        self.in_acw = self.pairs["in_acw"]
 
     def convert(self, record: bytes) -> list[Event]:
         try:
@@ -255,11 +249,10 @@ class AsteriskConverter:
         )
 
     def state(self) -> dict[str, Any]:
-        return {"last_call": self.last_call.dump(), "in_acw": self.in_acw.dump()}
+        return self.pairs.state()
 
     def restore(self, state: Mapping[str, Any]) -> None:
-        self.last_call.load(state.get("last_call", []))
-        self.in_acw.load(state.get("in_acw", []))
+        self.pairs.restore(state)
 
     def unresolved(self) -> list[str]:
         return [f"agent {agent} was still in after-call work" for agent in self.in_acw.items]

@@ -17,22 +17,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-import orjson
-
-from pipeline.adapters.base import (
-    DEFAULT_CAPACITY,
-    AdapterError,
-    BoundedMap,
-    Event,
-    EventFactory,
+from pipeline.adapters.converter import AdapterError, Event
+from pipeline.adapters.event_factory import EventFactory
+from pipeline.adapters.name_maps import channel_of, checked_channel_map
+from pipeline.adapters.pairing import DEFAULT_CAPACITY, PairingState
+from pipeline.adapters.record_fields import (
     attribute_path,
-    channel_of,
-    checked_channel_map,
     customer_or_none,
     dig,
-    rfc3339_us,
+    json_object,
     text_or_none,
 )
+from pipeline.adapters.times import rfc3339_us
 
 CONNECT_CHANNELS: dict[str, str] = {"voice": "voice", "chat": "chat", "email": "email"}
 # Initiation methods whose PreviousContactId is the contact this one was transferred from.
@@ -136,13 +132,7 @@ def lower_keys(value: Any, keep_case: bool = False) -> Any:
 
 
 def load_object(record: bytes) -> dict[str, Any]:
-    try:
-        obj = orjson.loads(record)
-    except orjson.JSONDecodeError as exc:
-        raise AdapterError(f"not JSON: {exc}") from None
-    if not isinstance(obj, dict):
-        raise AdapterError("not a JSON object")
-    result: dict[str, Any] = lower_keys(obj)
+    result: dict[str, Any] = lower_keys(json_object(record))
     return result
 
 
@@ -168,10 +158,11 @@ class TransferPairing:
     """Pairs a contact transferred out with the contact it became, whichever comes first."""
 
     def __init__(self, capacity: int) -> None:
+        self.pairs = PairingState(capacity, "left", "waiting")
         # ContactId -> [v1 contact_id, queue, agent_id]
-        self.left = BoundedMap(capacity)
+        self.left = self.pairs["left"]
         # previous ContactId -> [to_queue, ts_us]
-        self.waiting = BoundedMap(capacity)
+        self.waiting = self.pairs["waiting"]
 
     def contact(
         self, key: str, contact_id: str, queue: str, agent_id: str | None
@@ -191,18 +182,33 @@ class TransferPairing:
             return None
         return Transfer(previous_key, left[0], left[1], left[2], to_queue, ts_us)
 
-    def state(self) -> dict[str, Any]:
-        return {"left": self.left.dump(), "waiting": self.waiting.dump()}
-
-    def restore(self, state: Mapping[str, Any]) -> None:
-        self.left.load(state.get("left", []))
-        self.waiting.load(state.get("waiting", []))
-
     def unresolved(self) -> list[str]:
         return [
             f"a contact was transferred in from contact {key}, whose own record never came"
             for key in self.waiting.items
         ]
+
+
+class ConnectFeed:
+    """What both Connect converters are built of: the options, the fields, the transfer
+    pairing, and a checkpoint that is the pairing's. Each feed adds its `convert`."""
+
+    source: str
+    options_type = ConnectOptions
+
+    def __init__(self, **options: Any) -> None:
+        self.options = ConnectOptions(**options)
+        self.fields = ConnectFields(self.source, self.options)
+        self.pairing = TransferPairing(self.options.capacity)
+
+    def state(self) -> dict[str, Any]:
+        return self.pairing.pairs.state()
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        self.pairing.pairs.restore(state)
+
+    def unresolved(self) -> list[str]:
+        return self.pairing.unresolved()
 
 
 def transferred_event(factory: EventFactory, transfer: Transfer) -> Event:

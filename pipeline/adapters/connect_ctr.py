@@ -15,33 +15,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pipeline.adapters.base import (
-    AdapterError,
-    Event,
-    duration_us,
-    in_time_order,
-    seconds,
-    text_or_none,
-)
 from pipeline.adapters.connect import (
     TRANSFER_METHODS,
-    ConnectFields,
-    ConnectOptions,
-    TransferPairing,
+    ConnectFeed,
     load_object,
     timestamp,
     transferred_event,
 )
+from pipeline.adapters.converter import AdapterError, Event
+from pipeline.adapters.event_factory import in_time_order
+from pipeline.adapters.record_fields import text_or_none
+from pipeline.adapters.times import duration_us, seconds
 
 
-class ConnectCtrConverter:
+class ConnectCtrConverter(ConnectFeed):
     source = "connect-ctr"
-    options_type = ConnectOptions
-
-    def __init__(self, **options: Any) -> None:
-        self.options = ConnectOptions(**options)
-        self.fields = ConnectFields(self.source, self.options)
-        self.pairing = TransferPairing(self.options.capacity)
 
     def convert(self, record: bytes) -> list[Event]:
         ctr = load_object(record)
@@ -155,12 +143,3 @@ class ConnectCtrConverter:
                 )
             )
         return events
-
-    def state(self) -> dict[str, Any]:
-        return self.pairing.state()
-
-    def restore(self, state: Mapping[str, Any]) -> None:
-        self.pairing.restore(state)
-
-    def unresolved(self) -> list[str]:
-        return self.pairing.unresolved()

@@ -17,24 +17,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pipeline.adapters.base import (
-    AdapterError,
-    Event,
-    duration_us,
-    in_time_order,
-    rfc3339_us,
-    seconds,
-    text_or_none,
-)
 from pipeline.adapters.connect import (
     TRANSFER_METHODS,
-    ConnectFields,
-    ConnectOptions,
-    TransferPairing,
+    ConnectFeed,
     load_object,
     timestamp,
     transferred_event,
 )
+from pipeline.adapters.converter import AdapterError, Event
+from pipeline.adapters.event_factory import in_time_order
+from pipeline.adapters.record_fields import text_or_none
+from pipeline.adapters.times import duration_us, rfc3339_us, seconds
 
 Detail = Mapping[str, Any]
 DETAIL_TYPE = "Amazon Connect Contact Event"
@@ -42,17 +35,14 @@ DETAIL_TYPE = "Amazon Connect Contact Event"
 IGNORED = frozenset({"INITIATED", "CONNECTED_TO_SYSTEM", "CONTACT_DATA_UPDATED", "AMD_DISABLED"})
 
 
-class ConnectEventsConverter:
+class ConnectEventsConverter(ConnectFeed):
     source = "connect-events"
-    options_type = ConnectOptions
 
     def __init__(self, **options: Any) -> None:
         options.setdefault("agent_from", "id")
-        self.options = ConnectOptions(**options)
-        if self.options.agent_from != "id":
+        if options["agent_from"] != "id":
             raise ValueError("agent_from: contact events name agents by ARN only; use `id`")
-        self.fields = ConnectFields(self.source, self.options)
-        self.pairing = TransferPairing(self.options.capacity)
+        super().__init__(**options)
 
     def convert(self, record: bytes) -> list[Event]:
         obj = load_object(record)
@@ -193,15 +183,6 @@ class ConnectEventsConverter:
         if agent is None:
             raise AdapterError("`agentInfo.agentArn` is missing")
         return agent
-
-    def state(self) -> dict[str, Any]:
-        return self.pairing.state()
-
-    def restore(self, state: Mapping[str, Any]) -> None:
-        self.pairing.restore(state)
-
-    def unresolved(self) -> list[str]:
-        return self.pairing.unresolved()
 
 
 def dig_agent(detail: Mapping[str, Any], name: str) -> object:

@@ -38,23 +38,18 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from pipeline.adapters.base import (
-    DEFAULT_CAPACITY,
-    AdapterError,
-    BoundedMap,
-    Event,
-    EventFactory,
+from pipeline.adapters.converter import AdapterError, Event
+from pipeline.adapters.event_factory import EventFactory
+from pipeline.adapters.name_maps import channel_of, checked_channel_map, checked_state_map
+from pipeline.adapters.pairing import DEFAULT_CAPACITY, BoundedMap, PairingState
+from pipeline.adapters.record_fields import (
     attribute_path,
-    channel_of,
-    checked_channel_map,
-    checked_state_map,
     customer_or_none,
     dig,
-    epoch_us,
-    rfc3339_us,
-    seconds,
+    json_object,
     text_or_none,
 )
+from pipeline.adapters.times import epoch_us, rfc3339_us, seconds
 
 CLOUDEVENT_PREFIX = "com.twilio.taskrouter."
 TASKROUTER_CHANNELS: dict[str, str] = {
@@ -143,12 +138,13 @@ class TaskRouterConverter:
         self.channels = checked_channel_map(TASKROUTER_CHANNELS, opts.channel_map)
         self.activities = checked_state_map(FLEX_ACTIVITIES, opts.activity_map)
         self.queue_names = dict(opts.queue_names or {})
-        # TaskSid -> the task's slots (above): open tasks, and recently closed ones.
-        self.tasks = BoundedMap(opts.capacity)
+        # TaskSid -> the task's slots (above): open tasks; contact_id -> [queue, agent_id,
+        # entry time, entry identity]: the contact's latest segment, to see transfers.
+        self.pairs = PairingState(opts.capacity, "tasks", "contacts")
+        self.tasks = self.pairs["tasks"]
+        self.contacts = self.pairs["contacts"]
+        # Recently closed tasks, fewer than the open ones: checkpointed with them.
         self.closed = BoundedMap(min(opts.capacity, CLOSED_CAPACITY))
-        # contact_id -> [queue, agent_id, entry time, entry identity]: the contact's latest
-        # segment, to see transfers.
-        self.contacts = BoundedMap(opts.capacity)
 
     def convert(self, record: bytes) -> list[Event]:
         fields = parse_record(record)
@@ -437,16 +433,11 @@ class TaskRouterConverter:
     # Checkpoint --------------------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:
-        return {
-            "tasks": self.tasks.dump(),
-            "closed": self.closed.dump(),
-            "contacts": self.contacts.dump(),
-        }
+        return {**self.pairs.state(), "closed": self.closed.dump()}
 
     def restore(self, state: Mapping[str, Any]) -> None:
-        self.tasks.load(state.get("tasks", []))
+        self.pairs.restore(state)
         self.closed.load(state.get("closed", []))
-        self.contacts.load(state.get("contacts", []))
 
     def key(self, record: bytes) -> bytes | None:
         """The Kafka key of a raw record on an input topic: its contact for task events (so a
@@ -472,12 +463,7 @@ def parse_record(record: bytes) -> dict[str, Any]:
             return dict(parse_qsl(text.decode(), keep_blank_values=True, strict_parsing=True))
         except (UnicodeDecodeError, ValueError):
             raise AdapterError("neither JSON nor a form-encoded event callback") from None
-    try:
-        obj = orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        raise AdapterError(f"not JSON: {exc}") from None
-    if not isinstance(obj, dict):
-        raise AdapterError("not a JSON object")
+    obj = json_object(text)
     if "specversion" not in obj:
         return obj
     kind = str(obj.get("type", ""))

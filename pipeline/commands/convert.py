@@ -126,7 +126,7 @@ def add_converter_options(parser: argparse.ArgumentParser) -> None:
 
 def converter_options(args: argparse.Namespace) -> dict[str, Any]:
     """The options the user gave, under the converters' names (unset ones left out)."""
-    from pipeline.adapters.base import parse_pairs
+    from pipeline.adapters.name_maps import parse_pairs
 
     options: dict[str, Any] = {}
     for name in ("tenant", "customer_from", "agent_from", "contact_from", "channel"):

@@ -93,6 +93,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "`web_port` setting, 6066, or a free port if that one is taken)",
     )
     parser.add_argument(
+        "--workers",
+        type=_count,
+        default=1,
+        metavar="N",
+        help="stream workers in one consumer group (default 1): each serves the whole "
+        "centre's wallboard, whichever partitions it owns",
+    )
+    parser.add_argument(
         "--events-file",
         type=Path,
         metavar="F",
@@ -130,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
         broker=args.broker,
         port=args.port,
         events_file=args.events_file,
+        workers=args.workers,
         config=args.config,
         run_dir=args.run_dir,
     )

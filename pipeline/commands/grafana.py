@@ -75,18 +75,16 @@ def _load(args: argparse.Namespace, with_password: bool) -> tuple[list[Json], li
         datasources,
     )
     from pipeline.store.url import StoreURLError
-    from pipeline.targets import targets_from_settings
 
     try:
         settings = load_settings(args.config)
-        targets = targets_from_settings(settings)
         store = args.store or settings.store
         password = clickhouse_url(store).password() if with_password else None
         sources = datasources(args.prometheus_url or DEFAULT_PROMETHEUS_URL, store, password)
     except (ConfigError, GrafanaSetupError, StoreURLError) as exc:
         print(f"ccpipe grafana: {exc}", file=sys.stderr)
         return 2
-    return sources, all_dashboards(targets)
+    return sources, all_dashboards(settings.targets)
 
 
 def run_build(args: argparse.Namespace) -> int:

@@ -77,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
             broker=args.broker,
             ingest_metrics_port=args.metrics_port,
             webhook_port=args.webhook_port,
+            flags={"ingest_metrics_port": "--metrics-port"},
         )
         options = converter_options(args)
         make_reader = reader_factory(args.source, options)

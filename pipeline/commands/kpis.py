@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from pipeline.output_format import FORMATS
+
 HELP = "compute the contract's KPI rows per interval from a JSONL event file"
 DESCRIPTION = """\
 Read v1 events (one JSON object per line, or a JSON array of events per line) and print one
@@ -28,7 +30,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--config", help="YAML settings file (default: $CCPIPE_CONFIG)")
     parser.add_argument(
         "--format",
-        choices=("jsonl", "csv", "table"),
+        choices=FORMATS,
         default="jsonl",
         help="output format (default: jsonl)",
     )
@@ -45,9 +47,9 @@ def run(args: argparse.Namespace) -> int:
     import orjson
 
     from pipeline.config import ConfigError, load_settings
-    from pipeline.core.intervals import REPORT_FIELDS
+    from pipeline.core.intervals import KEY_FIELDS, REPORT_FIELDS
+    from pipeline.output_format import REPORT_TABLE, write_rows
     from pipeline.report import BadLine, Progress, read_lines, run_report
-    from pipeline.report_format import write_csv, write_jsonl, write_table
 
     try:
         settings = load_settings(args.config)
@@ -78,13 +80,15 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if dlq is not None:
             dlq.close()
-    if args.format == "jsonl":
-        write_jsonl(report.rows, sys.stdout.buffer)
-        sys.stdout.buffer.flush()
-    elif args.format == "csv":
-        write_csv(report.rows, REPORT_FIELDS, sys.stdout)
-    else:
-        write_table(report.rows, REPORT_FIELDS, sys.stdout)
+    write_rows(
+        args.format,
+        REPORT_FIELDS,
+        [[row[f] for f in REPORT_FIELDS] for row in report.rows],
+        sys.stdout.buffer,
+        REPORT_TABLE,
+        numeric=[f not in KEY_FIELDS for f in REPORT_FIELDS],
+    )
+    sys.stdout.buffer.flush()
     if not args.quiet:
         print(
             f"{report.lines:,} lines: {report.events:,} events, {report.bad:,} bad, "

@@ -44,12 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from pipeline.load import load_lines
     from pipeline.report import Progress, read_lines
     from pipeline.store import StoreError, StoreURLError, open_store
-    from pipeline.store.migrations import (
-        MigrationError,
-        default_directory,
-        load_migrations,
-        migrate,
-    )
+    from pipeline.store.migrations import MigrationError, load_migrations, migrate
 
     def say(message: str) -> None:
         print(f"ccpipe load: {message}", file=sys.stderr)
@@ -59,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         settings = load_settings(args.config, store=args.store)
-        migrations = load_migrations(default_directory())
+        migrations = load_migrations()
         store = open_store(settings.store)
     except (ConfigError, StoreURLError, MigrationError, StoreError) as exc:
         say(str(exc))

@@ -1,4 +1,4 @@
-"""`ccpipe migrate`: apply the numbered SQL migrations in deploy/clickhouse to the store."""
+"""`ccpipe migrate`: apply the schema's numbered SQL migrations to the store."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import sys
 
 HELP = "create or update the ClickHouse schema of the configured store (safe to run again)"
 DESCRIPTION = """\
-Apply the numbered migrations (deploy/clickhouse/NNNN_name.sql) that the store has not run
-yet, in order, and record each in the store's `schema_migrations` table. Running it again
-applies nothing new. A migration interrupted half-way runs again, whole. A gap or a repeated
-number in the files, or an applied migration whose file has changed, stops it with the reason.
+Apply the numbered migrations (NNNN_name.sql, shipped in the package as
+pipeline/store/schema/) that the store has not run yet, in order, and record each in the
+store's `schema_migrations` table. Running it again applies nothing new. A migration
+interrupted half-way runs again, whole. A gap or a repeated number in the files, or an
+applied migration whose file has changed, stops it with the reason.
 
 The store is --store, else $CCPIPE_STORE, else `store:` in the config file, else
 chdb://./.ccpipe/store. Server URLs: clickhouse://user@host:9000/db (clickhouses:// or
@@ -33,7 +34,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--dir",
         metavar="DIR",
-        help="migrations directory (default: deploy/clickhouse of this source tree)",
+        help="a directory of NNNN_name.sql migrations to apply instead of the schema "
+        "the package ships",
     )
     parser.add_argument(
         "--status",
@@ -51,7 +53,6 @@ def run(args: argparse.Namespace) -> int:
     from pipeline.store.migrations import (
         MigrationError,
         applied_migrations,
-        default_directory,
         load_migrations,
         migrate,
     )
@@ -61,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         settings = load_settings(args.config, store=args.store)
-        migrations = load_migrations(Path(args.dir) if args.dir else default_directory())
+        migrations = load_migrations(Path(args.dir) if args.dir else None)
         store = open_store(settings.store)
     except (ConfigError, StoreURLError, MigrationError, StoreError) as exc:
         say(str(exc))

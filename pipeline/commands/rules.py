@@ -37,17 +37,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     from pipeline.config import ConfigError, load_settings
     from pipeline.rules import rule_files
-    from pipeline.targets import targets_from_settings
 
     try:
         settings = load_settings(args.config)
-        targets = targets_from_settings(settings)
     except ConfigError as exc:
         print(f"ccpipe rules: {exc}", file=sys.stderr)
         return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    for name, text in rule_files(targets, settings.source).items():
+    for name, text in rule_files(settings.targets, settings.source).items():
         (out / name).write_text(text, encoding="utf-8")
         print(out / name)
     return 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 HELP = "write the stream's output (events, segments, interval rows) to the store"
 DESCRIPTION = """\
@@ -26,6 +25,10 @@ Stop with Ctrl-C or SIGTERM: what is held is written if the store takes it at on
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from pipeline.config import Settings
+
+    # Each flag overrides a setting; the help shows the setting's default, defined there.
+    defaults = Settings()
     parser = sub.add_parser(
         "sink",
         help=HELP,
@@ -39,26 +42,29 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--batch-rows",
         type=int,
         metavar="N",
-        help="write a table's batch at this many rows (default 5000)",
+        help="write a table's batch at this many rows "
+        f"(default: sink_batch_rows, {defaults.sink_batch_rows})",
     )
     parser.add_argument(
         "--batch-seconds",
         type=float,
         metavar="S",
-        help="... or when its oldest message is this old (default 1.0)",
+        help="... or when its oldest message is this old "
+        f"(default: sink_batch_seconds, {defaults.sink_batch_seconds})",
     )
     parser.add_argument(
         "--metrics-port",
         type=int,
         metavar="PORT",
-        help="port of /metrics (default 6067; 0: do not serve)",
+        help="port of /metrics; 0: do not serve "
+        f"(default: sink_metrics_port, {defaults.sink_metrics_port})",
     )
     parser.add_argument(
         "--sql-port",
         type=int,
         metavar="PORT",
-        help="loopback port of the SQL endpoint on a chdb store (default 0: any free port, "
-        "written to <store>/.owner.json)",
+        help="loopback port of the SQL endpoint on a chdb store; 0: any free port, written "
+        f"to <store>/.owner.json (default: sink_sql_port, {defaults.sink_sql_port})",
     )
     parser.add_argument("--group", metavar="ID", help="consumer group (default: <app_id>-sink)")
     parser.add_argument(
@@ -68,27 +74,29 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(func=run)
 
 
-def _setting(args: argparse.Namespace, settings: Any, name: str, default: Any) -> Any:
-    """A flag, else a `sink_<name>` setting (once the settings carry it), else the default."""
-    flag = getattr(args, name)
-    if flag is not None:
-        return flag
-    return getattr(settings, f"sink_{name}", default)
-
-
 def run(args: argparse.Namespace) -> int:
     import logging
 
     from pipeline.config import ConfigError, load_settings
-    from pipeline.sink.policy import DEFAULT_BATCH_ROWS, DEFAULT_BATCH_SECONDS, FlushPolicy
-    from pipeline.sink.service import SinkOptions, run_sink
+    from pipeline.sink.service import SinkOptions, flush_policy, run_sink
 
     try:
-        settings = load_settings(args.config, store=args.store, broker=args.broker)
-        policy = FlushPolicy(
-            rows=_setting(args, settings, "batch_rows", DEFAULT_BATCH_ROWS),
-            seconds=_setting(args, settings, "batch_seconds", DEFAULT_BATCH_SECONDS),
+        settings = load_settings(
+            args.config,
+            store=args.store,
+            broker=args.broker,
+            sink_batch_rows=args.batch_rows,
+            sink_batch_seconds=args.batch_seconds,
+            sink_metrics_port=args.metrics_port,
+            sink_sql_port=args.sql_port,
+            flags={
+                "sink_batch_rows": "--batch-rows",
+                "sink_batch_seconds": "--batch-seconds",
+                "sink_metrics_port": "--metrics-port",
+                "sink_sql_port": "--sql-port",
+            },
         )
+        flush_policy(settings)  # refuse a batch size it cannot use before anything starts
     except (ConfigError, ValueError) as exc:
         print(f"ccpipe sink: {exc}", file=sys.stderr)
         return 2
@@ -99,11 +107,4 @@ def run(args: argparse.Namespace) -> int:
     )
     # kafka-python logs every retried connection at WARNING; the sink reports its own state.
     logging.getLogger("kafka").setLevel(max(logging.ERROR, logging.getLogger().level))
-    options = SinkOptions(
-        policy=policy,
-        metrics_port=_setting(args, settings, "metrics_port", 6067),
-        sql_port=_setting(args, settings, "sql_port", 0),
-        group=args.group,
-        migrate=not args.no_migrate,
-    )
-    return run_sink(settings, options)
+    return run_sink(settings, SinkOptions(group=args.group, migrate=not args.no_migrate))

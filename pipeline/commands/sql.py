@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from pipeline.output_format import FORMATS
+
 HELP = "run a SQL query on the configured store (table, csv or jsonl output)"
 DESCRIPTION = """\
 Run one ClickHouse SQL statement on the store and print its rows. Query parameters use
@@ -37,7 +39,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("query", metavar="QUERY", help="the SQL statement, or - to read stdin")
     parser.add_argument(
         "--format",
-        choices=("table", "csv", "jsonl"),
+        choices=FORMATS,
         default="table",
         help="output format (default: table)",
     )
@@ -55,8 +57,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pipeline.config import ConfigError, load_settings
+    from pipeline.output_format import write_rows
     from pipeline.store import StoreBusy, StoreError, StoreURLError, open_store
-    from pipeline.store.result_format import write_csv, write_jsonl, write_table
 
     def say(message: str) -> int:
         print(f"ccpipe sql: {message}", file=sys.stderr)
@@ -85,13 +87,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     finally:
         store.close()
-    if args.format == "jsonl":
-        write_jsonl(result, sys.stdout.buffer)
-        sys.stdout.buffer.flush()
-    elif args.format == "csv":
-        write_csv(result, sys.stdout)
-    else:
-        write_table(result, sys.stdout)
+    write_rows(args.format, result.columns, result.rows, sys.stdout.buffer)
+    sys.stdout.buffer.flush()
     return 0
 
 

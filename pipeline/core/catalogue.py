@@ -7,7 +7,7 @@ Every place that computes, names, records, draws or judges a KPI reads it from h
 - `pipeline/stream/metrics.py` exports the counters and gauges named here;
 - `pipeline/rules.py` records each KPI as one division of summed rates, and alerts on CHECKS;
 - `pipeline/kpi_sql.py` writes each KPI in ClickHouse SQL: the dashboards use it, and
-  tests/store checks the report views of deploy/clickhouse/ against it;
+  tests/store checks the report views of pipeline/store/schema/ against it;
 - `pipeline/grafana/dashboards/` and `pipeline/wallboard/` draw and judge the KPIs with the
   names, units, directions, checks and colour bands below.
 
@@ -176,7 +176,72 @@ def join_terms(terms: tuple[str, ...], render: Callable[[str], str]) -> str:
 
 
 # Labels of the live rolling windows (core/live.py WINDOW_NAMES), for titles and tiles.
-WINDOW_LABELS: dict[str, str] = {"15m": "15 min", "60m": "60 min", "today": "today"}
+WINDOW_LABELS: dict[str, str] = {
+    "15m": "15 min",
+    "60m": "60 min",
+    "today": "today",
+    "7d": "7 days",
+}
+# How each live window is defined, for the figures that explain themselves.
+WINDOW_TEXT: dict[str, str] = {
+    "15m": "contacts offered in the last 15 minutes (whole minutes of event time)",
+    "60m": "contacts offered in the last 60 minutes (whole minutes of event time)",
+    "today": "contacts offered since midnight in the tenant's time zone",
+    "7d": "contacts offered today and on the six days before it (tenant's time zone)",
+}
+
+# --- waiting contacts by age, occupancy, live FCR ----------------------------------------------
+
+# The edges of the wallboard's age bands, in seconds: under 20 s, 20-60 s, 1-2 min, 2-5 min,
+# over 5 min. A contact waiting exactly on an edge is in the older band.
+AGE_BAND_EDGES_S: tuple[int, ...] = (20, 60, 120, 300)
+AGE_BAND_LABELS: tuple[str, ...] = ("< 20 s", "20-60 s", "1-2 min", "2-5 min", "> 5 min")
+
+
+@dataclass(frozen=True, slots=True)
+class StateRatio:
+    """A ratio of an agent's (or a queue's agents') time in some states to others."""
+
+    name: str
+    label: str
+    numerator: tuple[str, ...]  # agent states
+    denominator: tuple[str, ...]
+
+    @property
+    def formula(self) -> str:
+        return f"time {' + '.join(self.numerator)} / time {' + '.join(self.denominator)}"
+
+
+# Occupancy: the share of the time an agent was handling work (away and offline do not count).
+# Per queue, an agent serving several queues counts in each.
+OCCUPANCY = StateRatio("occupancy", "Occupancy", ("busy", "acw"), ("busy", "acw", "available"))
+
+
+@dataclass(frozen=True, slots=True)
+class LiveFcr:
+    """A first-contact-resolution figure of the wallboard, over the FCR facts of a window."""
+
+    name: str
+    label: str
+    formula: str
+    days: int  # 0: today's provisional figure
+
+
+# The contract's FCR over the windows that closed recently, and today's provisional figure:
+# of today's handled contacts with a customer, the share whose customer has not come back
+# (another contact offered) within 24 hours so far, and whose wrap-up did not say unresolved.
+FCR_LIVE: tuple[LiveFcr, ...] = (
+    LiveFcr("fcr_7d", "FCR 7 days",
+            "resolved / eligible, segments whose FCR window closed today or on the six days "
+            "before it", 7),
+    LiveFcr("fcr_30d", "FCR 30 days",
+            "resolved / eligible, segments whose FCR window closed in the last 30 days", 30),
+    LiveFcr("fcr_today", "FCR today (provisional)",
+            "handled today with a customer, not come back within 24 h so far and not wrapped "
+            "up unresolved / handled today with a customer", 0),
+)  # fmt: skip
+# A repeat counts when the same customer's next contact is offered within this long.
+REPEAT_WINDOW_S = 24 * 3600
 
 # --- Prometheus metrics ----------------------------------------------------------------------
 
@@ -222,25 +287,25 @@ WINDOW_GAUGES: dict[str, Metric] = {
 }
 
 
-def _window_kpi_gauge(kpi: Kpi) -> Metric:
-    unit = "seconds" if kpi.unit == SECONDS else "ratio"
-    name = f"ccpipe_window_{kpi.name.removesuffix('_s')}_{unit}"
-    return Metric(name, "gauge", f"{kpi.label} in the window. Per worker.", WINDOW_GAUGE_LABELS)
-
-
-# The wallboard KPIs per live window, one worker's own figure (they do not add up).
-WINDOW_KPI_GAUGES: dict[str, Metric] = {kpi.name: _window_kpi_gauge(kpi) for kpi in WALLBOARD_KPIS}
-
+# No gauge of a ratio: a worker's own service level, ASA or AHT would depend on which worker
+# was scraped. The whole centre's come from the recording rules over the gauges above.
 QUEUE_WAITING = Metric(
     "ccpipe_queue_waiting_contacts",
     "gauge",
-    "Contacts offered and not yet answered, abandoned or transferred.",
+    "Contacts offered and not yet answered, abandoned or transferred (stale ones apart).",
+    ("tenant", "queue"),
+)
+QUEUE_STALE = Metric(
+    "ccpipe_queue_stale_contacts",
+    "gauge",
+    "Contacts waiting longer than max_wait_s: records whose end never came.",
     ("tenant", "queue"),
 )
 QUEUE_LONGEST_WAIT = Metric(
     "ccpipe_queue_longest_wait_seconds",
     "gauge",
-    "Event time now minus the oldest waiting offer (0 when none waits).",
+    "Event time now minus the oldest waiting offer of this worker's partitions (0 when none "
+    "waits); the queue's is the largest over workers.",
     ("tenant", "queue"),
 )
 AGENTS = Metric(
@@ -278,6 +343,16 @@ WATERMARK = Metric(
     "gauge",
     "Largest event time seen (the FCR and live-figure clock), as a Unix time.",
 )
+LIVE_PUBLICATIONS = Metric(
+    "ccpipe_live_publications_total",
+    "counter",
+    "Publications of a partition's live state sent to the live topic.",
+)
+LIVE_PUBLICATION_BYTES = Metric(
+    "ccpipe_live_publication_bytes_total",
+    "counter",
+    "Bytes of those publications (the live topic's traffic from this worker).",
+)
 EVENT_TO_METRIC = Metric(
     "ccpipe_event_to_metric_seconds",
     "histogram",
@@ -287,10 +362,10 @@ EVENT_TO_METRIC = Metric(
 WORKER_METRICS: tuple[Metric, ...] = (
     *CONTACT_COUNTERS.values(),
     QUEUE_WAITING,
+    QUEUE_STALE,
     QUEUE_LONGEST_WAIT,
     AGENTS,
     *WINDOW_GAUGES.values(),
-    *WINDOW_KPI_GAUGES.values(),
     AGENT_STATE,
     EVENTS,
     EVENTS_DUPLICATE,
@@ -299,7 +374,31 @@ WORKER_METRICS: tuple[Metric, ...] = (
     CONSUMER_LAG,
     WATERMARK,
     EVENT_TO_METRIC,
+    LIVE_PUBLICATIONS,
+    LIVE_PUBLICATION_BYTES,
 )
+
+# What reads the live topic (every worker, and `ccpipe wallboard`) says of its view.
+LIVE_MESSAGES = Metric(
+    "ccpipe_live_messages_total",
+    "counter",
+    "Messages read from the live topic, by outcome: applied, old (a lower version: kept the "
+    "newer state) or bad (not a readable publication: skipped).",
+    ("outcome",),
+)
+LIVE_PARTITIONS = Metric(
+    "ccpipe_live_partitions",
+    "gauge",
+    "Partitions of the events topic in the live view, by state: fresh, stale (no publication "
+    "for live_stale_after_s) or missing.",
+    ("state",),
+)
+LIVE_OLDEST_UPDATE = Metric(
+    "ccpipe_live_oldest_update_seconds",
+    "gauge",
+    "Age of the least recent publication in the live view (wall clock).",
+)
+LIVE_VIEW_METRICS: tuple[Metric, ...] = (LIVE_MESSAGES, LIVE_PARTITIONS, LIVE_OLDEST_UPDATE)
 
 # The sink's series (pipeline/sink/metrics.py declares them; a test holds the two equal).
 SINK_ROWS_WRITTEN = Metric(

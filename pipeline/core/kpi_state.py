@@ -11,21 +11,19 @@ joins the two in one process.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from sys import intern
 from typing import NamedTuple, cast
 
-from pipeline.config import QueueConfig, Settings
 from pipeline.core.agents import AgentBoard
-from pipeline.core.clock import interval_start_us
+from pipeline.core.clock import ZoneLookup, interval_start_us
 from pipeline.core.events import AnyEvent, ContactEvent
 from pipeline.core.fcr import FcrFact, FcrTracker
 from pipeline.core.interval_store import IntervalStore
 from pipeline.core.intervals import IntervalKey, merge_counts, report_row
 from pipeline.core.segments import Segment, SegmentId
-
-QueueLookup = Callable[[str, str, str], QueueConfig]
+from pipeline.core.thresholds import QueueConfig, QueueLookup
 
 
 class FcrRemoval(NamedTuple):
@@ -235,13 +233,10 @@ def apply_fcr_updates(tracker: FcrTracker, updates: Iterable[FcrUpdate]) -> None
 class KpiState:
     """Segments and FCR in one process: what `ccpipe kpis` and `ccpipe load` run."""
 
-    def __init__(self, queue_config: QueueLookup) -> None:
+    def __init__(self, queue_config: QueueLookup, zone_of: ZoneLookup | None = None) -> None:
         self.segments = SegmentState(queue_config)
-        self.fcr = FcrTracker()
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> KpiState:
-        return cls(settings.queue)
+        # With the tenants' zones, it keeps the live FCR figures too (`FcrTracker.live_parts`).
+        self.fcr = FcrTracker(zone_of=zone_of)
 
     def apply(self, events: Iterable[AnyEvent]) -> int:
         return self.segments.apply(events)

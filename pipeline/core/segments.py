@@ -13,7 +13,6 @@ from typing import Any, NamedTuple
 
 import msgspec
 
-from pipeline.config import QueueConfig
 from pipeline.core.clock import interval_start_us
 from pipeline.core.events import (
     Abandoned,
@@ -26,6 +25,7 @@ from pipeline.core.events import (
     WrapupEnded,
 )
 from pipeline.core.intervals import NO_WAIT, IntervalKey
+from pipeline.core.thresholds import QueueConfig
 
 
 class SegmentId(NamedTuple):

@@ -19,7 +19,13 @@ from typing import Any
 import orjson
 from prometheus_client.parser import text_string_to_metric_families
 
-from pipeline.core.catalogue import CONSUMER_LAG, DEAD_LETTERED, EVENTS, WATERMARK
+from pipeline.core.catalogue import (
+    CONSUMER_LAG,
+    DEAD_LETTERED,
+    EVENTS,
+    LIVE_PUBLICATIONS,
+    WATERMARK,
+)
 from pipeline.core.clock import format_utc
 
 READ_TIMEOUT_S = 2.0
@@ -62,6 +68,33 @@ def read_metrics(base_url: str) -> Sample | None:
     """The worker's figures now, or None while its web server does not answer."""
     body = _get(f"{base_url}/metrics")
     return None if body is None else parse_metrics(body.decode(), time.monotonic())
+
+
+def publications(base_url: str) -> int:
+    """How many live-state publications the worker has sent (0 while it does not answer)."""
+    body = _get(f"{base_url}/metrics")
+    if body is None:
+        return 0
+    for family in text_string_to_metric_families(body.decode()):
+        for sample in family.samples:
+            if sample.name == LIVE_PUBLICATIONS.name:
+                return int(sample.value)
+    return 0
+
+
+def combined(samples: list[Sample | None]) -> Sample | None:
+    """The whole group's figures from each worker's (None until every worker answers):
+    counts and lag add up, the watermark is the largest."""
+    if not samples or any(s is None for s in samples):
+        return None
+    found = [s for s in samples if s is not None]
+    return Sample(
+        max(s.at for s in found),
+        sum(s.events for s in found),
+        sum(s.dead_lettered for s in found),
+        sum(s.lag for s in found),
+        max(s.watermark_s for s in found),
+    )
 
 
 def wallboard_has_figures(base_url: str) -> bool:

@@ -31,10 +31,16 @@ from typing import TextIO
 from pipeline.config import Settings
 from pipeline.core.clock import parse_rfc3339
 from pipeline.demo.broker import BrokerError, EmbeddedBroker, free_port
-from pipeline.demo.drain import wait_caught_up
 from pipeline.demo.process import ChildProcess
-from pipeline.demo.progress import Progress, read_metrics, wallboard_has_figures
+from pipeline.demo.progress import (
+    Progress,
+    combined,
+    publications,
+    read_metrics,
+    wallboard_has_figures,
+)
 from pipeline.demo.supervisor import StopSignals, Supervisor
+from pipeline.kafka.group_lag import wait_caught_up
 
 DEFAULT_START = "2026-11-23T07:00:00Z"
 # Long sessions make the first group join on tansu slow: tansu holds a join for about half
@@ -43,6 +49,7 @@ FAUST_ENV = {"CCPIPE_BROKER_SESSION_TIMEOUT_S": "6"}
 WORKER_STOP_S = 20.0
 SINK_STOP_S = 30.0
 POLL_S = 0.5
+GROUP_DEADLINE_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,7 @@ class DemoOptions:
     broker: str | None = None
     port: int | None = None
     events_file: Path | None = None
+    workers: int = 1
     config: str | None = None
     run_dir: Path = Path(".ccpipe/demo")
     drain_deadline_s: float = 120.0
@@ -80,7 +88,8 @@ class Demo:
         self.out = out
         self.started = time.monotonic()
         self.bootstrap = options.broker or ""
-        self.web_url = ""
+        self.web_url = ""  # the first worker's: every worker serves the whole centre's view
+        self.worker_urls: list[str] = []
 
     def say(self, message: str) -> None:
         print(f"ccpipe demo: {message}", file=self.out, flush=True)
@@ -128,15 +137,20 @@ class Demo:
         self.web_url = f"http://{settings.web_host}:{port}"
         env = self._child_env(port)
         python = sys.executable
-        children.start(
-            ChildProcess(
-                "worker",
-                [python, "-m", "pipeline.cli", "worker", "--loglevel", "warning"],
-                run_dir / "worker.log",
-                env={**env, **FAUST_ENV},
-                stop_deadline_s=WORKER_STOP_S,
+        for n in range(1, options.workers + 1):
+            # One consumer group; each worker its own web port and local state folder.
+            own = port if n == 1 else free_port(settings.web_host)
+            self.worker_urls.append(f"http://{settings.web_host}:{own}")
+            state = {} if n == 1 else {"CCPIPE_STATE_DIR": f"{settings.state_dir}/worker{n}"}
+            children.start(
+                ChildProcess(
+                    worker_name(n, options.workers),
+                    [python, "-m", "pipeline.cli", "worker", "--loglevel", "warning"],
+                    run_dir / f"{worker_name(n, options.workers)}.log",
+                    env={**env, **FAUST_ENV, "CCPIPE_WEB_PORT": str(own), **state},
+                    stop_deadline_s=WORKER_STOP_S,
+                )
             )
-        )
         children.start(
             ChildProcess(
                 "ingest",
@@ -155,11 +169,36 @@ class Demo:
                 stop_deadline_s=SINK_STOP_S,
             )
         )
+        if options.workers > 1:
+            self._wait_for_group(children)
         children.start(
             ChildProcess("feed", self._feed_argv(), run_dir / "feed.log", env=env),
             may_finish=True,
         )
         self._where(run_dir)
+
+    def _wait_for_group(self, children: Supervisor) -> None:
+        """Until every worker has its share of the partitions, before any event is fed.
+
+        tansu answers ListOffsets short (below), so a partition that moved to another worker
+        once its tables had records could be recovered short: with every worker in the group
+        before the first event, no table moves in a demo run. A worker publishes the live
+        state of each partition it gets (docs/live.md), so each one's publications say it has
+        its share."""
+        deadline = time.monotonic() + GROUP_DEADLINE_S
+        self.say(f"waiting for the {self.options.workers} workers to share the partitions")
+        while True:
+            failed = children.failed()
+            if failed is not None:
+                raise StartError(f"the {failed.name} stopped (exit code {failed.returncode})")
+            published = [publications(url) for url in self.worker_urls]
+            if all(published):
+                return
+            if time.monotonic() > deadline:
+                raise StartError(
+                    f"the workers did not share the partitions in {GROUP_DEADLINE_S:.0f} s"
+                )
+            time.sleep(POLL_S)  # polling step of a wait with a deadline
 
     def _create_topics(self) -> None:
         from kafka import KafkaAdminClient
@@ -234,9 +273,15 @@ class Demo:
     def _where(self, run_dir: Path) -> None:
         url = self.web_url
         pace = "as fast as possible" if not self.options.speed else f"{self.options.speed:g}x"
+        others = [f"{u}/wallboard" for u in self.worker_urls[1:]]
         lines = [
             "",
             f"  Wallboard  {url}/wallboard",
+            *(
+                [f"             (every worker shows the same: {', '.join(others)})"]
+                if others
+                else []
+            ),
             f"  Metrics    {url}/metrics",
             f"  Live JSON  {url}/live.json",
             '  Query      ccpipe sql "SELECT * FROM kpi_interval_report '
@@ -274,7 +319,7 @@ class Demo:
                 self.say(f"{feed.log_tail(1)}; the wallboard holds still. Ctrl-C to stop.")
             if time.monotonic() >= next_line:
                 next_line += self.options.progress_every_s
-                sample = read_metrics(self.web_url)
+                sample = combined([read_metrics(u) for u in self.worker_urls])
                 # A line when something moved: a finished feed leaves a quiet terminal.
                 if sample is not None and sample.events and progress.moved(sample):
                     self.say(progress.line(sample))
@@ -294,7 +339,8 @@ class Demo:
             if feed.returncode not in (0, None):
                 self.say(f"the feed ended with exit code {feed.returncode}")
         names = {c.name for c in children}
-        if code == 0 and {"ingest", "worker", "sink"} <= names and not signals.urgent.is_set():
+        workers = [worker_name(n, self.options.workers) for n in range(1, self.options.workers + 1)]
+        if code == 0 and {"ingest", *workers, "sink"} <= names and not signals.urgent.is_set():
             s = self.settings
             # Ingest first: once it has committed its input, everything it made is in.
             groups: Mapping[str, list[str]] = {
@@ -315,10 +361,15 @@ class Demo:
                 self.say(f"everything sent is in the store ({took:.1f} s)")
             else:
                 self.say("stopping before the store has caught up: the latest rows may miss")
-        for name in ("ingest", "sink", "worker"):
+        for name in ("ingest", "sink", *workers):
             if name in names:
                 children.stop(name)
         children.stop_all()
+
+
+def worker_name(n: int, workers: int) -> str:
+    """`worker` alone, else `worker1`, `worker2`..."""
+    return "worker" if workers == 1 else f"worker{n}"
 
 
 class StartError(RuntimeError):

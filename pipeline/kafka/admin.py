@@ -49,6 +49,8 @@ def pipeline_topics(settings: Any, partitions: int | None = None) -> list[TopicS
         TopicSpec(
             settings.segments_topic, count, {**delete, "retention.ms": str(EVENTS_RETENTION_MS)}
         ),
+        # The latest publication of each source partition is the live view: compacted.
+        TopicSpec(settings.live_topic, count, compact),
     ]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from pipeline.core.thresholds import DEFAULT_SL_THRESHOLD_S
 from pipeline.simulator.parameters import CentreConfig, ChannelBehaviour, QueueBehaviour
 
 # Segment states.
@@ -19,7 +20,7 @@ OFFLINE, AVAILABLE, BUSY, ACW, AWAY = 0, 1, 2, 3, 4
 class Key:
     """One (queue, channel) pair: its own waiting line and its behaviour, looked up once."""
 
-    __slots__ = ("cb", "channel", "index", "qb", "queue", "talk_mu")
+    __slots__ = ("cb", "channel", "index", "qb", "queue", "sl_threshold_s", "talk_mu")
 
     def __init__(self, index: int, queue: str, channel: str, config: CentreConfig) -> None:
         self.index = index
@@ -28,6 +29,8 @@ class Key:
         self.qb: QueueBehaviour = config.queues[queue]
         self.cb: ChannelBehaviour = config.channels[channel]
         self.talk_mu = math.log(self.qb.talk_median_s * self.cb.talk_factor)
+        # The contract's default: waits past it lower the survey score.
+        self.sl_threshold_s = DEFAULT_SL_THRESHOLD_S[channel]
 
 
 class Contact:

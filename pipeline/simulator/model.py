@@ -347,7 +347,10 @@ class ContactCentre:
         rng = self.rng
         config = self.config
         key = segment.key
-        talk = rng.lognormvariate(key.talk_mu, config.talk_sigma)
+        if config.talk is None:
+            talk = rng.lognormvariate(key.talk_mu, config.talk_sigma)
+        else:
+            talk = config.talk.draw(rng)
         if not segment.contact.transferred and rng.random() < key.qb.transfer_share:
             names, cum = self._transfer[key.queue]
             segment.transfer_to = names[bisect_right(cum, rng.random() * cum[-1])]
@@ -418,7 +421,7 @@ class ContactCentre:
         rng = self.rng
         config = self.config
         wait_s = (segment.answered_us - segment.offered_us) / 1_000_000
-        threshold = segment.key.cb.sl_threshold_s
+        threshold = segment.key.sl_threshold_s
         mean = 4.35 if segment.resolved else 2.8
         if wait_s > 3 * threshold:
             mean -= 0.8

@@ -31,22 +31,35 @@ class Lognormal:
 
 
 @dataclass(frozen=True, slots=True)
+class Exponential:
+    """An exponential duration in seconds, given by its mean: the memoryless times the Erlang
+    models assume (pipeline/simulator/stationary.py). A mean of 0 is always 0."""
+
+    mean: float
+
+    def draw(self, rng: random.Random) -> float:
+        return rng.expovariate(1 / self.mean) if self.mean > 0 else 0.0
+
+
+Duration = Lognormal | Exponential
+
+
+@dataclass(frozen=True, slots=True)
 class ChannelBehaviour:
     """How contacts on one channel arrive, wait, are handled and are rated."""
 
     share: float  # of all contacts
     priority: int  # an agent serving several channels takes the lowest number first
     answer_delay_s: tuple[float, float]  # uniform: ring time, or the first reply's writing
-    patience: Lognormal | None  # None: the customer never gives up (email)
+    patience: Duration | None  # None: the customer never gives up (email)
     short_patience_share: float  # customers who hang up within `short_patience_s` anyway
     talk_factor: float  # times the queue's talk median
     hold_share: float  # of handled contacts that have some hold
-    acw: Lognormal
+    acw: Duration
     resolve_factor: float  # times the queue's resolve share
     retry_share: float  # of abandoning customers who try again
     survey_share: float  # of handled contacts that get a survey response
     survey_delay: Lognormal  # from the end of the conversation to the response
-    sl_threshold_s: float  # the contract's default; waits past it lower the survey score
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +112,6 @@ def _channels() -> dict[str, ChannelBehaviour]:
             retry_share=0.5,
             survey_share=0.12,
             survey_delay=ivr_survey,
-            sl_threshold_s=20,
         ),
         "chat": ChannelBehaviour(
             share=0.18,
@@ -114,7 +126,6 @@ def _channels() -> dict[str, ChannelBehaviour]:
             retry_share=0.3,
             survey_share=0.2,
             survey_delay=Lognormal(60, 0.8),
-            sl_threshold_s=60,
         ),
         "sms": ChannelBehaviour(
             share=0.04,
@@ -129,7 +140,6 @@ def _channels() -> dict[str, ChannelBehaviour]:
             retry_share=0.2,
             survey_share=0.1,
             survey_delay=link_survey,
-            sl_threshold_s=3600,
         ),
         "social": ChannelBehaviour(
             share=0.03,
@@ -144,7 +154,6 @@ def _channels() -> dict[str, ChannelBehaviour]:
             retry_share=0.2,
             survey_share=0.05,
             survey_delay=link_survey,
-            sl_threshold_s=3600,
         ),
         "callback": ChannelBehaviour(
             share=0.05,
@@ -159,7 +168,6 @@ def _channels() -> dict[str, ChannelBehaviour]:
             retry_share=0.3,
             survey_share=0.12,
             survey_delay=ivr_survey,
-            sl_threshold_s=3600,
         ),
         "email": ChannelBehaviour(
             share=0.12,
@@ -174,7 +182,6 @@ def _channels() -> dict[str, ChannelBehaviour]:
             retry_share=0.0,
             survey_share=0.08,
             survey_delay=link_survey,
-            sl_threshold_s=86400,
         ),
     }
 
@@ -234,6 +241,7 @@ class CentreConfig:
     queues: dict[str, QueueBehaviour] = field(default_factory=_queues)
     channels: dict[str, ChannelBehaviour] = field(default_factory=_channels)
     talk_sigma: float = 0.65
+    talk: Exponential | None = None  # instead of the lognormal talk above, for every queue
     hold: Lognormal = Lognormal(40, 0.8)
     short_patience_s: tuple[float, float] = (0.3, 5.0)
     transfer_talk_factor: float = 0.35  # the first agent only finds out where it belongs
@@ -252,6 +260,9 @@ class CentreConfig:
     # Workforce: square-root staffing per half hour, leaner at the peak, covered by shifts
     # of a few lengths that accept a small shortfall rather than a whole extra shift.
     groups: tuple[AgentGroup, ...] = field(default_factory=_groups)
+    # Instead of the planner: this many agents per group, each on one shift over the whole
+    # opening (absences, jitter and breaks below still apply).
+    fixed_agents: tuple[int, ...] | None = None
     safety_beta: float = 1.0  # at or below the day's mean load
     peak_beta: float = 0.0  # at the day's highest load
     under_cover_share: float = 0.03
@@ -275,6 +286,8 @@ class CentreConfig:
             raise ValueError("shifts must be given, and not longer than the opening hours")
         if self.open_hours > 23:
             raise ValueError("the centre must close for at least an hour a day")
+        if self.fixed_agents is not None and len(self.fixed_agents) != len(self.groups):
+            raise ValueError("fixed_agents needs one number per agent group")
         served = {(q, c) for g in self.groups for q in g.queues for c in g.channels}
         for queue, qb in self.queues.items():
             for channel, cb in self.channels.items():

@@ -16,6 +16,7 @@ import random
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from pipeline.core.thresholds import DEFAULT_SL_THRESHOLD_S
 from pipeline.simulator.demand import IntradayProfile
 from pipeline.simulator.parameters import CentreConfig
 
@@ -40,7 +41,10 @@ def mean_handle_s(config: CentreConfig, queue: str, channel: str) -> float:
     """
     qb = config.queues[queue]
     cb = config.channels[channel]
-    talk = qb.talk_median_s * cb.talk_factor * math.exp(config.talk_sigma**2 / 2)
+    if config.talk is None:
+        talk = qb.talk_median_s * cb.talk_factor * math.exp(config.talk_sigma**2 / 2)
+    else:
+        talk = config.talk.mean
     talk *= 1 - qb.transfer_share * (1 - config.transfer_talk_factor)
     lo, hi = cb.answer_delay_s
     return (lo + hi) / 2 + talk + cb.hold_share * config.hold.mean + cb.acw.mean
@@ -58,9 +62,9 @@ def segment_share(config: CentreConfig, queue: str) -> float:
     return own + transferred_in
 
 
-def deferrable(config: CentreConfig, channel: str) -> bool:
+def deferrable(channel: str) -> bool:
     """A channel whose service level is counted in hours can be worked when calls allow."""
-    return config.channels[channel].sl_threshold_s >= 3600
+    return DEFAULT_SL_THRESHOLD_S[channel] >= 3600
 
 
 def offered_load(
@@ -76,7 +80,7 @@ def offered_load(
         load = 0.0
         for queue in team.queues:
             for channel in team.channels:
-                share = share_now if not deferrable(config, channel) else 1 / slots
+                share = share_now if not deferrable(channel) else 1 / slots
                 rate = (
                     volume
                     * segment_share(config, queue)
@@ -222,7 +226,12 @@ class StaffingPlan:
 
     def __init__(self, config: CentreConfig, profile: IntradayProfile, volume: float) -> None:
         self._config = config
-        self.shifts: list[list[PlannedShift]] = [
+        self.shifts: list[list[PlannedShift]]
+        if config.fixed_agents is not None:
+            whole_day = PlannedShift(0, profile.open_ms // SLOT_MS, 0)
+            self.shifts = [[whole_day] * agents for agents in config.fixed_agents]
+            return
+        self.shifts = [
             cover(config, required_agents(config, offered_load(config, profile, volume, g)))
             for g in range(len(config.groups))
         ]

@@ -33,7 +33,7 @@ from pipeline.config import Settings
 from pipeline.kafka.connection import BrokerConnection
 from pipeline.sink.batches import Buffer
 from pipeline.sink.metrics import SinkMetrics
-from pipeline.sink.policy import DEFAULT_BACKOFF, DEFAULT_POLICY, Backoff, FlushPolicy
+from pipeline.sink.policy import DEFAULT_BACKOFF, Backoff, FlushPolicy
 from pipeline.sink.rows import Route
 from pipeline.sink.writer import Writer
 from pipeline.store import Store
@@ -72,7 +72,7 @@ class SinkLoop:
         routes: Iterable[Route],
         store: Store,
         metrics: SinkMetrics,
-        policy: FlushPolicy = DEFAULT_POLICY,
+        policy: FlushPolicy,
         backoff: Backoff = DEFAULT_BACKOFF,
         after_write: Callable[[], None] | None = None,
         clock: Callable[[], float] = time.monotonic,

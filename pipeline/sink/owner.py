@@ -17,7 +17,6 @@ the machine, not a server (use a ClickHouse server store for shared access).
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
@@ -31,9 +30,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from pipeline.store import QueryResult, Store, StoreError
+from pipeline.output_format import FORMATS, render
+from pipeline.store import Store, StoreError
 from pipeline.store.migrations import split_statements
-from pipeline.store.result_format import FORMATS, write_csv, write_jsonl, write_table
 
 log = logging.getLogger("ccpipe.sink")
 
@@ -100,17 +99,6 @@ def _code_only(sql: str) -> str:
             out.append(ch)
             i += 1
     return "".join(out)
-
-
-def render(result: QueryResult, fmt: str) -> bytes:
-    """The result as `ccpipe sql --format fmt` prints it."""
-    if fmt == "jsonl":
-        binary = io.BytesIO()
-        write_jsonl(result, binary)
-        return binary.getvalue()
-    text = io.StringIO()
-    (write_csv if fmt == "csv" else write_table)(result, text)
-    return text.getvalue().encode("utf-8")
 
 
 # --- the endpoint (in the owner) -----------------------------------------------------------
@@ -180,7 +168,7 @@ class _Handler(BaseHTTPRequestHandler):
         except StoreError as exc:
             self._reply(400, str(exc).encode() + b"\n")
             return
-        self._reply(200, render(result, fmt))
+        self._reply(200, render(fmt, result.columns, result.rows))
 
     def _reply(self, status: int, body: bytes) -> None:
         self.send_response(status)

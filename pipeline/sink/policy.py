@@ -9,18 +9,15 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-# ClickHouse's advice: thousands of rows per INSERT and about one INSERT per second per table.
-DEFAULT_BATCH_ROWS = 5000
-DEFAULT_BATCH_SECONDS = 1.0
-
 
 @dataclass(frozen=True, slots=True)
 class FlushPolicy:
     """Write when a table's batch holds `rows` rows, or when the oldest message consumed
-    since the last write is `seconds` old, whichever comes first."""
+    since the last write is `seconds` old, whichever comes first. The sink takes both from
+    the settings (`sink_batch_rows`, `sink_batch_seconds`), where their defaults are."""
 
-    rows: int = DEFAULT_BATCH_ROWS
-    seconds: float = DEFAULT_BATCH_SECONDS
+    rows: int
+    seconds: float
 
     def __post_init__(self) -> None:
         if self.rows < 1:
@@ -64,5 +61,4 @@ class Backoff:
         return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
 
 
-DEFAULT_POLICY = FlushPolicy()
 DEFAULT_BACKOFF = Backoff()

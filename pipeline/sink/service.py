@@ -24,7 +24,7 @@ from pipeline.sink.owner import SqlEndpoint
 from pipeline.sink.policy import Backoff, FlushPolicy
 from pipeline.sink.rows import stream_routes
 from pipeline.store import Store, StoreBusy, StoreError, StoreUnavailable, open_store
-from pipeline.store.migrations import MigrationError, default_directory, load_migrations, migrate
+from pipeline.store.migrations import MigrationError, load_migrations, migrate
 from pipeline.store.url import ChdbURL, parse_store_url
 
 log = logging.getLogger("ccpipe.sink")
@@ -32,15 +32,21 @@ log = logging.getLogger("ccpipe.sink")
 
 @dataclass(frozen=True)
 class SinkOptions:
-    policy: FlushPolicy = field(default_factory=FlushPolicy)
-    backoff: Backoff = field(default_factory=Backoff)
-    metrics_port: int = 6067  # 0: no /metrics
-    sql_port: int = 0  # 0: any free loopback port
+    """What `ccpipe sink` takes beside the settings (which hold the batch size and ports)."""
+
     group: str | None = None
     migrate: bool = True
+    backoff: Backoff = field(default_factory=Backoff)
+
+
+def flush_policy(settings: Settings) -> FlushPolicy:
+    """The sink's batching, from `sink_batch_rows` and `sink_batch_seconds`; ValueError when
+    they cannot be used."""
+    return FlushPolicy(rows=settings.sink_batch_rows, seconds=settings.sink_batch_seconds)
 
 
 def run_sink(settings: Settings, options: SinkOptions) -> int:
+    policy = flush_policy(settings)
     stopping = threading.Event()
     loop: SinkLoop | None = None
 
@@ -64,15 +70,16 @@ def run_sink(settings: Settings, options: SinkOptions) -> int:
         registry = CollectorRegistry()
         metrics = SinkMetrics.create(registry)
         where = []
-        if options.metrics_port:
-            server, _ = start_http_server(options.metrics_port, settings.web_host, registry)
+        port = settings.sink_metrics_port  # 0: no /metrics
+        if port:
+            server, _ = start_http_server(port, settings.web_host, registry)
             closers.append(server.shutdown)
-            where.append(f"metrics on http://{settings.web_host}:{options.metrics_port}/metrics")
+            where.append(f"metrics on http://{settings.web_host}:{port}/metrics")
         if not _store_ready(store, metrics, options, stopping):
             return 0 if stopping.is_set() else 1
         location = parse_store_url(settings.store)
         if isinstance(location, ChdbURL) and not location.in_memory:
-            endpoint = SqlEndpoint(store, location.path, options.sql_port)
+            endpoint = SqlEndpoint(store, location.path, settings.sink_sql_port)
             endpoint.start()
             closers.append(endpoint.close)
             where.append(f"read-only SQL on {endpoint.url}")
@@ -82,9 +89,7 @@ def run_sink(settings: Settings, options: SinkOptions) -> int:
         except (KafkaError, ConfigError) as exc:
             log.error("cannot consume from Kafka at %s: %s", settings.broker, exc)
             return 1
-        loop = SinkLoop(
-            consumer, stream_routes(settings), store, metrics, options.policy, options.backoff
-        )
+        loop = SinkLoop(consumer, stream_routes(settings), store, metrics, policy, options.backoff)
         if stopping.is_set():
             loop.stop()
         loop.subscribe()
@@ -93,8 +98,8 @@ def run_sink(settings: Settings, options: SinkOptions) -> int:
             ", ".join(loop.topics),
             group,
             store.display_url,
-            options.policy.rows,
-            options.policy.seconds,
+            policy.rows,
+            policy.seconds,
             "; ".join(where) or "no metrics endpoint",
         )
         try:
@@ -120,7 +125,7 @@ def _store_ready(
     while True:
         try:
             if options.migrate:
-                done = migrate(store, load_migrations(default_directory()))
+                done = migrate(store, load_migrations())
                 if done:
                     log.info("applied %d migrations to %s", len(done), store.display_url)
             else:

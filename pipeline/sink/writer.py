@@ -55,10 +55,6 @@ class Writer:
         self._down_since: float | None = None
         self._attempts = 0
 
-    @property
-    def store_down(self) -> bool:
-        return self._down_since is not None
-
     def write(self, batch: TableBatch) -> bool:
         """Insert the batch; True once it is in the store, False if the caller gave it up."""
         metrics = self._metrics

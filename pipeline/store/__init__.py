@@ -1,7 +1,8 @@
 """ClickHouse storage: one `Store` protocol, an embedded (chdb) and a server implementation.
 
 `open_store(url)` picks the implementation from the URL scheme (see `pipeline.store.url`).
-The schema lives in `deploy/clickhouse/*.sql`, applied by `pipeline.store.migrations`.
+The schema lives in `pipeline/store/schema/*.sql` (package data), applied by
+`pipeline.store.migrations`.
 """
 
 from __future__ import annotations
@@ -15,10 +16,7 @@ from pipeline.store.base import (
 )
 from pipeline.store.url import ChdbURL, NativeURL, StoreURL, StoreURLError, parse_store_url
 
-DEFAULT_STORE = "chdb://./.ccpipe/store"
-
 __all__ = [
-    "DEFAULT_STORE",
     "QueryResult",
     "Store",
     "StoreBusy",

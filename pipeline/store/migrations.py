@@ -1,9 +1,11 @@
 """Numbered SQL migrations: a loader that refuses gaps and duplicates, and an applier that
 records what ran in the store itself.
 
-A migration is a file `NNNN_name.sql` in `deploy/clickhouse/` holding one or more
-statements separated by `;`. The numbers run 1, 2, 3... with no gap and no repeat; a file
-that looks like a migration but is not named like one is refused too, rather than skipped.
+A migration is a file `NNNN_name.sql` holding one or more statements separated by `;`. The
+numbers run 1, 2, 3... with no gap and no repeat; a file that looks like a migration but is
+not named like one is refused too, rather than skipped. The schema's own migrations are
+package data, `pipeline/store/schema/`, read through `importlib.resources`: an installed
+wheel finds them wherever the command runs (`ccpipe migrate --dir` reads another directory).
 
 The record is the table `schema_migrations`, a ReplacingMergeTree keyed by migration id
 whose largest `version` is the latest status (after Snuba's own migrations table). A
@@ -20,7 +22,8 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from importlib import resources
+from importlib.resources.abc import Traversable
 
 from pipeline.store.base import Store, StoreError
 
@@ -67,29 +70,36 @@ class Applied:
     checksum: str
 
 
-def default_directory() -> Path:
-    """`deploy/clickhouse` of the source tree this package runs from."""
-    return Path(__file__).resolve().parents[2] / "deploy" / "clickhouse"
+def packaged_schema() -> Traversable:
+    """The schema's migrations as the package ships them (`pipeline/store/schema/`)."""
+    return resources.files("pipeline.store").joinpath("schema")
 
 
-def load_migrations(directory: Path) -> list[Migration]:
-    """The migrations in `directory`, in order; refuses gaps, duplicates and stray names."""
+def load_migrations(directory: Traversable | None = None) -> list[Migration]:
+    """The migrations in `directory` (default: the packaged schema), in order; refuses gaps,
+    duplicates and stray names. A `Path` is a `Traversable` too."""
+    if directory is None:
+        directory = packaged_schema()
     if not directory.is_dir():
         raise MigrationError(f"no migrations directory {directory}")
     by_number: dict[int, Migration] = {}
-    for path in sorted(directory.glob("*.sql")):
-        match = _FILE.match(path.name)
+    files = sorted(
+        (f for f in directory.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name
+    )
+    for file in files:
+        match = _FILE.match(file.name)
         if match is None:
-            raise MigrationError(f"{path.name}: a migration file is named NNNN_lowercase_name.sql")
+            raise MigrationError(f"{file.name}: a migration file is named NNNN_lowercase_name.sql")
         number = int(match.group(1))
-        migration = Migration(number, path.stem, path.read_text(encoding="utf-8"))
+        migration_id = file.name.removesuffix(".sql")
+        migration = Migration(number, migration_id, file.read_text(encoding="utf-8"))
         if number in by_number:
             raise MigrationError(
                 f"two migrations numbered {number:04d}: "
                 f"{by_number[number].migration_id} and {migration.migration_id}"
             )
         if not migration.statements():
-            raise MigrationError(f"{path.name} holds no statement")
+            raise MigrationError(f"{file.name} holds no statement")
         by_number[number] = migration
     if not by_number:
         raise MigrationError(f"no migrations in {directory}")

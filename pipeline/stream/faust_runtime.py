@@ -19,6 +19,9 @@ Faust's own machinery is bypassed where it lost or slowed things, and each such 
 5. The root logger stays at the level asked for (`worker_for`).
 6. The web pages (`/metrics` and `pipeline.wallboard.pages`) are plain aiohttp handlers added
    to Faust's aiohttp application.
+Besides the agents, a timer publishes the live state of each owned events partition to the
+live topic, and a task follows that topic into the whole centre's view the pages show
+(pipeline/liveview).
 Moving to another runtime (Quix Streams, Arroyo) means replacing this module: docs/stream.md.
 """
 
@@ -40,20 +43,24 @@ from faust.types import TP, TableT
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from pipeline.config import Settings
-from pipeline.core.live import QueueFigures
 from pipeline.kafka.connection import BrokerConnection
 from pipeline.kafka.partitioner import partition_for
 from pipeline.kafka.start_offsets import start_offsets
+from pipeline.liveview.metrics import LiveViewCollector
+from pipeline.liveview.reader import follow
+from pipeline.liveview.server import centre_view
 from pipeline.stream.metrics import build_registry
 from pipeline.stream.offsets import OffsetGuard, Verdict
-from pipeline.stream.stage import Message, Output, Stage, TableItems
-from pipeline.stream.stages import IntervalStage, SegmentStage
+from pipeline.stream.stage import Message, Output, Publishing, Stage, TableItems
+from pipeline.stream.stages import LIVE, FcrStage, IntervalStage, SegmentStage
 from pipeline.stream.topology import Topology, build
-from pipeline.wallboard.board import HeldParts
 from pipeline.wallboard.pages import WallboardPages
 
 log = logging.getLogger(__name__)
 COMMIT_INTERVAL_S = 1.0
+# An owned partition whose next messages are in the log yet none came for this long is sought
+# back (see `unstall`): long against a batch wait, short against a session timeout.
+STALL_S = 3.0
 # faust-streaming 0.15.3 builds its worker consumer with `fetch_max_wait_ms=1500` and no
 # setting to change it. aiokafka leaves partitions that still hold unread records out of its
 # next fetch, so after any hiccup a fetch may cover only idle partitions and the broker holds
@@ -102,8 +109,14 @@ class FaustRuntime:
         # Delivery futures of what was produced since the last commit.
         self._pending: list[Any] = []  # asyncio futures of aiokafka deliveries
         self.registry, self.latency = build_registry(self)
+        self.view = centre_view(settings)
+        self.registry.register(LiveViewCollector(self.view))
+        self._published_at: dict[tuple[object, int], float] = {}
+        self._stop = asyncio.Event()
         self._declare()
-        self.pages = WallboardPages(self, settings, settings_targets(settings))
+        self.pages = WallboardPages(
+            self.view, settings.targets, settings.queue, settings.tenant_timezone
+        )
         self._mount_pages()
 
     # --- what the metrics and the pages read -------------------------------------------------
@@ -113,18 +126,12 @@ class FaustRuntime:
         return self.topology.stages.segments
 
     @property
-    def interval_stage(self) -> IntervalStage:
-        return self.topology.stages.intervals
+    def fcr_stage(self) -> FcrStage:
+        return self.topology.stages.fcr
 
     @property
-    def watermark_us(self) -> int:
-        return self.segment_stage.watermark_us
-
-    def live(self, per_channel: bool = False) -> list[QueueFigures]:
-        return self.segment_stage.live(per_channel)
-
-    def held(self) -> HeldParts:
-        return self.interval_stage.parts
+    def interval_stage(self) -> IntervalStage:
+        return self.topology.stages.intervals
 
     def lag(self) -> dict[tuple[str, int], int]:
         """Messages not yet processed per owned partition (highwater minus next offset)."""
@@ -189,9 +196,25 @@ class FaustRuntime:
         async def on_assigned(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
             self._table_index.clear()  # recovery is about to change the tables
 
+        @app.on_rebalance_complete.connect  # type: ignore[arg-type]
+        async def on_recovered(app: faust.App, **kwargs: Any) -> None:
+            # The tables are restored: build every owned partition's state now rather than at
+            # its first message, so the live view is republished by a new owner even when no
+            # message comes.
+            await self.assign(self.app.consumer.assignment())
+
         @app.timer(interval=COMMIT_INTERVAL_S)
         async def commit_offsets() -> None:
             await self.commit()
+            await self.unstall()
+
+        @app.timer(interval=s.live_publish_interval_ms / 1000)
+        async def publish_live() -> None:
+            await self.publish_live()
+
+        @app.task
+        async def follow_live() -> None:
+            await follow(s, self.view, self._stop)
 
     def _agent(self, stage: Stage) -> None:
         batch, wait = self.settings.batch_messages, self.settings.batch_wait_ms / 1000
@@ -222,6 +245,7 @@ class FaustRuntime:
             router.add_get(path, handler)
 
         async def on_shutdown(_: Any) -> None:
+            self._stop.set()
             self.pages.close()
 
         web_app.on_shutdown.append(on_shutdown)
@@ -308,6 +332,25 @@ class FaustRuntime:
             raise
         self.guard.done(tp, messages[-1][1] + 1)
 
+    async def unstall(self) -> None:
+        """Seek back an owned partition whose next messages are in the log but never come."""
+        consumer = self.app.consumer
+        for tp in list(self.guard.owned()):
+            try:
+                highwater = consumer.highwater(tp)
+            except Exception:
+                continue
+            if highwater is None or not self.guard.stalled(tp, highwater, STALL_S):
+                continue
+            if self.guard.should_seek(tp):
+                log.warning(
+                    "%s[%d]: offsets from %d up to %d are in the log but not coming: seeking "
+                    "back to %d",
+                    tp.topic, tp.partition, self.guard.expected(tp), highwater,
+                    self.guard.expected(tp),
+                )  # fmt: skip
+                await consumer.seek(tp, self.guard.expected(tp))
+
     async def commit(self) -> None:
         """Flush the producer, then commit the offsets whose output it now holds durably."""
         assignment = self.app.consumer.assignment()
@@ -339,6 +382,44 @@ class FaustRuntime:
             stage = self.topology.stage_of(tp.topic)
             if stage is not None:
                 stage.revoked(tp.partition)
+                self._published_at.pop((stage, tp.partition), None)
+
+    async def assign(self, assignment: Iterable[TP]) -> None:
+        """Start owning partitions: where the group left them, and their state rebuilt. An
+        events partition's live state includes every message before its committed offset,
+        which is the version it is published at until new messages come."""
+        owned = [tp for tp in assignment if self.topology.stage_of(tp.topic) is not None]
+        fresh = {tp for tp in owned if not self.guard.known(tp)}
+        if fresh:
+            await self._start(fresh)
+        for tp in owned:
+            stage = self.topology.stage_of(tp.topic)
+            assert stage is not None
+            stage.assigned(tp.partition, self._tables_of(stage, tp.partition))
+            if stage in self.topology.publishing and self.guard.known(tp):
+                cast(Publishing, stage).publisher.includes(
+                    tp.partition, self.guard.expected(tp) - 1
+                )
+
+    async def publish_live(self) -> None:
+        """Publish each owned partition that changed since its last publication, or whose
+        last one is older than the heartbeat. Not part of any commit: a new owner rebuilds
+        the state and publishes it again."""
+        live = self.topology.topics[LIVE]
+        now = time.monotonic()
+        heartbeat = self.settings.live_heartbeat_s
+        for stage in self.topology.publishing:
+            changed = stage.publisher.changed
+            for partition in stage.owned():
+                last = self._published_at.get((stage, partition))
+                if partition not in changed and last is not None and now - last < heartbeat:
+                    continue
+                # A partition's messages to one partition of the live topic, in order: a
+                # reader sees a new day part just before the recent part it goes with.
+                target = partition % live.partitions
+                for key, value in stage.publications(partition, int(time.time() * 1000)):
+                    await self.app.producer.send(live.name, key, value, target, None, None)
+                self._published_at[(stage, partition)] = now
 
     # --- tables and output -------------------------------------------------------------------
 
@@ -421,12 +502,6 @@ def _app(settings: Settings, web_port: int | None) -> App:
         key_serializer="raw",
         value_serializer="raw",
     )
-
-
-def settings_targets(settings: Settings) -> Any:
-    from pipeline.targets import targets_from_settings
-
-    return targets_from_settings(settings)
 
 
 def worker_for(runtime: FaustRuntime, loglevel: str = "warning") -> Any:

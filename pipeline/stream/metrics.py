@@ -24,7 +24,7 @@ from typing import Protocol
 
 import orjson
 from prometheus_client import CollectorRegistry, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
 from pipeline.config import Settings
@@ -38,18 +38,20 @@ from pipeline.core.catalogue import (
     EVENT_TO_METRIC,
     EVENTS,
     EVENTS_DUPLICATE,
+    LIVE_PUBLICATION_BYTES,
+    LIVE_PUBLICATIONS,
     QUEUE_LONGEST_WAIT,
+    QUEUE_STALE,
     QUEUE_WAITING,
     SEGMENT_ANOMALIES,
     WATERMARK,
     WINDOW_GAUGES,
-    WINDOW_KPI_GAUGES,
 )
-from pipeline.core.catalogue import Metric as Declared
 from pipeline.core.events import AGENT_STATES
 from pipeline.core.intervals import COUNT_FIELDS, merge_counts
 from pipeline.core.live import QueueFigures
-from pipeline.stream.stages import IntervalStage, SegmentStage, StageCounters
+from pipeline.metric_families import counter, gauge
+from pipeline.stream.stages import FcrStage, IntervalStage, SegmentStage, StageCounters
 
 _INDEX = {name: i for i, name in enumerate(COUNT_FIELDS)}
 _QUEUE = ("tenant", "queue")
@@ -65,6 +67,9 @@ class Stages(Protocol):
 
     @property
     def segment_stage(self) -> SegmentStage: ...
+
+    @property
+    def fcr_stage(self) -> FcrStage: ...
 
     @property
     def interval_stage(self) -> IntervalStage: ...
@@ -86,7 +91,7 @@ class PipelineCollector(Collector):
 
     def _agents(self) -> Metric:
         """One series per agent (opt-in): its current state, as a 1 on that state's label."""
-        family = _gauge(AGENT_STATE)
+        family = gauge(AGENT_STATE)
         for state in self._stages.segment_stage.parts.values():
             for agent_id, by_tenant in state.agents.latest.items():
                 for tenant, event in by_tenant.items():
@@ -100,7 +105,7 @@ class PipelineCollector(Collector):
         return high
 
     def _contact_counters(self) -> Iterator[Metric]:
-        families = {field: _counter(metric) for field, metric in CONTACT_COUNTERS.items()}
+        families = {field: counter(metric) for field, metric in CONTACT_COUNTERS.items()}
         for partition, held in self._stages.interval_stage.parts.items():
             totals: dict[tuple[str, str, str], list[int]] = {}
             for text, sources in held.items():
@@ -121,16 +126,17 @@ class PipelineCollector(Collector):
         yield from families.values()
 
     def _live(self, figures: Iterable[QueueFigures]) -> Iterator[Metric]:
-        waiting = _gauge(QUEUE_WAITING)
-        longest = _gauge(QUEUE_LONGEST_WAIT)
-        agents = _gauge(AGENTS)
-        counts = {field: _gauge(metric) for field, metric in WINDOW_GAUGES.items()}
-        ratios = {field: _gauge(metric) for field, metric in WINDOW_KPI_GAUGES.items()}
+        waiting = gauge(QUEUE_WAITING)
+        stale = gauge(QUEUE_STALE)
+        longest = gauge(QUEUE_LONGEST_WAIT)
+        agents = gauge(AGENTS)
+        counts = {field: gauge(metric) for field, metric in WINDOW_GAUGES.items()}
         for tile in figures:
             if tile.channel is not None:
                 continue
             base = [tile.tenant, tile.queue]
             waiting.add_metric(base, tile.in_queue)
+            stale.add_metric(base, tile.stale)
             longest.add_metric(base, tile.longest_wait_s or 0.0)
             for state in AGENT_STATES:
                 agents.add_metric([*base, state], tile.agents.get(state, 0))
@@ -139,42 +145,31 @@ class PipelineCollector(Collector):
                 for field in WINDOW_GAUGES:
                     scale = COUNT[field].scale
                     counts[field].add_metric(labels, figures_.counts[_INDEX[field]] * scale)
-                for field in WINDOW_KPI_GAUGES:
-                    value = figures_.kpis.get(field)
-                    if value is not None:
-                        ratios[field].add_metric(labels, value)
         yield waiting
+        yield stale
         yield longest
         yield agents
         yield from counts.values()
-        yield from ratios.values()
 
     def _health(self) -> Iterator[Metric]:
         stage = self._stages.segment_stage
         c: StageCounters = stage.counters
-        yield _counter(EVENTS, value=c.events)
-        yield _counter(EVENTS_DUPLICATE, value=c.duplicates)
-        yield _counter(SEGMENT_ANOMALIES, value=c.anomalies)
-        dead = _counter(DEAD_LETTERED)
+        yield counter(EVENTS, value=c.events)
+        yield counter(EVENTS_DUPLICATE, value=c.duplicates)
+        yield counter(SEGMENT_ANOMALIES, value=c.anomalies)
+        dead = counter(DEAD_LETTERED)
         for reason, count in sorted(c.dead_letter_reasons.items()):
             dead.add_metric([reason], count)
         yield dead
-        lag = _gauge(CONSUMER_LAG)
+        lag = gauge(CONSUMER_LAG)
         for (topic, partition), value in sorted(self._stages.lag().items()):
             lag.add_metric([topic, str(partition)], value)
         yield lag
         watermark = stage.watermark_us
-        yield _gauge(WATERMARK, value=watermark / 1e6 if watermark >= 0 else 0.0)
-
-
-def _counter(metric: Declared, value: float | None = None) -> CounterMetricFamily:
-    labels = None if value is not None else list(metric.labels)
-    return CounterMetricFamily(metric.family, metric.help, value=value, labels=labels)
-
-
-def _gauge(metric: Declared, value: float | None = None) -> GaugeMetricFamily:
-    labels = None if value is not None else list(metric.labels)
-    return GaugeMetricFamily(metric.family, metric.help, value=value, labels=labels)
+        yield gauge(WATERMARK, value=watermark / 1e6 if watermark >= 0 else 0.0)
+        fcr = self._stages.fcr_stage.publisher
+        yield counter(LIVE_PUBLICATIONS, value=stage.publisher.publications + fcr.publications)
+        yield counter(LIVE_PUBLICATION_BYTES, value=stage.publisher.bytes + fcr.bytes)
 
 
 def _key(text: str) -> tuple[str, str, str, int]:

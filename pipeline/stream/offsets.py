@@ -36,6 +36,7 @@ class _Partition:
     expected: int  # next offset to admit
     done: int  # next offset after the last one whose output went to the producer
     committed: int  # last offset committed (or the start)
+    since: float  # when the partition last moved (started, or a message processed)
     gap_since: float | None = None  # when a jump past `expected` was first seen
     last_seek: float | None = None
 
@@ -63,7 +64,9 @@ class OffsetGuard(Generic[TP]):
 
     def start(self, tp: TP, offset: int) -> None:
         """Begin a partition at `offset`: its committed offset, or the log start."""
-        self._parts[tp] = _Partition(expected=offset, done=offset, committed=offset)
+        self._parts[tp] = _Partition(
+            expected=offset, done=offset, committed=offset, since=self.clock()
+        )
 
     def revoke(self, tp: TP) -> None:
         self._parts.pop(tp, None)
@@ -92,12 +95,20 @@ class OffsetGuard(Generic[TP]):
                 part.gap_since = None
                 part.last_seek = None
                 part.expected = offset + 1
+                part.since = self.clock()
                 return Verdict.PROCESS
             return Verdict.GAP
         part.gap_since = None
         part.last_seek = None
         part.expected = offset + 1
+        part.since = self.clock()
         return Verdict.PROCESS
+
+    def stalled(self, tp: TP, highwater: int, after_s: float) -> bool:
+        """Messages wait in the log past `expected`, yet none came for `after_s`: the
+        consumer's position is past them (nothing arrives, so no gap shows): seek back."""
+        part = self._parts[tp]
+        return part.expected < highwater and self.clock() - part.since >= after_s
 
     def done(self, tp: TP, next_offset: int) -> None:
         """The output of everything before `next_offset` is with the producer."""

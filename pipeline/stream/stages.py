@@ -27,13 +27,22 @@ from typing import TypeVar
 import orjson
 
 from pipeline.config import Settings
+from pipeline.core.agents import AgentPart
+from pipeline.core.clock import US_PER_S, ZoneLookup
 from pipeline.core.events import AgentState, AnyEvent, Rejection, decode_message, reason_kind
 from pipeline.core.fcr import FcrTracker
 from pipeline.core.intervals import IntervalKey, merge_counts, published_row
 from pipeline.core.kpi_state import FcrUpdate, SegmentState, apply_fcr_updates
-from pipeline.core.live import LiveBoard, QueueFigures, snapshot_many
+from pipeline.core.live import (
+    GroupPart,
+    LiveBoard,
+    MergedBoard,
+    QueueFigures,
+    local_day_start_us,
+)
 from pipeline.core.segments import Segment
 from pipeline.kafka.partitioner import key_for_partition, partition_for
+from pipeline.liveview.publication import Publication, Publisher, day_key, fcr_key, source_key
 from pipeline.stream import codec
 from pipeline.stream.stage import Message, Output, Send, TableItems
 
@@ -41,13 +50,14 @@ T = TypeVar("T")
 
 # Logical names of the topics and tables the stages read and write; `topology` says where
 # each one lives.
-EVENTS, DLQ, SEGMENTS_OUT, FCR, PARTIALS, INTERVALS_OUT = (
+EVENTS, DLQ, SEGMENTS_OUT, FCR, PARTIALS, INTERVALS_OUT, LIVE = (
     "events",
     "dlq",
     "segments",
     "fcr",
     "partials",
     "intervals",
+    "live",
 )
 CONTACTS, AGENTS, CUSTOMERS, FCR_MARKS, HELD = (
     "contacts",
@@ -114,6 +124,11 @@ def _partials_sends(
     ]
 
 
+def _changed(before: list[GroupPart], now: list[GroupPart]) -> bool:
+    """Parts are cut again only when they change: the same objects, the same parts."""
+    return len(before) != len(now) or any(a is not b for a, b in zip(before, now, strict=True))
+
+
 def customer_key(tenant: str, customer_id: str) -> bytes:
     return f"{tenant}\x1f{customer_id}".encode()
 
@@ -132,21 +147,41 @@ class SegmentStage:
         # Live (wallboard) figures of each partition's segments: partial, merged on read.
         self.boards: dict[int, LiveBoard] = {}
         self._sent_watermark: dict[int, int] = {}
+        self._stored_watermark: dict[int, int] = {}
         self._pruned_at: dict[int, int] = {}
         self.counters = StageCounters()
+        # The live view: versions, partitions changed since their last publication, encoders.
+        self.publisher = Publisher()
+        self._merged = MergedBoard()
+        self._day_sent: dict[int, tuple[int, list[GroupPart]]] = {}
+        self._max_wait_us = round(settings.max_wait_s * US_PER_S)
 
     def assigned(self, partition: int, tables: Mapping[str, TableItems]) -> None:
         """Rebuild the partition's state from its tables, the first time it is needed."""
         if partition not in self.parts:
-            state = self.parts[partition] = self._restore(tables[CONTACTS], tables[AGENTS])
-            self.boards[partition] = LiveBoard.from_segments(
-                state.segments.values(), state.queue_config
+            state = self.parts[partition] = self._restore(
+                partition, tables[CONTACTS], tables[AGENTS]
             )
+            self.boards[partition] = LiveBoard.from_segments(
+                state.segments.values(), state.queue_config, self.settings.tenant_timezone
+            )
+            self.publisher.changed.add(partition)  # the new owner republishes the partition
 
-    def _restore(self, contacts: TableItems, agents: TableItems) -> SegmentState:
+    def watermark_key(self, partition: int) -> bytes:
+        """The partition's watermark's key in the agents table (no agent id starts with NUL):
+        what the held state shows may be older (a survey's time is not kept), and the live
+        view's clock must not go back when a partition changes owner."""
+        return key_for_partition("\x00watermark-", partition, self.partitions.events).encode()
+
+    def _restore(self, partition: int, contacts: TableItems, agents: TableItems) -> SegmentState:
         state = SegmentState(self.settings.queue)
         state.restore(s for _, value in contacts() for s in codec.decode_segments(value))
+        mark = self.watermark_key(partition)
         for key, value in agents():
+            if key == mark:
+                state.watermark_us = max(state.watermark_us, int(value))
+                self._stored_watermark[partition] = int(value)
+                continue
             states = codec.decode_agent(value)
             state.agents.restore(key.decode(), states)
             # The restored watermark is the latest time the held state shows; a survey or an
@@ -159,20 +194,72 @@ class SegmentStage:
         self.parts.pop(partition, None)
         self.boards.pop(partition, None)
         self._sent_watermark.pop(partition, None)
+        self._stored_watermark.pop(partition, None)
+        self._pruned_at.pop(partition, None)
+        self.publisher.forget(partition, source_key(partition), day_key(partition))
+        self._day_sent.pop(partition, None)
 
     @property
     def watermark_us(self) -> int:
         return max((state.watermark_us for state in self.parts.values()), default=-1)
 
     def live(self, per_channel: bool = False) -> list[QueueFigures]:
-        """The wallboard figures over every partition this worker owns, at the watermark."""
-        return snapshot_many(
-            list(self.boards.values()),
-            self.watermark_us,
-            self.settings,
-            [state.agents for state in self.parts.values()],
-            per_channel,
-        )
+        """The live figures over the partitions this worker owns, at their watermark (the
+        worker's own Prometheus gauges; the wallboards show the whole centre's view).
+
+        The partitions' parts are merged the way a reader of the live topic merges them,
+        into a board kept from one call to the next: a part that did not change since is the
+        same object and costs nothing to merge again."""
+        merged = self._merged
+        now = self.watermark_us
+        zones = self.settings.tenant_timezone
+        for source in [s for s in merged.sources if int(s.split(":")[1].split("/")[0])
+                       not in self.boards]:  # fmt: skip
+            merged.drop(source)
+        for partition, board in self.boards.items():
+            # At the partition's own clock, as it is published: the same parts, cut once.
+            state = self.parts[partition]
+            cut = board.export(state.watermark_us, self._max_wait_us)
+            agents = self._agents(partition)
+            merged.replace(source_key(partition), cut.recent, agents)
+            merged.replace(day_key(partition), cut.day)
+        return merged.figures(now, zones, per_channel, self._max_wait_us)
+
+    def owned(self) -> list[int]:
+        return list(self.parts)
+
+    def _agents(self, partition: int) -> list[AgentPart]:
+        """The partition's agents as live parts, at its own clock."""
+        state = self.parts[partition]
+        now = state.watermark_us
+        zones = self.settings.tenant_timezone
+        return state.agents.export(now, lambda tenant: local_day_start_us(now, zones(tenant)))
+
+    def publications(self, partition: int, published_ms: int) -> list[tuple[bytes, bytes]]:
+        """(key, value) messages for the live topic: the partition's recent part, and its day
+        part when that changed since it was last published (pipeline/liveview/publication.py).
+        Each replaces the one published before under its key."""
+        state = self.parts[partition]
+        now = state.watermark_us
+        cut = self.boards[partition].export(now, self._max_wait_us)
+        version = self.publisher.version(partition)
+        out = []
+        sent = self._day_sent.get(partition)
+        if sent is None or sent[0] != cut.horizon_us or _changed(sent[1], cut.day):
+            key = day_key(partition)
+            out.append(
+                self.publisher.encode(
+                    Publication(key, version, now, published_ms, cut.horizon_us, cut.day)
+                )
+            )
+            self._day_sent[partition] = (cut.horizon_us, cut.day)
+        recent = Publication(
+            source_key(partition), version, now, published_ms, cut.horizon_us, cut.recent,
+            self._agents(partition),
+        )  # fmt: skip
+        out.append(self.publisher.encode(recent))
+        self.publisher.changed.discard(partition)
+        return out
 
     def process(self, partition: int, messages: list[Message]) -> Output:
         state = self.parts[partition]
@@ -194,6 +281,11 @@ class SegmentStage:
         changes = state.flush()
         self._update_board(partition, state, changes.segments)
         self._write_state(state, changes.touched, decoded, out)
+        if state.watermark_us > self._stored_watermark.get(partition, -1):
+            self._stored_watermark[partition] = state.watermark_us
+            out.writes.append(
+                (AGENTS, self.watermark_key(partition), str(state.watermark_us).encode())
+            )
         self._send_segments(partition, state, changes.segments, out)
         self._send_fcr(partition, state, changes.fcr_updates, out)
         version = messages[-1][1] if messages else 0
@@ -201,17 +293,21 @@ class SegmentStage:
         out.sends += _partials_sends(
             f"seg:{partition}", version, partials, self.partitions.partials
         )
+        if messages:
+            self.publisher.includes(partition, version)
+        self.publisher.changed.add(partition)
         return out
 
     def _update_board(self, partition: int, state: SegmentState, segments: list[Segment]) -> None:
         board = self.boards.get(partition)
         if board is None:
-            board = self.boards[partition] = LiveBoard()
+            board = self.boards[partition] = LiveBoard(self.settings.tenant_timezone)
         board.update(segments, state.queue_config)
         # Old minute buckets are dropped once a minute of event time.
         now = state.watermark_us
         if now - self._pruned_at.get(partition, -(2**62)) >= 60_000_000:
-            board.prune(now, self.settings)
+            board.prune(now, self.settings.tenant_timezone)
+            state.agents.prune(now)
             self._pruned_at[partition] = now
 
     def _dead_letter(self, rejection: Rejection, partition: int, offset: int) -> Send:
@@ -278,10 +374,12 @@ class FcrStage:
     source = FCR
     tables = (CUSTOMERS, FCR_MARKS)
 
-    def __init__(self, partitions: Partitions) -> None:
+    def __init__(self, partitions: Partitions, zone_of: ZoneLookup) -> None:
         self.partitions = partitions
+        self.zone_of = zone_of
         self.parts: dict[int, FcrTracker] = {}
         self.counters = StageCounters()
+        self.publisher = Publisher()
 
     def watermark_key(self, partition: int) -> bytes:
         return key_for_partition("watermark-", partition, self.partitions.fcr).encode()
@@ -289,7 +387,7 @@ class FcrStage:
     def assigned(self, partition: int, tables: Mapping[str, TableItems]) -> None:
         if partition in self.parts:
             return
-        tracker = FcrTracker()
+        tracker = FcrTracker(zone_of=self.zone_of)
         for _, value in tables[CUSTOMERS]():
             for fact in codec.decode_facts(value):
                 tracker.upsert(fact)
@@ -302,9 +400,25 @@ class FcrStage:
         # batch after a restart re-publishes every interval this partition holds.
         tracker.intervals.changed.update(tracker.intervals.keys())
         self.parts[partition] = tracker
+        self.publisher.changed.add(partition)
 
     def revoked(self, partition: int) -> None:
         self.parts.pop(partition, None)
+        self.publisher.forget(partition, fcr_key(partition))
+
+    def owned(self) -> list[int]:
+        return list(self.parts)
+
+    def publications(self, partition: int, published_ms: int) -> list[tuple[bytes, bytes]]:
+        """The partition's live FCR for the live topic, replacing the one published before."""
+        tracker = self.parts[partition]
+        now = tracker.watermark_us
+        self.publisher.changed.discard(partition)
+        publication = Publication(
+            fcr_key(partition), self.publisher.version(partition), now, published_ms, 0, [],
+            fcr=tracker.live_parts(now),
+        )  # fmt: skip
+        return [self.publisher.encode(publication)]
 
     def process(self, partition: int, messages: list[Message]) -> Output:
         tracker = self.parts[partition]
@@ -333,6 +447,9 @@ class FcrStage:
         out.sends += _partials_sends(
             f"fcr:{partition}", version, partials, self.partitions.partials
         )
+        if messages:
+            self.publisher.includes(partition, version)
+        self.publisher.changed.add(partition)
         return out
 
 

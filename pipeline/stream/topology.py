@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import NamedTuple, get_type_hints
 
 from pipeline.config import Settings
-from pipeline.stream.stage import Stage
+from pipeline.stream.stage import Publishing, Stage
 from pipeline.stream.stages import (
     AGENTS,
     CONTACTS,
@@ -29,6 +29,7 @@ from pipeline.stream.stages import (
     FCR_MARKS,
     HELD,
     INTERVALS_OUT,
+    LIVE,
     PARTIALS,
     SEGMENTS_OUT,
     FcrStage,
@@ -68,6 +69,11 @@ class Topology:
     stages: Stages
 
     @property
+    def publishing(self) -> tuple[Publishing, ...]:
+        """The stages that publish their partitions' live state (docs/live.md)."""
+        return (self.stages.segments, self.stages.fcr)
+
+    @property
     def sources(self) -> tuple[str, ...]:
         return tuple(stage.source for stage in self.stages)
 
@@ -89,6 +95,7 @@ def topics(settings: Settings) -> dict[str, Topic]:
         DLQ: Topic(DLQ, settings.dlq_topic, n),
         SEGMENTS_OUT: Topic(SEGMENTS_OUT, settings.segments_topic, n),
         INTERVALS_OUT: Topic(INTERVALS_OUT, settings.intervals_topic, n),
+        LIVE: Topic(LIVE, settings.live_topic, n),
         FCR: Topic(FCR, f"{app}-fcr-updates", n, internal=True),
         PARTIALS: Topic(PARTIALS, f"{app}-interval-partials", n, internal=True),
     }
@@ -116,7 +123,7 @@ def build(settings: Settings) -> Topology:
     )
     stages = Stages(
         SegmentStage(settings, partitions, settings.events_topic),
-        FcrStage(partitions),
+        FcrStage(partitions, settings.tenant_timezone),
         IntervalStage(),
     )
     return Topology(

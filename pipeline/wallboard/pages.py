@@ -2,32 +2,33 @@
 
 `/wallboard` (the page, with its two assets), `/wallboard.json` (its state once), `/live.json`
 (the live tiles per queue and channel) and `/live/stream` (the wallboard state as server-sent
-events, pushed whenever it changes). One computation per tick serves every open page, and
-open streams end when `close()` is called (the server shutting down), so they never hold up
-a stop. Whoever serves the pages (the worker's web server today) mounts `routes()`.
+events, pushed as soon as the view changes). The state is computed once per change of the
+view, for every open page, and open streams end when `close()` is called (the server shutting
+down), so they never hold up a stop. Whoever serves the pages (every worker, and `ccpipe
+wallboard`) mounts `routes()`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import orjson
 from aiohttp import web
 
-from pipeline.config import Settings
-from pipeline.core.live import QueueFigures
+from pipeline.core.clock import ZoneLookup
+from pipeline.core.live import AgentFigures, QueueFigures
+from pipeline.core.thresholds import QueueLookup
 from pipeline.targets import Targets
 from pipeline.wallboard import asset
-from pipeline.wallboard.board import AlertTracker, HeldParts, wallboard
+from pipeline.wallboard.board import AlertTracker, DayCounts, wallboard
 
-# How often an open stream looks for new figures, and how long it may stay silent before a
-# comment line keeps proxies and the browser from timing the connection out.
-STREAM_TICK_S = 1.0
+# How long an open stream may stay silent before a comment line keeps proxies and the
+# browser from timing the connection out, and how often "updated N s ago" is refreshed.
 STREAM_KEEPALIVE_S = 15.0
+STATUS_EVERY_S = 5.0
 _ASSET_TYPES = {
     "wallboard.html": "text/html",
     "wallboard.css": "text/css",
@@ -38,47 +39,83 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class LiveView(Protocol):
-    """What the pages read: the live tiles, the interval owners' held partials (for the day's
-    sparkline) and the event-time watermark they are computed at."""
+    """What the pages read: the whole centre's tiles, today's interval counts per queue (the
+    sparkline), the clock they are computed at, and how current they are."""
 
     @property
     def watermark_us(self) -> int: ...
 
+    @property
+    def generation(self) -> int:
+        """Moves on whenever a figure may have changed."""
+        ...
+
     def live(self, per_channel: bool = False) -> list[QueueFigures]: ...
 
-    def held(self) -> HeldParts: ...
+    def day_counts(self) -> DayCounts: ...
+
+    def agents(self) -> list[AgentFigures]: ...
+
+    def status(self) -> dict[str, Any]: ...
+
+    def next_change(self) -> asyncio.Future[None]:
+        """Done at the next change, shared by every page that waits."""
+        ...
 
 
 class WallboardPages:
-    def __init__(self, view: LiveView, settings: Settings, targets: Targets) -> None:
+    def __init__(
+        self, view: LiveView, targets: Targets, thresholds: QueueLookup, zone_of: ZoneLookup
+    ) -> None:
         self.view = view
-        self.settings = settings
         self.targets = targets
+        self.thresholds = thresholds
+        self.zone_of = zone_of
         self.tracker = AlertTracker()
+        self._state: dict[str, Any] = {}
+        self._generation = -1
         self._body = b""
-        self._at = -1.0
-        self._closing = asyncio.Event()
+        self._body_key: tuple[int, bytes] = (-1, b"")
+        self._frame = b""
+        self._frame_key: tuple[int, int] = (-1, -1)
+        self._closing: asyncio.Future[None] | None = None
 
     def close(self) -> None:
         """End every open stream (the server is shutting down)."""
-        self._closing.set()
+        if self._closing is not None and not self._closing.done():
+            self._closing.set_result(None)
 
-    def current(self, max_age_s: float = STREAM_TICK_S / 2) -> bytes:
-        """The wallboard's JSON, computed at most once per tick for every page that asks."""
-        now = time.monotonic()
-        if now - self._at >= max_age_s:
-            view = self.view
-            state = wallboard(
-                view.live(),
-                view.held(),
+    def current(self) -> bytes:
+        """The wallboard's JSON, made once per change of the view or of its status (how
+        current it is, in whole seconds) for every page that asks."""
+        view = self.view
+        if view.generation != self._generation:
+            self._generation = view.generation
+            self._state = wallboard(
+                view.live(per_channel=True),
+                view.day_counts(),
                 view.watermark_us,
-                self.settings,
                 self.targets,
                 self.tracker,
+                self.thresholds,
+                self.zone_of,
+                view.agents(),
             )
-            self._body = orjson.dumps(state)
-            self._at = now
+        status = view.status()
+        key = (self._generation, orjson.dumps(status))
+        if key != self._body_key:
+            self._body_key = key
+            self._body = orjson.dumps({**self._state, "status": status})
         return self._body
+
+    def frame(self) -> bytes:
+        """The state as one server-sent event, made once per change and second for every
+        open stream (hundreds of wall screens cost one rendering, not hundreds)."""
+        key = (self.view.generation, int(time.time()))
+        if key != self._frame_key:
+            self._frame_key = key
+            self._frame = b"data: " + self.current() + b"\n\n"
+        return self._frame
 
     def routes(self) -> list[tuple[str, Handler]]:
         return [
@@ -95,7 +132,10 @@ class WallboardPages:
 
     async def live(self, request: web.Request) -> web.StreamResponse:
         figures = [tile.as_dict() for tile in self.view.live(per_channel=True)]
-        body = orjson.dumps({"watermark_us": self.view.watermark_us, "queues": figures})
+        body = orjson.dumps(
+            {"watermark_us": self.view.watermark_us, "status": self.view.status(),
+             "queues": figures}
+        )  # fmt: skip
         return web.Response(body=body, content_type="application/json")
 
     async def stream(self, request: web.Request) -> web.StreamResponse:
@@ -107,22 +147,30 @@ class WallboardPages:
             }
         )
         await response.prepare(request)
-        sent = b""
+        if self._closing is None:
+            self._closing = asyncio.get_running_loop().create_future()
+        closing = self._closing
         quiet_since = time.monotonic()
+        sent_at = -STATUS_EVERY_S
+        generation = -1
         try:
-            # Tell the browser to come back quickly after a worker restart.
+            # Tell the browser to come back quickly after a restart.
             await response.write(b"retry: 2000\n\n")
-            while not self._closing.is_set():
-                body = self.current()
+            while not closing.done():
                 now = time.monotonic()
-                if body != sent:
-                    await response.write(b"data: " + body + b"\n\n")
-                    sent, quiet_since = body, now
+                if generation != self.view.generation or now - sent_at >= STATUS_EVERY_S:
+                    generation = self.view.generation
+                    await response.write(self.frame())
+                    sent_at = quiet_since = now
                 elif now - quiet_since >= STREAM_KEEPALIVE_S:
                     await response.write(b": keepalive\n\n")
                     quiet_since = now
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._closing.wait(), timeout=STREAM_TICK_S)
+                # Shared futures: waiting creates no task of its own.
+                await asyncio.wait(
+                    {self.view.next_change(), closing},
+                    timeout=max(0.0, sent_at + STATUS_EVERY_S - time.monotonic()),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
         except ConnectionResetError:
             pass  # the page was closed
         return response

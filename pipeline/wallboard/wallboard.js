@@ -146,7 +146,22 @@ function alertLine(alert, spec) {
   return line;
 }
 
+// How current the view is: every partition's latest state, and how long ago it came. Figures
+// that may be old (a partition missing, or silent past the stale limit) are marked, never
+// shown as live.
+function coverage(status) {
+  const line = document.getElementById("coverage");
+  const ago = status.newest_update_s === null ? "no update yet" : `updated ${status.newest_update_s} s ago`;
+  let text = `${status.present} of ${status.partitions} partitions · ${ago}`;
+  if (status.stale.length) text += ` · ${status.stale.length} stale: figures may be old`;
+  else if (status.present < status.partitions) text += " · figures are partial";
+  line.textContent = text;
+  line.className = status.whole ? "whole" : "partial";
+  document.body.dataset.whole = status.whole ? "true" : "false";
+}
+
 function render(state) {
+  coverage(state.status);
   const watermark = document.getElementById("watermark");
   watermark.dataset.value = String(state.watermark_us);
   watermark.textContent = state.watermark ? state.watermark.replace("T", " ").replace(/\.\d+Z$|Z$/, " UTC") : "…";

@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.config import Settings
+from pipeline.config import Settings, TenantSettings
 from pipeline.core.clock import US_PER_S, format_utc, parse_rfc3339
 from pipeline.core.events import (
     AGENT_STATES,
@@ -29,11 +29,14 @@ from pipeline.core.events import (
 from pipeline.core.intervals import IntervalKey, merge_counts, report_row
 from pipeline.core.kpi_state import SegmentState
 from pipeline.core.live import (
+    DEFAULT_MAX_WAIT_US,
     LIVE_KPI_FIELDS,
     MINUTE_US,
     WINDOW_NAMES,
     LiveBoard,
+    MergedBoard,
     QueueFigures,
+    agent_parts,
     agents_by_queue,
     local_day_start_us,
     snapshot_many,
@@ -41,9 +44,11 @@ from pipeline.core.live import (
 )
 from pipeline.core.segments import Segment
 
-SETTINGS = Settings(tenants={"paris": {"timezone": "Europe/Paris"}})
+SETTINGS = Settings(tenants={"paris": TenantSettings(timezone="Europe/Paris")})
+ZONES = SETTINGS.tenant_timezone
 S = US_PER_S
 MIN = MINUTE_US
+DAY = 24 * 60 * MIN
 NOW = parse_rfc3339("2026-11-22T10:00:00Z")
 _ids = count()
 
@@ -104,15 +109,21 @@ class Owner:
 
     def __init__(self) -> None:
         self.state = SegmentState(SETTINGS.queue)
-        self.board = LiveBoard()
+        self.board = LiveBoard(ZONES)
 
     def feed(self, events: Iterable[AnyEvent]) -> Owner:
         self.state.apply(events)
         self.board.update(self.state.flush().segments, self.state.queue_config)
         return self
 
-    def tile(self, now: int, queue: str = "q", tenant: str = "default") -> QueueFigures:
-        tiles = self.board.snapshot(now, SETTINGS, self.state.agents)
+    def tile(
+        self,
+        now: int,
+        queue: str = "q",
+        tenant: str = "default",
+        max_wait_us: int = DEFAULT_MAX_WAIT_US,
+    ) -> QueueFigures:
+        tiles = self.board.snapshot(now, ZONES, self.state.agents, max_wait_us=max_wait_us)
         (found,) = [t for t in tiles if (t.tenant, t.queue) == (tenant, queue)]
         return found
 
@@ -153,7 +164,7 @@ def test_in_queue_and_longest_wait_as_contacts_are_offered_and_leave() -> None:
 def test_an_outcome_before_its_offer_never_puts_the_contact_in_the_queue() -> None:
     t0 = parse_rfc3339("2026-11-22T09:00:00Z")
     owner = Owner().feed([abandon(t0 + 9 * S, "c1")])
-    assert owner.board.snapshot(t0 + 60 * S, SETTINGS) == []  # not offered: not counted
+    assert owner.board.snapshot(t0 + 60 * S, ZONES) == []  # not offered: not counted
     owner.feed([offer(t0, "c1")])
     tile = owner.tile(t0 + 60 * S)
     assert (tile.in_queue, tile.windows["15m"].kpis["abandoned"]) == (0, 1)
@@ -176,7 +187,7 @@ def test_per_channel_tiles_add_up_to_the_queue_tile() -> None:
             offer(t0 + 60 * S, "h2", channel="chat"),
         ]
     )
-    tiles = {t.channel: t for t in owner.board.snapshot(NOW, SETTINGS, per_channel=True)}
+    tiles = {t.channel: t for t in owner.board.snapshot(NOW, ZONES, per_channel=True)}
     assert set(tiles) == {None, "voice", "chat"}
     assert (tiles["voice"].in_queue, tiles["chat"].in_queue, tiles[None].in_queue) == (1, 1, 2)
     assert tiles[None].oldest_offer_us == t0
@@ -221,11 +232,41 @@ def test_window_edges_on_a_minute_boundary_are_inclusive() -> None:
             offer(NOW, "now"),  # at now: in every window
         ]
     )
-    assert _offered_in(owner, NOW) == {"15m": 2, "60m": 4, "today": 5}
+    assert _offered_in(owner, NOW) == {"15m": 2, "60m": 4, "today": 5, "7d": 5}
     windows = owner.tile(NOW).windows
     assert windows["15m"].start_us == NOW - 15 * MIN
     assert windows["60m"].start_us == NOW - 60 * MIN
     assert windows["today"].start_us == parse_rfc3339("2026-11-22T00:00:00Z")
+
+
+def test_the_7_day_window_counts_each_contact_once_whatever_the_sources_clocks() -> None:
+    """Just after midnight yesterday's last hour is in the rolling windows' minute buckets
+    and in yesterday's sum; a source whose clock is still yesterday holds that day as
+    quarter-hours. Merged, every offer of the last 7 local days counts once."""
+    midnight = parse_rfc3339("2026-11-23T00:00:00Z")
+    after = Owner().feed(
+        [
+            offer(midnight - 3 * DAY, "three-days-ago"),
+            offer(midnight - 8 * DAY, "eight-days-ago"),  # before the window
+            offer(midnight - 20 * MIN, "late-yesterday"),  # in the last hour, and yesterday
+            offer(midnight + 10 * MIN, "today"),
+        ]
+    )
+    behind = Owner().feed([offer(midnight - 5 * 60 * MIN, "behind-yesterday")])
+    now = midnight + 15 * MIN
+    assert _offered_in(after, now) == {"15m": 1, "60m": 2, "today": 1, "7d": 3}
+    merged = MergedBoard()
+    for source, board, clock in (
+        ("after", after.board, now),
+        ("behind", behind.board, midnight - 4 * 60 * MIN),
+    ):
+        cut = board.export(clock)  # each at its own clock, as partitions publish
+        merged.replace(source, cut.recent)
+        merged.replace(f"{source}/day", cut.day)
+    (tile,) = merged.figures(now, ZONES)
+    assert {name: tile.windows[name].kpis["offered"] for name in WINDOW_NAMES} == {
+        "15m": 1, "60m": 2, "today": 1, "7d": 4,
+    }  # fmt: skip
 
 
 def test_between_minute_boundaries_a_window_starts_at_the_next_whole_minute() -> None:
@@ -337,7 +378,7 @@ def test_agents_per_state_for_the_queues_their_latest_state_lists() -> None:
             agent(t, "a4", "available", None),  # no queues: on no tile
         ]
     )
-    tiles = {t.queue: t for t in owner.board.snapshot(NOW, SETTINGS, owner.state.agents)}
+    tiles = {t.queue: t for t in owner.board.snapshot(NOW, ZONES, owner.state.agents)}
     assert set(tiles) == {"q", "q2", "q3"}
     assert tiles["q"].agents == {"available": 1, "busy": 0, "acw": 1, "away": 0, "offline": 0}
     assert tiles["q3"].agents["away"] == 1 and tiles["q3"].in_queue == 0
@@ -357,13 +398,17 @@ def test_prune_keeps_every_figure_of_now_and_forgets_older_buckets() -> None:
         events += [offer(NOW - i, f"c{i}"), answer(NOW - i + 5 * S, f"c{i}")]
     events.append(offer(NOW - 30 * MIN, "moves-back"))
     owner = Owner().feed(events)
-    before = owner.board.snapshot(NOW, SETTINGS, per_channel=True)
+    before = owner.board.snapshot(NOW, ZONES, per_channel=True)
     buckets = owner.board.buckets
-    dropped = owner.board.prune(NOW, SETTINGS)
+    dropped = owner.board.prune(NOW, ZONES)
     assert dropped > 0 and owner.board.buckets == buckets - dropped
-    assert owner.board.snapshot(NOW, SETTINGS, per_channel=True) == before
+    assert owner.board.snapshot(NOW, ZONES, per_channel=True) == before
+    # Pruning keeps a waiting contact whatever its age; past the stale limit (24 h by default)
+    # it is counted apart, and never the longest wait.
+    tile = owner.tile(NOW, max_wait_us=3 * day)
+    assert (tile.in_queue, tile.stale, tile.longest_wait_s) == (2, 0, 2 * day / S)
     tile = owner.tile(NOW)
-    assert (tile.in_queue, tile.longest_wait_s) == (2, 2 * day / S)
+    assert (tile.in_queue, tile.stale, tile.longest_wait_s) == (1, 1, 30 * MIN / S)
     # A late event of a forgotten segment (offered yesterday) does not bring its bucket back.
     yesterday = 7 * MIN * 200
     assert NOW - yesterday < parse_rfc3339("2026-11-22T00:00:00Z")
@@ -372,9 +417,11 @@ def test_prune_keeps_every_figure_of_now_and_forgets_older_buckets() -> None:
     # A late, earlier offer moves a segment out of today: it leaves today's bucket.
     offered_today = tile.windows["today"].kpis["offered"]
     owner.feed([offer(NOW - 2 * day + S, "moves-back")])
-    tile = owner.tile(NOW)
+    tile = owner.tile(NOW, max_wait_us=3 * day)
     assert tile.windows["today"].kpis["offered"] == offered_today - 1
-    assert (tile.in_queue, tile.longest_wait_s) == (2, 2 * day / S)
+    assert (tile.in_queue, tile.stale, tile.longest_wait_s) == (2, 0, 2 * day / S)
+    tile = owner.tile(NOW)
+    assert (tile.in_queue, tile.stale, tile.longest_wait_s) == (0, 2, None)
 
 
 def test_a_late_event_updates_figures_already_shown() -> None:
@@ -389,7 +436,7 @@ def test_a_late_event_updates_figures_already_shown() -> None:
 def test_prune_just_after_midnight_keeps_the_last_hour() -> None:
     now = parse_rfc3339("2026-11-23T00:30:00Z")
     owner = Owner().feed([offer(now - 45 * MIN, "yesterday"), offer(now - 61 * MIN, "gone")])
-    assert owner.board.prune(now, SETTINGS) == 1
+    assert owner.board.prune(now, ZONES) == 1
     windows = owner.tile(now).windows
     assert (windows["60m"].kpis["offered"], windows["today"].kpis["offered"]) == (1, 0)
 
@@ -538,13 +585,13 @@ def test_figures_in_any_arrival_order_match_models_of_the_final_segments(
     owner = Owner()
     for batch in _batches(events, cuts):
         owner.feed(batch)
-        owner.board.snapshot(now, SETTINGS)  # fills caches that later batches must refresh
-    tiles = owner.board.snapshot(now, SETTINGS, owner.state.agents, per_channel=True)
+        owner.board.snapshot(now, ZONES)  # fills caches that later batches must refresh
+    tiles = owner.board.snapshot(now, ZONES, owner.state.agents, per_channel=True)
     segments = [s for s in owner.state.segments.values() if s.offered is not None]
 
     # Rebuilt from the segments it owns, a board shows the same.
-    rebuilt = LiveBoard.from_segments(owner.state.segments.values(), SETTINGS.queue)
-    assert rebuilt.snapshot(now, SETTINGS, owner.state.agents, per_channel=True) == tiles
+    rebuilt = LiveBoard.from_segments(owner.state.segments.values(), SETTINGS.queue, ZONES)
+    assert rebuilt.snapshot(now, ZONES, owner.state.agents, per_channel=True) == tiles
 
     for tile in tiles:
         mine = [
@@ -597,19 +644,19 @@ def test_partial_boards_merge_into_the_board_over_all_segments(
     for event in events:
         owners[_owner_of(event, parts)].feed([event])
     merged = snapshot_many(
-        [o.board for o in owners], now, SETTINGS, [o.state.agents for o in owners], per_channel=True
+        [o.board for o in owners], now, ZONES, [o.state.agents for o in owners], per_channel=True
     )
-    assert merged == whole.board.snapshot(now, SETTINGS, whole.state.agents, per_channel=True)
-    assert agents_by_queue([o.state.agents for o in owners]) == agents_by_queue(
-        [whole.state.agents]
-    )
+    assert merged == whole.board.snapshot(now, ZONES, whole.state.agents, per_channel=True)
+    assert agents_by_queue(
+        agent_parts([o.state.agents for o in owners], now, ZONES)
+    ) == agents_by_queue(agent_parts([whole.state.agents], now, ZONES))
 
 
 def test_as_dict_is_plain_json() -> None:
     import json
 
     owner = Owner().feed([offer(NOW - MIN, "c1"), agent(NOW, "a1", "busy", ["q"])])
-    (tile,) = owner.board.snapshot(NOW, SETTINGS, owner.state.agents)
+    (tile,) = owner.board.snapshot(NOW, ZONES, owner.state.agents)
     data = json.loads(json.dumps(tile.as_dict()))
     assert data["oldest_offer"] == "2026-11-22T09:59:00Z"
     assert data["longest_wait_s"] == 60.0

@@ -143,7 +143,7 @@ def test_partial_states_merge_into_the_state_over_all_events(
 ) -> None:
     """Segments split over partitions, as the stream splits them, merge to one state's rows."""
     decoded = _decoded(events)
-    whole = KpiState.from_settings(SETTINGS)
+    whole = KpiState(SETTINGS.queue)
     whole.apply(decoded)
     expected = whole.report()
 

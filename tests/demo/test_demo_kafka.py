@@ -28,6 +28,7 @@ def test_the_demo_runs_on_a_real_kafka(
                 "dlq_topic": s.dlq_topic,
                 "intervals_topic": s.intervals_topic,
                 "segments_topic": s.segments_topic,
+                "live_topic": s.live_topic,
                 "app_id": app_id,
                 "state_dir": str(tmp_path / "state"),
             }

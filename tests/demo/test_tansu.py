@@ -17,7 +17,7 @@ from kafka.admin import NewTopic, OffsetSpec
 from kafka.structs import OffsetAndMetadata
 
 from pipeline.demo.broker import EmbeddedBroker, broker_answers
-from pipeline.demo.drain import group_lag
+from pipeline.kafka.group_lag import GroupLag
 
 pytestmark = pytest.mark.slow
 
@@ -142,8 +142,8 @@ def test_a_first_group_join_takes_under_the_session_timeout(broker: EmbeddedBrok
 def test_group_lag_reads_the_true_end_where_list_offsets_falls_short(
     broker: EmbeddedBroker,
 ) -> None:
-    """tansu answers ListOffsets(latest) with the last batch's base offset + 1; the demo's
-    drain reads the high watermark of a fetch instead."""
+    """tansu answers ListOffsets(latest) with the last batch's base offset + 1; `GroupLag`
+    (the demo's drain) reads the high watermark of a fetch instead."""
     admin = KafkaAdminClient(**kwargs(broker))
     admin.create_topics([NewTopic("batched", 1, 1)])
     producer = KafkaProducer(linger_ms=200, **kwargs(broker))
@@ -155,5 +155,6 @@ def test_group_lag_reads_the_true_end_where_list_offsets_falls_short(
     admin.alter_group_offsets("drain", {tp: OffsetAndMetadata(4, None, -1)})
     listed = admin.list_partition_offsets({tp: OffsetSpec.LATEST})[tp].offset
     admin.close()
-    assert group_lag(kwargs(broker), "drain", ["batched"]) == {("batched", 0): 6}
+    with GroupLag(kwargs(broker), "drain", ["batched"]) as watch:
+        assert watch.lag() == {("batched", 0): 6}
     assert listed < 10  # the broker bug the drain works around (docs/demo.md)

@@ -6,11 +6,10 @@ from typing import Any
 
 import pytest
 
-from pipeline.config import Settings
+from pipeline.config import Settings, TenantSettings
 from pipeline.core.clock import INTERVAL_US, US_PER_S, parse_rfc3339
 from pipeline.core.intervals import COUNT_FIELDS, IntervalKey, report_row, zero_counts
-from pipeline.core.live import WINDOW_NAMES, QueueFigures, WindowFigures
-from pipeline.stream.codec import interval_key_text
+from pipeline.core.live import WINDOW_NAMES, GroupPart, MergedBoard, QueueFigures, WindowFigures
 from pipeline.targets import Targets, parse_targets
 from pipeline.wallboard.board import (
     CHECKS,
@@ -58,45 +57,52 @@ def test_rates_are_not_judged_on_too_few_contacts_but_waits_are() -> None:
     assert judge(0.10, None, SL_15M, volume_ok=True) == "none"
 
 
-def held(*items: tuple[str, str, str, int, str, list[int]]) -> dict[int, Any]:
-    """Interval partials as IntervalStage holds them, spread over two partitions."""
-    parts: dict[int, dict[str, dict[str, tuple[int, list[int]]]]] = {0: {}, 1: {}}
-    for n, (tenant, queue, channel, start, source, values) in enumerate(items):
-        text = interval_key_text(IntervalKey(tenant, queue, channel, start))
-        parts[n % 2].setdefault(text, {})[source] = (7, values)
-    return parts
+def merged(*items: tuple[str, str, str, int, str, list[int]]) -> MergedBoard:
+    """Quarter-hour counts of groups, as sources publish them (tenant, queue, channel, start,
+    source, counts)."""
+    quarters: dict[str, dict[tuple[str, str, str], list[tuple[int, list[int]]]]] = {}
+    for tenant, queue, channel, start, source, values in items:
+        quarters.setdefault(source, {}).setdefault((tenant, queue, channel), []).append(
+            (start, values)
+        )
+    board = MergedBoard()
+    for source, groups in quarters.items():
+        board.replace(source, [GroupPart(*g, [], 0, sorted(q)) for g, q in groups.items()])
+    return board
 
 
 def test_the_day_series_merges_channels_and_sources_of_today_only() -> None:
     today = parse_rfc3339("2026-11-23T09:00:00Z")
     yesterday = parse_rfc3339("2026-11-22T23:45:00Z")
     later = NOW - NOW % INTERVAL_US + INTERVAL_US
-    parts = held(
-        ("default", "q", "voice", today, "seg:0", counts(answered=8, answered_within_sl=6)),
-        ("default", "q", "voice", today, "fcr:1", counts(fcr_eligible=3)),
-        ("default", "q", "chat", today, "seg:1", counts(answered=1, abandoned=1)),
+    board = merged(
+        ("default", "q", "voice", today, "seg:0", counts(offered=5, answered=5,
+                                                          answered_within_sl=4)),
+        ("default", "q", "voice", today, "seg:1", counts(offered=3, answered=3,
+                                                          answered_within_sl=2)),
+        ("default", "q", "chat", today, "seg:1", counts(offered=2, answered=1, abandoned=1)),
         ("default", "q", "voice", today + INTERVAL_US, "seg:0", counts(offered=2)),
-        ("default", "q", "voice", yesterday, "seg:0", counts(answered=5)),
-        ("default", "q", "voice", later, "seg:0", counts(answered=5)),
-    )
-    series = day_series(parts, NOW, Settings())
+        ("default", "q", "voice", yesterday, "seg:0", counts(offered=5, answered=5)),
+        ("default", "q", "voice", later, "seg:0", counts(offered=5, answered=5)),
+    )  # fmt: skip
+    series = day_series(board.day_series(NOW))
     expected = report_row(
         IntervalKey("default", "q", "", today),
-        counts(answered=9, abandoned=1, answered_within_sl=6, fcr_eligible=3),
+        counts(offered=10, answered=9, abandoned=1, answered_within_sl=6),
     )["service_level"]
     assert series == {("default", "q"): [(today, expected), (today + INTERVAL_US, None)]}
     assert expected == 0.6
 
 
 def test_today_is_the_tenants_local_day() -> None:
-    settings = Settings(tenants={"nyc": {"timezone": "America/New_York"}})
+    zones = Settings(tenants={"nyc": TenantSettings(timezone="America/New_York")}).tenant_timezone
     # 03:00 UTC on the 23rd is still the 22nd in New York: its day began at 05:00 UTC on the 22nd.
     start = parse_rfc3339("2026-11-22T06:00:00Z")
-    parts = held(("nyc", "q", "voice", start, "seg:0", counts(answered=1, answered_within_sl=1)))
-    assert day_series(parts, parse_rfc3339("2026-11-23T03:00:00Z"), settings) == {
-        ("nyc", "q"): [(start, 1.0)]
-    }
-    assert day_series(parts, parse_rfc3339("2026-11-23T06:00:00Z"), settings) == {}
+    sl = counts(offered=1, answered=1, answered_within_sl=1)
+    board = merged(("nyc", "q", "voice", start, "seg:0", sl))
+    now = parse_rfc3339("2026-11-23T03:00:00Z")
+    assert day_series(board.day_series(now, zones)) == {("nyc", "q"): [(start, 1.0)]}
+    assert day_series(board.day_series(parse_rfc3339("2026-11-23T06:00:00Z"), zones)) == {}
 
 
 def test_an_alert_fires_once_its_breach_has_held_long_enough_in_event_time() -> None:
@@ -132,7 +138,8 @@ def tile(
 
 def state(tracker: AlertTracker, now_us: int, targets: Targets) -> dict[str, Any]:
     tiles = [tile("sales", 0.5, 40), tile("support", 0.95, 40), tile("billing", 0.1, 3)]
-    return wallboard(tiles, {}, now_us, Settings(), targets, tracker)
+    settings = Settings()
+    return wallboard(tiles, {}, now_us, targets, tracker, settings.queue, settings.tenant_timezone)
 
 
 def test_the_page_state_judges_each_queue_against_its_own_targets() -> None:

@@ -1,10 +1,12 @@
-"""The wallboard in a real browser shows exactly what the worker's /metrics says.
+"""The wallboard in a real browser shows exactly the whole centre's view, whatever the
+number of workers.
 
-`ccpipe demo` runs with the feed stopped at 10:30 of the simulated day (--until), so once the
-worker has processed every event the figures hold still; headless Chromium then opens the
-wallboard, waits for the server-sent figures at the worker's watermark, saves a screenshot,
-and every figure on every tile must equal its gauge on /metrics, both as the raw value the
-page holds and as the text it shows.
+`ccpipe demo` runs with the feed stopped at 10:30 of the simulated day (--until), once with
+one worker and once with two, so once every event is processed the figures hold still. Each
+run's /wallboard.json must equal one board over every event the feed sent (computed here, with
+no worker); headless Chromium then opens the wallboard, waits for the figures at that
+watermark, saves a screenshot, and every figure on every tile must equal /wallboard.json, both
+as the raw value the page holds and as the text it shows.
 """
 
 from __future__ import annotations
@@ -17,17 +19,11 @@ from typing import Any
 import orjson
 import pytest
 
-from pipeline.core.catalogue import (
-    AGENTS,
-    CONSUMER_LAG,
-    EVENTS,
-    QUEUE_LONGEST_WAIT,
-    QUEUE_WAITING,
-    WATERMARK,
-    WINDOW_KPI_GAUGES,
-)
+from pipeline.config import load_settings
 from tests.demo.browser import Chromium, chromium_path
 from tests.demo.demo_process import running_demo
+from tests.liveview.expected import expected_page
+from tests.liveview.expected import shown as shown_parts
 
 pytestmark = [
     pytest.mark.slow,
@@ -35,21 +31,6 @@ pytestmark = [
 ]
 
 UNTIL = "2026-11-23T10:30:00Z"
-# Figure on the page -> (metric, extra labels, how the page formats it).
-GAUGES: dict[str, tuple[str, dict[str, str], str]] = {
-    "in_queue": (QUEUE_WAITING.name, {}, "count"),
-    "longest_wait_s": (QUEUE_LONGEST_WAIT.name, {}, "duration"),
-    "agents_available": (AGENTS.name, {"state": "available"}, "count"),
-    "service_level_15m": (WINDOW_KPI_GAUGES["service_level"].name, {"window": "15m"}, "percent"),
-    "service_level_today": (
-        WINDOW_KPI_GAUGES["service_level"].name,
-        {"window": "today"},
-        "percent",
-    ),
-    "asa_s": (WINDOW_KPI_GAUGES["asa_s"].name, {"window": "15m"}, "duration"),
-    "abandon_rate": (WINDOW_KPI_GAUGES["abandon_rate"].name, {"window": "15m"}, "percent"),
-    "aht_s": (WINDOW_KPI_GAUGES["aht_s"].name, {"window": "15m"}, "duration"),
-}
 ICONS = {"met": "✔", "near": "▲", "missed": "✖", "low": "◌"}
 # What the page holds, read in one go.
 READ_PAGE = """JSON.stringify({
@@ -93,24 +74,28 @@ def shown(value: float | None, kind: str) -> str:
     return f"{minutes // 60} h {minutes % 60:02d}"
 
 
-def test_wallboard_figures_equal_the_workers_metrics(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_wallboard_shows_the_whole_centre_with_one_worker_or_two(
+    workers: int, tmp_path: Path
+) -> None:
     events = tmp_path / "events.jsonl"
     with running_demo(
         tmp_path / "demo",
         *("--speed", "0", "--until", UNTIL, "--events-file", str(events)),
+        *("--workers", str(workers)),
     ) as demo:
-        demo.wait_for_output("feed finished", 90)
-        sent = sum(1 for line in events.read_bytes().splitlines() if line.strip())
+        demo.wait_for_output("feed finished", 120)
+        watermark_us, expected = expected_page(
+            events.read_bytes().splitlines(), load_settings(env={})
+        )
 
-        def settled() -> dict[Any, float] | None:
-            metrics = demo.metrics()
-            done = metrics.get((EVENTS.name, ())) == sent
-            lag = sum(v for (name, _), v in metrics.items() if name == CONSUMER_LAG.name)
-            return metrics if done and lag == 0 else None
+        def whole() -> dict[str, Any] | None:
+            state = demo.wallboard()
+            if state is None or state["watermark_us"] != watermark_us:
+                return None
+            return state if state["status"]["whole"] and shown_parts(state) == expected else None
 
-        metrics = demo.wait_until(settled, 60, "worker caught up with the feed")
-        watermark_us = round(metrics[(WATERMARK.name, ())] * 1e6)
-
+        state = demo.wait_until(whole, 120, "the whole centre's figures on /wallboard.json")
         with Chromium.launch(tmp_path) as browser:
             browser.open(f"{demo.url}/wallboard")
             browser.wait_for(
@@ -119,40 +104,34 @@ def test_wallboard_figures_equal_the_workers_metrics(tmp_path: Path) -> None:
                 deadline_s=30,
             )
             page = orjson.loads(browser.evaluate(READ_PAGE))
+            coverage = browser.evaluate("document.getElementById('coverage').textContent")
             shot = browser.screenshot(tmp_path / "wallboard.png")
-        live = {name for name, _, _ in GAUGES.values()} | {WATERMARK.name}
-
-        def shown_on_page(found: dict[Any, float]) -> dict[Any, float]:
-            return {key: value for key, value in found.items() if key[0] in live}
-
-        assert shown_on_page(demo.metrics()) == shown_on_page(metrics), "the figures moved"
         keep = Path(__file__).resolve().parents[2] / ".ccpipe" / "test-artifacts"
         keep.mkdir(parents=True, exist_ok=True)
-        shutil.copy(shot, keep / "wallboard.png")
+        shutil.copy(shot, keep / f"wallboard-{workers}-workers.png")
 
     assert shot.stat().st_size > 20_000  # a rendered page, not a blank one
-    queues = {(t["tenant"], t["queue"]) for t in page["tiles"]}
-    waiting = {
-        dict(labels)["queue"] for (name, labels), _ in metrics.items() if name == QUEUE_WAITING.name
-    }
-    assert {q for _, q in queues} == waiting == {"billing", "sales", "support"}
+    assert coverage.startswith("4 of 4 partitions · updated ")
+    specs = {spec["key"]: spec for spec in state["figures"]}
+    by_queue = {(q["tenant"], q["queue"]): q for q in state["queues"]}
+    assert {(t["tenant"], t["queue"]) for t in page["tiles"]} == set(by_queue)
+    assert {q for _, q in by_queue} == {"billing", "sales", "support"}
     judged = 0
     for tile in page["tiles"]:
+        queue = by_queue[(tile["tenant"], tile["queue"])]
         assert tile["lines"] >= 1, f"{tile['queue']}: no sparkline"
-        for figure, (name, extra, kind) in GAUGES.items():
-            labels = tuple(
-                sorted({"tenant": tile["tenant"], "queue": tile["queue"], **extra}.items())
-            )
-            expected = metrics.get((name, labels))  # absent: no value (e.g. nothing answered)
-            on_page = tile["figures"][figure]
-            where = f"{tile['queue']} {figure}"
+        for key, spec in specs.items():
+            expected = queue["figures"][key]
+            on_page = tile["figures"][key]
+            where = f"{tile['queue']} {key}"
             if expected is None:
                 assert on_page["value"] == "", where
             else:
                 assert float(on_page["value"]) == expected, where
-            assert on_page["text"] == shown(expected, kind), where
+            assert on_page["text"] == shown(expected, spec["format"]), where
             assert on_page["px"] >= MIN_FIGURE_PX, f"{where}: {on_page['px']} px type"
             status = on_page["status"]
+            assert status == queue["status"].get(key, on_page["status"]), where
             if status in ICONS:  # state is told by an icon, not by colour alone
                 judged += 1
                 assert on_page["label"].startswith(ICONS[status]), where

@@ -9,7 +9,6 @@ made; kills come at points observed on the broker, never after a fixed time.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import random
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+import msgspec
 import orjson
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
@@ -77,7 +77,7 @@ class Broker:
         self.group = str(config["ingest_group"])
         self.client = BrokerConnection.from_settings(settings).kafka_python_kwargs()
         self.admin = KafkaAdminClient(**self.client)
-        combined = dataclasses.replace(settings, **config)
+        combined = msgspec.structs.replace(settings, **config)
         ensure_topics(self.admin, pipeline_topics(combined) + ingest_topics(combined))
         self.producer = KafkaProducer(linger_ms=5, **self.client)
         self.consumer = KafkaConsumer(enable_auto_commit=False, **self.client)

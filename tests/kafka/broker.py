@@ -15,7 +15,6 @@ Tests share the broker, so each one names its own topics (`topic_prefix`).
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import subprocess
@@ -24,6 +23,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from pipeline.config import Settings, load_settings
@@ -133,11 +133,12 @@ def topic_prefix() -> str:
 def kafka_settings(kafka_broker: str, topic_prefix: str) -> Settings:
     """Default settings pointed at the test broker, with this test's own topic names."""
     settings = load_settings(env={})
-    return dataclasses.replace(
+    return msgspec.structs.replace(
         settings,
         broker=kafka_broker,
         events_topic=f"{topic_prefix}.cc.events",
         dlq_topic=f"{topic_prefix}.cc.events.dlq",
         intervals_topic=f"{topic_prefix}.cc.kpi.intervals",
         segments_topic=f"{topic_prefix}.cc.segments",
+        live_topic=f"{topic_prefix}.cc.live",
     )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 
+import msgspec
 import pytest
 from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
@@ -29,8 +29,16 @@ def admin(kafka_broker: str) -> Iterator[KafkaAdminClient]:
 def topic_env(monkeypatch: pytest.MonkeyPatch, kafka_settings: Settings) -> Settings:
     """The CLI reads its settings from the environment: point it at this test's topics."""
     prefix = kafka_settings.events_topic.removesuffix(".cc.events")
-    settings = dataclasses.replace(kafka_settings, app_id=f"{prefix}-ccpipe")
-    names = ("broker", "events_topic", "dlq_topic", "intervals_topic", "segments_topic", "app_id")
+    settings = msgspec.structs.replace(kafka_settings, app_id=f"{prefix}-ccpipe")
+    names = (
+        "broker",
+        "events_topic",
+        "dlq_topic",
+        "intervals_topic",
+        "segments_topic",
+        "live_topic",
+        "app_id",
+    )
     for name in names:
         monkeypatch.setenv(f"CCPIPE_{name.upper()}", str(getattr(settings, name)))
     monkeypatch.delenv("CCPIPE_CONFIG", raising=False)
@@ -44,6 +52,7 @@ def topic_names(settings: Settings) -> list[str]:
         settings.dlq_topic,
         settings.intervals_topic,
         settings.segments_topic,
+        settings.live_topic,
         *(spec.name for spec in internal_topics(settings)),
     ]
 
@@ -65,7 +74,7 @@ def test_create_makes_every_topic_with_its_partitions_and_retention(
 ) -> None:
     assert main(["topics", "create", "--partitions", "3"]) == 0
     out = capsys.readouterr().out
-    assert out.count("created with 3 partitions") == len(topic_names(topic_env)) == 11
+    assert out.count("created with 3 partitions") == len(topic_names(topic_env)) == 12
 
     described = {t["name"]: t for t in admin.describe_topics(topic_names(topic_env))}
     assert {name: len(t["partitions"]) for name, t in described.items()} == {
@@ -75,6 +84,7 @@ def test_create_makes_every_topic_with_its_partitions_and_retention(
     assert events == {"cleanup.policy": "delete", "retention.ms": str(EVENTS_RETENTION_MS)}
     assert configs(admin, topic_env.intervals_topic)["cleanup.policy"] == "compact"
     assert configs(admin, topic_env.segments_topic)["cleanup.policy"] == "delete"
+    assert configs(admin, topic_env.live_topic)["cleanup.policy"] == "compact"
     changelog = changelog_topic_name(topic_env, "contacts")
     assert configs(admin, changelog)["cleanup.policy"] == "compact"
 
@@ -84,7 +94,8 @@ def test_create_again_is_a_no_op(topic_env: Settings, capsys: pytest.CaptureFixt
     capsys.readouterr()
     assert main(["topics", "create", "--partitions", "2"]) == 0
     out = capsys.readouterr().out
-    assert out.count("exists with 2 partitions") == 11 and "created" not in out
+    assert out.count("exists with 2 partitions") == len(topic_names(topic_env))
+    assert "created" not in out
 
 
 def test_another_partition_count_is_reported_as_a_mismatch(
@@ -113,7 +124,7 @@ def test_an_existing_topic_with_the_wrong_cleanup_policy_is_reported(
 
 
 def test_topic_names_come_from_the_settings(kafka_settings: Settings) -> None:
-    renamed = dataclasses.replace(kafka_settings, events_topic="x.events", partitions=7)
+    renamed = msgspec.structs.replace(kafka_settings, events_topic="x.events", partitions=7)
     specs = pipeline_topics(renamed)
     assert specs[0].name == "x.events"
     assert {spec.partitions for spec in specs} == {7}

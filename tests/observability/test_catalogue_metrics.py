@@ -15,12 +15,17 @@ from pipeline.config import load_settings
 from pipeline.core.catalogue import (
     AGENT_STATE,
     INGEST_JOB,
+    INGEST_METRICS,
+    LIVE_VIEW_METRICS,
     SINK_JOB,
     SINK_METRICS,
     WORKER_JOB,
     WORKER_METRICS,
 )
 from pipeline.core.catalogue import Metric as Declared
+from pipeline.ingest.metrics import IngestMetrics
+from pipeline.liveview.metrics import LiveViewCollector
+from pipeline.liveview.view import CentreView
 from pipeline.sink.metrics import SinkMetrics
 from pipeline.stream.metrics import build_registry
 from tests.core.builders import abandoned, answered, ended, lines, offered
@@ -93,6 +98,12 @@ def test_the_sink_exports_the_catalogue_s_metrics() -> None:
     assert exported(registry) == declared(SINK_METRICS)
 
 
+def test_a_live_view_reader_exports_the_catalogue_s_metrics() -> None:
+    registry = CollectorRegistry()
+    registry.register(LiveViewCollector(CentreView(2, load_settings(env={}).tenant_timezone)))
+    assert exported(registry) == declared(LIVE_VIEW_METRICS)
+
+
 def test_the_scrape_jobs_are_the_ones_the_rules_watch() -> None:
     config = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
     jobs = {job["job_name"] for job in config["scrape_configs"]}
@@ -100,9 +111,6 @@ def test_the_scrape_jobs_are_the_ones_the_rules_watch() -> None:
 
 
 def test_ingest_exports_the_catalogue_s_metrics() -> None:
-    from pipeline.core.catalogue import INGEST_METRICS
-    from pipeline.ingest.metrics import IngestMetrics
-
     registry = CollectorRegistry()
     exercise(IngestMetrics.create(registry), INGEST_METRICS)
     assert exported(registry) == declared(INGEST_METRICS)

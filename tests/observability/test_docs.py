@@ -8,9 +8,10 @@ import re
 from pathlib import Path
 
 from pipeline.config import load_settings
+from pipeline.liveview.metrics import LiveViewCollector
+from pipeline.liveview.view import CentreView
 from pipeline.rules import alert_groups, alerts, recording_groups
 from pipeline.stream.metrics import build_registry
-from pipeline.targets import targets_from_settings
 from tests.stream.events import mixed_events
 from tests.stream.harness import LocalPipeline
 
@@ -25,6 +26,7 @@ def exposed_metrics() -> dict[str, str]:
     pipeline.produce(mixed_events(seed=3, contacts=60), batch=4)
     pipeline.run(max_messages=5)
     registry, _ = build_registry(pipeline)
+    registry.register(LiveViewCollector(CentreView(2, SETTINGS.tenant_timezone)))
     return {
         family.name + ("_total" if family.type == "counter" else ""): family.type
         for family in registry.collect()
@@ -41,7 +43,7 @@ def test_the_metrics_reference_is_the_worker_s_metrics() -> None:
 
 
 def test_every_alert_and_rule_group_is_described() -> None:
-    targets = targets_from_settings(load_settings(ROOT / "deploy" / "ccpipe.yaml", env={}))
+    targets = load_settings(ROOT / "deploy" / "ccpipe.yaml", env={}).targets
     for alert in alerts(targets):
         assert f"| `{alert.name}` |" in DOC, alert.name
     for group in recording_groups(targets):
@@ -58,7 +60,7 @@ def test_the_targets_example_is_a_valid_settings_file(tmp_path: Path) -> None:
     )
     path = tmp_path / "example.yaml"
     path.write_text(example)
-    targets = targets_from_settings(load_settings(path, env={}))
+    targets = load_settings(path, env={}).targets
     assert targets.for_queue("acme", "sales").service_level == 0.90
     assert targets.for_queue("x", "support").asa_s == 45
     assert [g.name for g in targets.goals] == ["support-csat", "fcr-all"]

@@ -15,7 +15,6 @@ from pipeline.cli import main
 from pipeline.config import load_settings
 from pipeline.grafana.dashboards import all_dashboards
 from pipeline.grafana.panels import CLICKHOUSE_UID, PROMETHEUS_UID
-from pipeline.targets import targets_from_settings
 from tests.observability.grafana_double import grafana_double
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +25,7 @@ TOKEN = "glsa_test_token"
 
 
 def boards() -> list[dict[str, Any]]:
-    return all_dashboards(targets_from_settings(load_settings(ROOT / CONFIG, env={})))
+    return all_dashboards(load_settings(ROOT / CONFIG, env={}).targets)
 
 
 def test_committed_grafana_files_are_what_the_build_writes(

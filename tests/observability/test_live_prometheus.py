@@ -29,7 +29,6 @@ from pipeline.core.clock import INTERVAL_US, US_PER_S, format_utc, parse_rfc3339
 from pipeline.grafana.dashboards import all_dashboards
 from pipeline.rules import alerts, recorded_names
 from pipeline.simulator.emit import simulate_events
-from pipeline.targets import targets_from_settings
 from tests.observability.binaries import need
 from tests.observability.compose import CONTAINER_CONFIG, command
 from tests.observability.dashboard_queries import (
@@ -275,7 +274,7 @@ def test_prometheus_on_a_live_worker(stack: Stack, tmp_path: Path) -> None:
     assert report_sl and promql == report_sl
 
     # Recording rules read rates over windows: give them two more evaluations.
-    targets = targets_from_settings(stack.settings)
+    targets = stack.settings.targets
     names = recorded_names(targets)
 
     def all_recorded() -> list[str] | None:

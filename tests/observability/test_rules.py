@@ -13,7 +13,7 @@ from pipeline.cli import main
 from pipeline.config import load_settings
 from pipeline.core.catalogue import QUEUE_SERIES
 from pipeline.rules import RECORDING_FILE, alerts, recording_groups, rule_files, target_expr
-from pipeline.targets import Targets, parse_targets, targets_from_settings
+from pipeline.targets import Targets, parse_targets
 from tests.observability.binaries import need
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,7 +24,7 @@ NAME = re.compile(r"^[a-z_]+:[a-z0-9_]+:[a-z0-9_]+$")
 
 
 def deploy_targets() -> Targets:
-    return targets_from_settings(load_settings(ROOT / CONFIG, env={}))
+    return load_settings(ROOT / CONFIG, env={}).targets
 
 
 def test_committed_rules_are_what_ccpipe_rules_writes(
@@ -146,3 +146,10 @@ def test_a_null_target_switches_the_check_off_for_that_queue_only() -> None:
 def test_rule_files_name_the_config_they_came_from() -> None:
     files = rule_files(deploy_targets(), CONFIG)
     assert f"ccpipe rules --config {CONFIG}" in files[RECORDING_FILE]
+
+
+def test_the_sink_alert_waits_its_own_duration() -> None:
+    targets = parse_targets({"alerting": {"sink_failing_for": "7m", "lag_for": "2m"}})
+    holds = {a.name: a.for_s for a in alerts(targets)}
+    assert (holds["CcpipeSinkFailing"], holds["CcpipePipelineLagging"]) == (420, 120)
+    assert {a.name: a.for_s for a in alerts(Targets())}["CcpipeSinkFailing"] == 300

@@ -16,15 +16,12 @@ import pytest
 from pipeline.config import load_settings
 from pipeline.grafana.dashboards import all_dashboards
 from pipeline.store import Store, open_store
-from pipeline.store.migrations import default_directory, load_migrations, migrate
-from pipeline.targets import targets_from_settings
+from pipeline.store.migrations import load_migrations, migrate
 from tests.observability.dashboard_queries import Query, clickhouse_queries, expand_sql
 from tests.store.fill import fill, simulated
 
 ROOT = Path(__file__).resolve().parents[2]
-BOARDS = all_dashboards(
-    targets_from_settings(load_settings(ROOT / "deploy" / "ccpipe.yaml", env={}))
-)
+BOARDS = all_dashboards(load_settings(ROOT / "deploy" / "ccpipe.yaml", env={}).targets)
 QUERIES = clickhouse_queries(BOARDS)
 # The simulated day (2026-11-23) and dead letters stamped when written: a range holding both.
 START = datetime(2020, 1, 1, tzinfo=UTC)
@@ -39,7 +36,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     # chdb serves one data directory per process: closed before another test opens its own.
     opened = open_store(f"chdb://{tmp_path_factory.mktemp('grafana-store') / 'store'}")
     try:
-        migrate(opened, load_migrations(default_directory()))
+        migrate(opened, load_migrations())
         REPORT[:] = fill(opened, simulated(1500, seed=5))
         yield opened
     finally:

@@ -5,10 +5,19 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from pipeline.config import ConfigError, load_settings
-from pipeline.targets import DEFAULT_QUEUE_TARGETS, Goal, parse_targets, targets_from_settings
+from pipeline.targets import (
+    DEFAULT_QUEUE_TARGETS,
+    QUEUE_TARGET_FIELDS,
+    ChannelTargetOverrides,
+    Goal,
+    QueueTargetOverrides,
+    QueueTargets,
+    parse_targets,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,7 +29,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_the_deploy_config_reads_and_resolves_per_queue() -> None:
-    targets = targets_from_settings(load_settings(ROOT / "deploy" / "ccpipe.yaml", env={}))
+    targets = load_settings(ROOT / "deploy" / "ccpipe.yaml", env={}).targets
     # Tenant's queue over queue over default over built-in.
     assert targets.for_queue("acme", "sales").service_level == 0.90
     assert targets.for_queue("default", "sales").service_level == 0.80
@@ -38,7 +47,7 @@ def test_the_deploy_config_reads_and_resolves_per_queue() -> None:
 
 
 def test_no_targets_gives_the_built_in_defaults() -> None:
-    targets = targets_from_settings(load_settings(env={}))
+    targets = load_settings(env={}).targets
     assert targets.for_queue("default", "any") == DEFAULT_QUEUE_TARGETS
     assert targets.goals == ()
 
@@ -100,7 +109,7 @@ def test_tenant_queue_targets_beside_thresholds_are_folded_in(tmp_path: Path) ->
     )
     settings = load_settings(path, env={})
     assert settings.queue("acme", "sales", "voice").sl_threshold_us == 15_000_000
-    targets = targets_from_settings(settings)
+    targets = settings.targets
     assert targets.for_queue("acme", "sales").service_level == 0.95
     assert targets.for_queue("other", "sales").service_level == 0.80
 
@@ -110,3 +119,15 @@ def test_durations_read_prometheus_spelling() -> None:
     assert targets.alerting.breach_for_s == 7200
     assert targets.alerting.lag_for_s == 45
     assert targets.alerting.silent_for_s == 90
+
+
+def test_an_override_sets_the_fields_of_a_queue_s_targets() -> None:
+    assert QueueTargets.__struct_fields__ == ChannelTargetOverrides.__struct_fields__
+    assert ChannelTargetOverrides.__struct_fields__ == QUEUE_TARGET_FIELDS
+    assert QueueTargetOverrides.__struct_fields__ == (*QUEUE_TARGET_FIELDS, "channels")
+    targets = parse_targets({"queues": {"sales": {"asa_s": 20, "min_volume": 5}}})
+    assert targets.for_queue("any", "sales") == msgspec.structs.replace(
+        DEFAULT_QUEUE_TARGETS, asa_s=20, min_volume=5
+    )
+    assert targets.overridden("asa_s") == [(None, "sales")]
+    assert targets.overridden("service_level") == []

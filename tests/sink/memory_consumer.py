@@ -9,7 +9,6 @@ no time and the same way every time. The real consumer runs in test_sink_kafka.p
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,7 +58,6 @@ class MemoryConsumer:
         self.positions: dict[TopicPartition, int] = {}
         self._paused: set[TopicPartition] = set()
         self.rebalance_at_next_poll = False
-        self.polls = 0
         self.closed = False
         self.commits: list[dict[TopicPartition, int]] = []
         self.on_poll: list[Any] = []  # called at the start of every poll, with this consumer
@@ -75,7 +73,6 @@ class MemoryConsumer:
         return set(self.positions)
 
     def poll(self, timeout_ms: int = 0, max_records: int | None = None) -> dict[Any, list[Any]]:
-        self.polls += 1
         for hook in self.on_poll:
             hook(self)
         if self.rebalance_at_next_poll:
@@ -143,7 +140,3 @@ class MemoryConsumer:
         committed = self.broker.committed.get(self.group, {})
         return all(committed.get(tp, 0) >= self.broker.end(tp) for tp in self.broker.logs
                    if tp.topic in self.topics)  # fmt: skip
-
-
-def all_partitions(topics: Iterable[str], broker: Broker) -> set[TopicPartition]:
-    return {tp for tp in broker.logs if tp.topic in set(topics)}

@@ -49,7 +49,7 @@ def expected_for(lines: list[bytes], settings: Settings = SETTINGS) -> Expected:
         decoded, rejections = decode_message(line)
         events += decoded
         bad += len(rejections)
-    state = KpiState.from_settings(settings)
+    state = KpiState(settings.queue)
     state.apply(events)
     return Expected(
         report=rows,

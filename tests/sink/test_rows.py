@@ -64,7 +64,7 @@ def test_a_message_rejected_whole_is_item_zero_and_keeps_its_bytes() -> None:
 
 def test_segment_and_interval_messages_carry_the_stream_state_as_rows() -> None:
     events, _ = decode_message(b"[" + OFFERED + b"]")
-    state = KpiState.from_settings(SETTINGS)
+    state = KpiState(SETTINGS.queue)
     state.apply(events)
     state.flush()
     segment = next(iter(state.segments.segments.values()))

@@ -6,22 +6,23 @@ process through the sink's SQL endpoint.
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import msgspec
 import orjson
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from prometheus_client import CollectorRegistry
 
 from pipeline.cli import main
 from pipeline.config import Settings
 from pipeline.kafka.admin import ensure_topics, pipeline_topics
 from pipeline.kafka.connection import BrokerConnection
+from pipeline.kafka.group_lag import GroupLag
 from pipeline.kafka.producer import produce_lines
 from pipeline.simulator.emit import simulate_events
 from pipeline.sink.consumer import SinkLoop, build_consumer, sink_group
@@ -52,7 +53,7 @@ class Crash(Exception):
 @pytest.fixture
 def settings(kafka_settings: Settings, topic_prefix: str) -> Iterator[Settings]:
     """This test's topics, created; the sink's group and the topics deleted after."""
-    ours = dataclasses.replace(kafka_settings, app_id=f"{topic_prefix}-ccpipe")
+    ours = msgspec.structs.replace(kafka_settings, app_id=f"{topic_prefix}-ccpipe")
     admin = KafkaAdminClient(**BrokerConnection.from_settings(ours).kafka_python_kwargs())
     try:
         ensure_topics(admin, pipeline_topics(ours, ours.partitions))
@@ -74,26 +75,13 @@ def simulated_lines(contacts: int, seed: int) -> list[bytes]:
     return [orjson.dumps(e) for e in simulate_events(contacts, seed)] + BAD_LINES
 
 
-class Offsets:
+def sink_offsets(settings: Settings) -> GroupLag:
     """The sink group's committed offsets against the ends of its topics."""
-
-    def __init__(self, settings: Settings) -> None:
-        client = BrokerConnection.from_settings(settings).kafka_python_kwargs()
-        self.admin = KafkaAdminClient(**client)
-        self.consumer = KafkaConsumer(enable_auto_commit=False, **client)
-        self.group = sink_group(settings)
-        topics = (settings.events_topic, settings.segments_topic, settings.intervals_topic)
-        self.partitions = [TopicPartition(t, p) for t in topics for p in range(settings.partitions)]
-
-    def caught_up(self) -> bool:
-        ends = self.consumer.end_offsets(self.partitions)
-        found = self.admin.list_group_offsets(self.group).get(self.group, {})
-        committed = {tp: meta.offset for tp, meta in found.items()}
-        return all(committed.get(tp, 0) >= end for tp, end in ends.items())
-
-    def close(self) -> None:
-        self.consumer.close()
-        self.admin.close()
+    return GroupLag(
+        BrokerConnection.from_settings(settings).kafka_python_kwargs(),
+        sink_group(settings),
+        (settings.events_topic, settings.segments_topic, settings.intervals_topic),
+    )
 
 
 # --- a crash between insert and commit, in process ----------------------------------------
@@ -109,7 +97,7 @@ def test_a_crash_between_insert_and_commit_leaves_every_row_once(
             sender.send(tp.topic, value=m.value, key=m.key, partition=tp.partition)
     sender.flush(timeout=30)
     sender.close()
-    offsets = Offsets(settings)
+    offsets = sink_offsets(settings)
     writes: list[float] = []
 
     def crash_at_second_write() -> None:
@@ -243,7 +231,7 @@ def test_a_server_stopped_mid_stream_and_started_again_gets_every_row_once(
             "agent_states": expected.agent_states,
             "dead_letters": expected.dead_letters,
         }
-        offsets = Offsets(settings)
+        offsets = sink_offsets(settings)
         try:
             wait_for(
                 lambda: {t: count(t) for t in want} == want and offsets.caught_up(),

@@ -31,7 +31,7 @@ ORDER = " ORDER BY tenant, queue, channel, interval_start"
 
 def export(directory: Path) -> None:
     from pipeline.store import open_store
-    from pipeline.store.migrations import default_directory, load_migrations, migrate
+    from pipeline.store.migrations import load_migrations, migrate
     from tests.store.fill import fill, simulated
     from tests.store.test_queries_doc import QUERIES
 
@@ -39,7 +39,7 @@ def export(directory: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(f"chdb://{tmp}/store")
         try:
-            migrate(store, load_migrations(default_directory()))
+            migrate(store, load_migrations())
             expected = fill(store, simulated(2000, seed=5))
             for table in TABLES:
                 store.execute(
@@ -57,7 +57,7 @@ def check(directory: Path) -> int:
     from chdb import session
 
     sys.path.insert(0, str(ROOT))
-    from pipeline.store.migrations import default_directory, load_migrations
+    from pipeline.store.migrations import load_migrations
 
     print("ClickHouse", chdb.query("SELECT version()", "CSV").bytes().decode().strip())
     sess = session.Session(tempfile.mkdtemp())
@@ -73,7 +73,7 @@ def check(directory: Path) -> int:
 
     failures = 0
     created: set[str] = set()
-    for migration in load_migrations(default_directory()):
+    for migration in load_migrations():
         for statement in migration.statements():
             created.update(
                 re.findall(r"CREATE (?:TABLE IF NOT EXISTS|OR REPLACE VIEW) (\w+)", statement)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.store import Store, StoreUnavailable, open_store
-from pipeline.store.migrations import default_directory, load_migrations, migrate
+from pipeline.store.migrations import load_migrations, migrate
 
 SERVER_PASSWORD = "s3cret-pa55"
 
@@ -35,7 +35,7 @@ def empty_store(tmp_path: Path) -> Iterator[Store]:
 @pytest.fixture
 def store(empty_store: Store) -> Store:
     """A chdb store with every migration applied."""
-    migrate(empty_store, load_migrations(default_directory()))
+    migrate(empty_store, load_migrations())
     return empty_store
 
 

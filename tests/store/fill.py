@@ -67,7 +67,7 @@ def fill(
     store: Store, events: list[AnyEvent], settings: Settings = SETTINGS
 ) -> list[dict[str, Any]]:
     """Write everything the core derives from `events`; returns the core's report."""
-    state = KpiState.from_settings(settings)
+    state = KpiState(settings.queue)
     state.apply(events)
     expected = state.report()
     segments = []

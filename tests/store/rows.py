@@ -6,8 +6,8 @@ from itertools import count
 from typing import Any
 
 from pipeline.core.clock import interval_start_us, parse_rfc3339
+from pipeline.output_format import plain
 from pipeline.store import Store
-from pipeline.store.result_format import plain
 from pipeline.store.tables import (
     EVENT_COLUMNS,
     EVENTS,

@@ -9,7 +9,6 @@ from pipeline.store import Store
 from pipeline.store.migrations import (
     MigrationError,
     applied_migrations,
-    default_directory,
     load_migrations,
     migrate,
     split_statements,
@@ -27,7 +26,7 @@ def write(directory: Path, files: dict[str, str]) -> Path:
 
 
 def test_the_project_migrations_load_in_order() -> None:
-    migrations = load_migrations(default_directory())
+    migrations = load_migrations()
     assert [m.number for m in migrations] == list(range(1, len(migrations) + 1))
     assert migrations[0].migration_id == "0001_events"
 
@@ -80,7 +79,7 @@ def test_statements_split_outside_quotes_and_comments() -> None:
 
 
 def test_full_schema_applies_on_chdb_and_twice_is_a_no_op(empty_store: Store) -> None:
-    migrations = load_migrations(default_directory())
+    migrations = load_migrations()
     logged: list[str] = []
     done = migrate(empty_store, migrations, logged.append)
     assert done == [m.migration_id for m in migrations]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.store import Store, open_store
-from pipeline.store.migrations import default_directory, load_migrations, migrate
+from pipeline.store.migrations import load_migrations, migrate
 from tests.store.fill import fill, simulated
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "queries.md"
@@ -54,7 +54,7 @@ def test_the_doc_has_the_queries_the_issue_asks_for() -> None:
 def filled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     store = open_store(f"chdb://{tmp_path_factory.mktemp('queries') / 'store'}")
     try:
-        migrate(store, load_migrations(default_directory()))
+        migrate(store, load_migrations())
         fill(store, simulated(2000, seed=5))
         yield store
     finally:

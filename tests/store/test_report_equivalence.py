@@ -16,7 +16,7 @@ import pytest
 from pipeline.cli import main
 from pipeline.core.intervals import COUNT_FIELDS
 from pipeline.store import Store, open_store
-from pipeline.store.migrations import default_directory, load_migrations, migrate
+from pipeline.store.migrations import load_migrations, migrate
 from tests.store.fill import fill, simulated
 from tests.store.rows import report
 
@@ -34,7 +34,7 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Filled]:
     path = tmp_path_factory.mktemp("equivalence") / "store"
     store = open_store(f"chdb://{path}")
     try:
-        migrate(store, load_migrations(default_directory()))
+        migrate(store, load_migrations())
         expected = fill(store, simulated(3000, seed=11))
         yield Filled(path, store, expected)
     finally:

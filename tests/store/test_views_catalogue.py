@@ -1,4 +1,4 @@
-"""The report views of deploy/clickhouse/ compute every KPI as the catalogue defines it.
+"""The report views of pipeline/store/schema/ compute every KPI as the catalogue defines it.
 
 Migrations are versioned data (an applied one is never edited), so this test reads them: in
 the latest statement that creates each report view, the column of every KPI is the
@@ -14,7 +14,7 @@ import pytest
 from pipeline.core.catalogue import KPIS
 from pipeline.core.intervals import REPORT_FIELDS
 from pipeline.kpi_sql import row_sql
-from pipeline.store.migrations import default_directory, load_migrations
+from pipeline.store.migrations import load_migrations
 
 REPORT_VIEWS = ("kpi_interval_report", "kpi_interval_report_with")
 
@@ -24,7 +24,7 @@ def view_statement(name: str) -> str:
     create = re.compile(rf"^CREATE (OR REPLACE )?VIEW (IF NOT EXISTS )?{name}\b", re.I)
     found = [
         statement
-        for migration in load_migrations(default_directory())
+        for migration in load_migrations()
         for statement in migration.statements()
         if create.match(_code(statement))
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import msgspec
 from prometheus_client import generate_latest
 
 from pipeline.config import load_settings
@@ -120,12 +121,11 @@ def test_counters_never_go_down() -> None:
 
 
 def test_per_agent_series_only_when_opted_in() -> None:
-    import dataclasses
 
     pipeline, _ = _run()
     registry, _ = build_registry(pipeline)
     assert "ccpipe_agent_state" not in generate_latest(registry).decode()
-    pipeline.settings = dataclasses.replace(SETTINGS, per_agent_metrics=True)
+    pipeline.settings = msgspec.structs.replace(SETTINGS, per_agent_metrics=True)
     registry, _ = build_registry(pipeline)
     assert (
         registry.get_sample_value(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from pathlib import Path
+
+import msgspec
 
 from pipeline.config import load_settings
 from pipeline.stream.faust_runtime import FETCH_MAX_WAIT_MS, FaustRuntime
@@ -12,7 +13,7 @@ from pipeline.stream.faust_runtime import FETCH_MAX_WAIT_MS, FaustRuntime
 
 def test_the_worker_consumer_waits_at_most_100_ms_for_a_fetch(tmp_path: Path) -> None:
     async def build() -> int:
-        settings = dataclasses.replace(load_settings(env={}), state_dir=str(tmp_path))
+        settings = msgspec.structs.replace(load_settings(env={}), state_dir=str(tmp_path))
         runtime = FaustRuntime(settings, web_port=6999)  # built, never started: no broker needed
         thread = runtime.app.consumer._thread  # type: ignore[attr-defined]
         consumer = thread._create_worker_consumer(runtime.app.transport)

@@ -14,7 +14,6 @@ within seconds.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import subprocess
 import time
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import orjson
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
@@ -231,7 +231,9 @@ class Stream:
             **client,
         )
         self.offsets = KafkaConsumer(enable_auto_commit=False, **client)
-        self.sources = list(source_topic_names(dataclasses.replace(settings, app_id=group.app_id)))
+        self.sources = list(
+            source_topic_names(msgspec.structs.replace(settings, app_id=group.app_id))
+        )
         self.source_partitions: list[TopicPartition] = []
         self.intervals = TopicReader(client, settings.intervals_topic)
         self.dlq = TopicReader(client, settings.dlq_topic)

@@ -171,6 +171,7 @@ class WorkerGroup:
                     "dlq_topic": s.dlq_topic,
                     "intervals_topic": s.intervals_topic,
                     "segments_topic": s.segments_topic,
+                    "live_topic": s.live_topic,
                     "partitions": s.partitions,
                     "app_id": self.app_id,
                     "state_dir": str(folder / "state"),
