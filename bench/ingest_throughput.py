@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import subprocess
 import sys
 import tempfile
@@ -42,18 +41,19 @@ from kafka.errors import KafkaError
 from bench.events import simulated
 from bench.kafka_env import (
     PORT,
-    GroupOffsets,
     broker,
     create_and_fill,
     fresh_settings,
+    group_lag,
     prepared,
     send_prepared,
     write_config,
 )
 from bench.record import record
-from bench.worker_throughput import _read_progress, _wait_progress
+from bench.worker_throughput import naive_app_rate
 from bench.workers import cpu_seconds, free_port, start_worker, stop
 from pipeline.config import Settings
+from pipeline.kafka.group_lag import GroupLag
 
 QUIX_VENV = Path("/tmp/quixvenv")
 QUIX_VERSION = "3.28.1"
@@ -65,19 +65,22 @@ def _single(settings: Settings, events: Path) -> int:
     return create_and_fill(settings, events, batch=1)
 
 
-def _caught_up(offsets: GroupOffsets) -> Callable[[], bool]:
-    """`offsets.caught_up`, False while the worker has not created its topics yet."""
+def _caught_up(offsets: GroupLag) -> Callable[[], bool]:
+    """`offsets.caught_up`, False while one of its topics does not exist yet (the worker
+    creates its internal topics as it starts)."""
 
     def check() -> bool:
         try:
-            return offsets.caught_up()
-        except (KeyError, KafkaError):
+            lag = offsets.lag()
+        except KafkaError:
             return False
+        found = {topic for topic, _ in lag or {}}
+        return lag is not None and found == set(offsets.topics) and not any(lag.values())
 
     return check
 
 
-def _committed(offsets: GroupOffsets, topic: str) -> int:
+def _committed(offsets: GroupLag, topic: str) -> int:
     return sum(v for (t, _), v in offsets.committed().items() if t == topic and v > 0)
 
 
@@ -107,10 +110,9 @@ def _run_ingest(config: Path, log: Path) -> subprocess.Popen[bytes]:
         )
 
 
-def _ingest_group_offsets(settings: Settings) -> GroupOffsets:
-    view = GroupOffsets(msgspec.structs.replace(settings, app_id=settings.ingest_group))
-    view.sources = (settings.ingest_topic,)
-    return view
+def _ingest_group_offsets(settings: Settings) -> GroupLag:
+    return GroupLag({"bootstrap_servers": settings.broker}, settings.ingest_group,
+                    [settings.ingest_topic])  # fmt: skip
 
 
 def _span(
@@ -155,7 +157,7 @@ def end_to_end(settings: Settings, events: Path, total: int, work: Path) -> floa
     create_and_fill(out, _first(work))
     worker = start_worker(write_config(out, work / "e2e-worker.yaml", free_port()),
                           work / "e2e-worker.log")  # fmt: skip
-    worker_offsets = GroupOffsets(out)
+    worker_offsets = group_lag(out)
     topic = f"{out.app_id}.input"
     config, ingest = _ingest(out, topic, work, "e2e")
     worker_done = _caught_up(worker_offsets)
@@ -200,13 +202,13 @@ def worker_on(settings: Settings, events: Path | None, topic: str | None, total:
     ours = fresh_settings(settings.broker, settings.partitions, work / f"{name}-state")
     if topic is not None:
         ours = msgspec.structs.replace(ours, events_topic=topic)
-        create_and_fill(msgspec.structs.replace(ours, events_topic=f"{ours.app_id}.unused"),
-                        _first(work))  # fmt: skip
+        unused = msgspec.structs.replace(ours, events_topic=f"{ours.app_id}.unused")
+        create_and_fill(unused, _first(work))
     else:
         create_and_fill(ours, _first(work))
     worker = start_worker(write_config(ours, work / f"{name}.yaml", free_port()),
                           work / f"{name}.log")  # fmt: skip
-    offsets = GroupOffsets(ours)
+    offsets = group_lag(ours)
     try:
         if events is not None:
             _span(_caught_up(offsets), lambda: 0)
@@ -226,23 +228,8 @@ def worker_on(settings: Settings, events: Path | None, topic: str | None, total:
 
 
 def naive(settings: Settings, topic: str, work: Path, seconds: float) -> float:
-    config = write_config(msgspec.structs.replace(settings, events_topic=topic,
-                                              app_id=f"{settings.app_id}-naive"),
-                          work / "naive.yaml", free_port())  # fmt: skip
-    progress = work / "naive.progress"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bench.naive_app", str(config), str(progress)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
-    )
-    try:
-        first = _wait_progress(progress, 120)
-        time.sleep(seconds)  # the measured span itself, not a synchronisation
-        last = _read_progress(progress)
-    finally:
-        stop(process)
-    return (last[0] - first[0]) / max(last[1] - first[1], 1e-9)
+    ours = msgspec.structs.replace(settings, events_topic=topic, app_id=f"{settings.app_id}-naive")
+    return naive_app_rate(write_config(ours, work / "naive.yaml", free_port()), work, seconds)
 
 
 def quix(bootstrap: str, topic: str, total: int, work: Path) -> float | None:
