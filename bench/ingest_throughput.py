@@ -53,7 +53,7 @@ from bench.record import record
 from bench.worker_throughput import naive_app_rate
 from bench.workers import cpu_seconds, free_port, start_worker, stop
 from pipeline.config import Settings
-from pipeline.kafka.group_lag import GroupLag
+from pipeline.kafka.group_lag import GroupLag, Offsets, uncommitted
 
 QUIX_VENV = Path("/tmp/quixvenv")
 QUIX_VERSION = "3.28.1"
@@ -66,16 +66,27 @@ def _single(settings: Settings, events: Path) -> int:
 
 
 def _caught_up(offsets: GroupLag) -> Callable[[], bool]:
-    """`offsets.caught_up`, False while one of its topics does not exist yet (the worker
-    creates its internal topics as it starts)."""
+    """Whether the group has committed the end of every partition of its topics; False while
+    one of them does not exist yet (the worker creates its internal topics as it starts).
+    Reading the ends takes a fresh consumer (group_lag.py), too costly for every polling
+    step on two shared cores: the ends only grow, so they are read again only once the
+    commits have reached the last ones read."""
+    ends: Offsets = {}
 
     def check() -> bool:
         try:
-            lag = offsets.lag()
+            committed = offsets.committed()
+            if ends and any(uncommitted(committed, ends).values()):
+                return False
+            latest = offsets.ends()
         except KafkaError:
             return False
-        found = {topic for topic, _ in lag or {}}
-        return lag is not None and found == set(offsets.topics) and not any(lag.values())
+        if latest is None:
+            return False
+        ends.clear()
+        ends.update(latest)
+        found = {topic for topic, _ in latest}
+        return found == set(offsets.topics) and not any(uncommitted(committed, latest).values())
 
     return check
 
