@@ -14,6 +14,7 @@ from pipeline.adapters.asterisk import AsteriskConverter
 from pipeline.adapters.connect_ctr import ConnectCtrConverter
 from pipeline.adapters.connect_events import ConnectEventsConverter
 from pipeline.adapters.converter import AdapterError, Converter, Event
+from pipeline.adapters.genesys import GenesysConverter
 from pipeline.adapters.taskrouter import TaskRouterConverter
 
 CONVERTERS: dict[str, type[Any]] = {
@@ -21,6 +22,7 @@ CONVERTERS: dict[str, type[Any]] = {
     "connect-ctr": ConnectCtrConverter,
     "taskrouter": TaskRouterConverter,
     "asterisk": AsteriskConverter,
+    "genesys": GenesysConverter,
 }
 FORMATS: tuple[str, ...] = tuple(CONVERTERS)
 
