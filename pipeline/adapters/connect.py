@@ -174,9 +174,10 @@ class Transfer(NamedTuple):
 class TransferPairing:
     """Pairs a contact transferred out with the contact it became, whichever comes first.
 
-    `pending` holds, for a contact whose segment waits for its follow-on contact (it left
-    its queue with no agent, for another queue or a callback), why: what `unresolved()`
-    says when that contact never comes. A transfer made takes its contact out of it.
+    `pending` holds the contacts whose segment waits for its follow-on contact (it left its
+    queue with no agent, for another queue or a callback), and why; a transfer made takes
+    its contact out of it. (If that contact never comes, the segment ledger names the
+    segment left open.)
     """
 
     def __init__(self, capacity: int) -> None:
@@ -228,7 +229,7 @@ class TransferPairing:
         return [
             f"a contact was transferred in from contact {key}, whose own record never came"
             for key in self.waiting.items
-        ] + list(self.pending.items.values())
+        ]
 
 
 class ConnectFeed:

@@ -89,12 +89,6 @@ class ConnectCtrConverter(ConnectFeed):
         elif next_contact is not None:
             # Moved on to another contact (a transfer, a flow's queue move, a queued
             # callback): no abandon; that contact's record closes this segment.
-            if connected is None:
-                self.pairing.expect(
-                    own,
-                    f"contact {own} left queue {queue} unanswered for contact {next_contact}, "
-                    "whose record never came",
-                )
             transfer = self.pairing.contact(own, contact_id, queue, agent)
             if transfer is not None:
                 events.append(transferred_event(fields.factory, transfer))

@@ -51,3 +51,8 @@ class Converter(Protocol):
     def unresolved(self) -> list[str]:
         """Pairings still waiting for their other record, described for the end of a file."""
         ...
+
+    def open_segments(self) -> list[str]:
+        """Segments offered and not yet closed (answered and ended, abandoned or
+        transferred), described for the end of a file (`segment_ledger`)."""
+        ...

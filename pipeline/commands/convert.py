@@ -184,7 +184,8 @@ def run(args: argparse.Namespace) -> int:
             summary = convert_lines(converter, records, out, dlq, sys.stderr, args.quiet)
             if state_path is None:
                 # No later file will close them: say so, in the summary and the dead letters.
-                note_unresolved(converter.unresolved(), summary, dlq, sys.stderr, args.quiet)
+                notes = converter.unresolved() + converter.open_segments()
+                note_unresolved(notes, summary, dlq, sys.stderr, args.quiet)
     except FileNotFoundError as exc:
         print(f"ccpipe convert: no such file: {exc.filename}", file=sys.stderr)
         return 2

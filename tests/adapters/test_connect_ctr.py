@@ -291,7 +291,7 @@ def test_a_contact_moved_on_whose_next_record_never_comes_is_said_to_be_open() -
     record.update(Agent=None, NextContactId="11111111-0000-4000-8000-000000000002")
     converter = converter_for("connect-ctr")
     converter.convert(json.dumps(record).encode())
-    assert converter.unresolved() == [
-        f"contact {CONTACT} left queue BasicQueue unanswered for contact "
-        "11111111-0000-4000-8000-000000000002, whose record never came"
+    assert converter.open_segments() == [
+        f"contact {CONTACT} offered in queue BasicQueue at 2019-08-13T18:14:42Z was never "
+        "closed: no answer and end, abandon or transfer came"
     ]

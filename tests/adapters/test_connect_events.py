@@ -225,9 +225,9 @@ def test_a_flow_disconnect_with_no_follow_on_contact_is_said_to_be_unknown() -> 
     steps = callback_steps()
     converter = converter_for("connect-events")
     assert convert_lines(converter, [steps["queued"], steps["disconnected"]]).events[1:] == []
-    assert converter.unresolved() == [
-        "contact in1 left queue q1 unanswered (CONTACT_FLOW_DISCONNECT) and no contact "
-        "continuing it was queued: its outcome is unknown"
+    assert converter.open_segments() == [
+        "contact in1 offered in queue q1 at 2026-11-22T10:00:05Z was never closed: no answer "
+        "and end, abandon or transfer came"
     ]
 
 

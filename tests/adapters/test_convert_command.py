@@ -149,6 +149,8 @@ def test_what_is_left_open_at_the_end_is_counted_and_dead_lettered(tmp_path: Pat
     assert b"1 left open (unresolved at the end)" in converted.stderr
     (note,) = [json.loads(line) for line in dlq.read_text().splitlines()]
     assert note["line"] is None
-    assert note["reason"].startswith(
-        f"unresolved at the end: contact {record['ContactId']} left queue support unanswered"
+    assert note["reason"] == (
+        f"unresolved at the end: contact {record['ContactId']} offered in queue support at "
+        f"{record['Queue']['EnqueueTimestamp']} was never closed: no answer and end, abandon "
+        "or transfer came"
     )
