@@ -308,9 +308,18 @@ class TaskRouterConverter:
                 f"activity {name!r} has no v1 agent state; map it with "
                 f"--activity-map {name}=<available|busy|acw|away|offline>"
             )
+        worker = _json_attributes(fields.get("WorkerAttributes"), "WorkerAttributes")
         return [
             self.factory.make(
-                "agent.state", identity, ts, agent_id=self._agent(fields), state=state
+                "agent.state",
+                identity,
+                ts,
+                agent_id=self._agent(fields),
+                state=state,
+                # The activity says why an agent is away (Break, Lunch, Training...).
+                reason=name if state == "away" else None,
+                # Flex Insights' worker attribute for the agent's team.
+                team=text_or_none(worker.get("team_name")),
             )
         ]
 
@@ -416,17 +425,23 @@ def _task_sid(fields: Mapping[str, Any]) -> str:
 
 
 def _attributes(fields: Mapping[str, Any]) -> dict[str, Any]:
-    raw = fields.get("TaskAttributes")
+    return _json_attributes(fields.get("TaskAttributes"), "TaskAttributes")
+
+
+def _json_attributes(raw: object, name: str) -> dict[str, Any]:
+    """Task or worker attributes: a JSON object, as text (callbacks) or parsed (JSON)."""
     if raw in (None, ""):
         return {}
     if isinstance(raw, dict):
         return raw
+    if not isinstance(raw, str | bytes):
+        raise AdapterError(f"`{name}` is not a JSON object")
     try:
         attributes = orjson.loads(raw)
-    except (orjson.JSONDecodeError, TypeError):
-        raise AdapterError("`TaskAttributes` is not a JSON object") from None
+    except orjson.JSONDecodeError:
+        raise AdapterError(f"`{name}` is not a JSON object") from None
     if not isinstance(attributes, dict):
-        raise AdapterError("`TaskAttributes` is not a JSON object")
+        raise AdapterError(f"`{name}` is not a JSON object")
     return attributes
 
 

@@ -47,6 +47,7 @@ def test_the_documented_payloads() -> None:
             "ts": "2025-01-01T00:10:00.123000Z",
             "agent_id": "WK0000000000000000000000000000001",
             "state": "away",
+            "reason": "Break",  # the activity: why the agent is away
         }
     ]
     # A task canceled before this stream saw it in a queue has no segment.
@@ -232,3 +233,27 @@ def test_an_outbound_task_is_left_out_to_its_end() -> None:
     inbound = converter_for("taskrouter")
     (offered,) = inbound.convert(callback("task-queue.entered", 0))
     assert offered["type"] == "contact.offered"
+
+
+def test_an_agents_activity_gives_the_away_reason_and_the_team() -> None:
+    """Flex Insights reads the team from the worker attribute `team_name`."""
+    converter = converter_for("taskrouter", activity_map={"Training": "away"})
+    worker = json.dumps({"full_name": "Alice", "team_name": "Billing Tier 1", "team_id": "t1"})
+    fields = {
+        "EventType": "worker.activity.update",
+        "Sid": "EV1",
+        "Timestamp": "1795338000",
+        "WorkerSid": "WK1",
+        "WorkerAttributes": worker,
+    }
+    (training,) = converter.convert(
+        urlencode({**fields, "WorkerActivityName": "Training"}).encode()
+    )
+    assert (training["state"], training["reason"], training["team"]) == (
+        "away",
+        "Training",
+        "Billing Tier 1",
+    )
+    (back,) = converter.convert(urlencode({**fields, "WorkerActivityName": "Available"}).encode())
+    assert (back["state"], back["team"]) == ("available", "Billing Tier 1")
+    assert "reason" not in back
