@@ -10,6 +10,7 @@ from tests.adapters.samples import (
     convert_lines,
     convert_sample,
     report_by_queue,
+    report_rows,
     sample_lines,
 )
 
@@ -194,21 +195,15 @@ def test_a_queued_callback_is_a_transfer_to_the_callback_queue_in_either_order()
         # a second time), on the callback channel.
         offers = {e["contact_id"]: e["channel"] for e in events if e["type"] == "contact.offered"}
         assert offers == {INBOUND: "voice", CALLBACK: "callback"}
-    rows = report_rows(events)
+    rows = report_by_channel(events)
     assert (rows["voice"]["offered"], rows["voice"]["abandoned"]) == (1, 0)
     assert rows["voice"]["transferred"] == 1
     assert (rows["callback"]["answered"], rows["callback"]["asa_s"]) == (1, 1200.0)
 
 
-def report_rows(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def report_by_channel(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """`ccpipe kpis` rows by channel (one queue and one interval here)."""
-    import orjson
-
-    from pipeline.config import load_settings
-    from pipeline.report import report_from_lines
-
-    rows = report_from_lines([orjson.dumps(e) for e in events], load_settings(env={}))
-    return {row["channel"]: row for row in rows}
+    return {row["channel"]: row for row in report_rows(events)}
 
 
 def test_a_contact_sent_out_of_connect_from_the_queue_is_transferred_there() -> None:
@@ -282,7 +277,7 @@ def test_a_chat_is_answered_at_the_agents_first_reply() -> None:
     events = converter_for("connect-ctr").convert(json.dumps(record).encode())
     (answered,) = [e for e in events if e["type"] == "contact.answered"]
     assert answered["ts"] == "2019-08-13T18:15:53Z"
-    (row,) = report_rows(events).values()
+    (row,) = report_by_channel(events).values()
     assert row["asa_s"] == 41 + 30  # the first-response time, not the acceptance
 
 
