@@ -26,6 +26,7 @@ from pipeline.adapters.connect import (
     timestamp,
     transferred_event,
 )
+from pipeline.adapters.connect_agent_events import agent_events, is_agent_event
 from pipeline.adapters.converter import AdapterError, Event
 from pipeline.adapters.event_factory import in_time_order
 from pipeline.adapters.record_fields import text_or_none
@@ -52,6 +53,8 @@ class ConnectEventsConverter(ConnectFeed):
 
     def convert(self, record: bytes) -> list[Event]:
         obj = load_object(record)
+        if is_agent_event(obj):  # the agent event stream, on the same converter
+            return agent_events(obj, self.fields)
         fallback: int | None = None
         detail: Mapping[str, Any] = obj
         if "detail" in obj:
