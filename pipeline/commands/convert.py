@@ -81,7 +81,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="NAME=CHANNEL",
         action="append",
         help="map a platform channel to a v1 channel (connect: VOICE, CHAT, EMAIL, TASK; "
-        "taskrouter: the task channel's unique name), e.g. TASK=email; repeatable",
+        "taskrouter: the task channel's unique name or Flex's channelType attribute; genesys: "
+        "a mediaType or messageType), e.g. TASK=email, whatsapp=sms; repeatable",
     )
     platform.add_argument(
         "--queue-name",
