@@ -21,12 +21,12 @@ ended and from the agent sessions in the same queue:
 - no agent, ended otherwise (the customer hung up, a timeout): `contact.abandoned`.
 
 A conversation still in progress (a queue or agent segment without `segmentEnd`) gives what
-has happened so far and is remembered (`unresolved()`) until a record of it comes in which
-every visit is over; the ids are built from the
-conversation, the queue and the visit's start, so the later record repeats the earlier
-events as duplicates. A conversation whose direction is outbound is left out, as Amazon
-Connect's and Twilio's outbound contacts. A callback is its own contact
-(`<conversationId>:callback`), since it is often queued where the call it replaces waited.
+has happened so far; its segments stay open (the segment ledger names them) until a record of
+it comes in which every visit is over. The ids are built from the conversation, the queue and
+the visit's start, so the later record repeats the earlier events as duplicates. A
+conversation whose direction is outbound is left out, as Amazon Connect's and Twilio's
+outbound contacts. A callback is its own contact (`<conversationId>:callback`), since it is
+often queued where the call it replaces waited.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from typing import Any, NamedTuple
 from pipeline.adapters.converter import AdapterError, Event
 from pipeline.adapters.event_factory import EventFactory, in_time_order
 from pipeline.adapters.name_maps import channel_of, checked_channel_map
-from pipeline.adapters.pairing import DEFAULT_CAPACITY, PairingState
+from pipeline.adapters.pairing import DEFAULT_CAPACITY
 from pipeline.adapters.record_fields import customer_or_none, json_object, text_or_none
 from pipeline.adapters.times import rfc3339_us, seconds
 
@@ -113,9 +113,6 @@ class GenesysConverter:
         self.factory = EventFactory(self.source, opts.tenant)
         self.channels = checked_channel_map(GENESYS_CHANNELS, opts.channel_map)
         self.queue_names = dict(opts.queue_names or {})
-        self.pairs = PairingState(opts.capacity, "open")
-        # conversationId -> why it is still open (its last record had no end)
-        self.open = self.pairs["open"]
 
     def convert(self, record: bytes) -> list[Event]:
         obj = json_object(record)
@@ -143,21 +140,9 @@ class GenesysConverter:
         customer = self._customer(participants)
         events: list[Event] = []
         used: set[int] = set()
-        waiting: list[str] = []
         for index, visit in enumerate(visits):
             later = visits[index + 1 :]
-            made = self._visit(conversation_id, visit, later, agents, used, customer)
-            events += made
-            if not _closes(made):
-                waiting.append(visit.queue)
-        if waiting:
-            self.open.put(
-                conversation_id,
-                f"conversation {conversation_id} was still in progress in its last record "
-                f"(in {', '.join(waiting)}): its end is in a later record",
-            )
-        else:
-            self.open.pop(conversation_id)
+            events += self._visit(conversation_id, visit, later, agents, used, customer)
         return in_time_order(events)
 
     # Reading the record ------------------------------------------------------------------
@@ -314,24 +299,16 @@ class GenesysConverter:
                 break
         return events
 
-    # Checkpoint --------------------------------------------------------------------------
+    # Checkpoint: each record is a whole conversation, so there is nothing to pair ---------
 
     def state(self) -> dict[str, Any]:
-        return self.pairs.state()
+        return {}
 
     def restore(self, state: Mapping[str, Any]) -> None:
-        self.pairs.restore(state)
+        pass
 
     def unresolved(self) -> list[str]:
-        return list(self.open.items.values())
-
-
-def _closes(events: list[Event]) -> bool:
-    """Whether a visit's events close its segment: an outcome, and an end once answered."""
-    kinds = {event["type"] for event in events}
-    if "contact.answered" in kinds:
-        return "contact.ended" in kinds
-    return bool(kinds & {"contact.abandoned", "contact.transferred"})
+        return []
 
 
 def _answering(visit: Visit, agents: list[AgentSession], used: set[int]) -> AgentSession | None:

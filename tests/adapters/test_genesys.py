@@ -121,19 +121,19 @@ def in_progress(record: dict[str, Any]) -> dict[str, Any]:
     return early
 
 
-def test_a_conversation_in_progress_is_remembered_until_a_record_ends_it() -> None:
+def test_a_conversation_in_progress_stays_open_until_a_record_ends_it() -> None:
     converter = converter_for("genesys")
     whole = documented(1)
     early = converter.convert(json.dumps(in_progress(whole)).encode())
     assert [e["type"] for e in early] == ["contact.offered", "contact.answered"]
-    assert converter.unresolved() == [
-        f"conversation {CHAT} was still in progress in its last record (in Yuri): its end is "
-        "in a later record"
+    assert converter.open_segments() == [
+        f"contact {CHAT} offered in queue Yuri at 2021-04-01T12:27:53.388000Z was never "
+        "closed: no answer and end, abandon or transfer came"
     ]
     late = converter.convert(json.dumps(whole).encode())
     assert late[:2] == early  # the same ids: duplicates downstream
     assert late[2]["type"] == "contact.ended"
-    assert converter.unresolved() == []
+    assert converter.open_segments() == []
 
 
 def voice_conversation(*participants: dict[str, Any], direction: str = "inbound") -> bytes:
