@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pipeline.adapters.converter import Converter, Event
+from pipeline.adapters.converter import Event, PlatformConverter
 from pipeline.adapters.pairing import DEFAULT_CAPACITY, PairingState
 
 CLOSING = frozenset({"contact.abandoned", "contact.transferred", "contact.ended"})
@@ -54,7 +54,7 @@ class SegmentLedger:
 class LedgeredConverter:
     """A converter with its segment ledger: the same events, and `open_segments()`."""
 
-    def __init__(self, inner: Converter, capacity: int = DEFAULT_CAPACITY) -> None:
+    def __init__(self, inner: PlatformConverter, capacity: int = DEFAULT_CAPACITY) -> None:
         self.inner = inner
         self.source = inner.source
         self.ledger = SegmentLedger(capacity)
