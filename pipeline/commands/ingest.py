@@ -84,6 +84,9 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, ValueError) as exc:
         print(f"ccpipe ingest: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # --queue-names FILE
+        print(f"ccpipe ingest: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 2
     key_of = None
     if args.http:
         if args.source != "taskrouter":

@@ -82,7 +82,7 @@ def test_a_platform_reader_dead_letters_what_it_cannot_map() -> None:
 
 def test_an_unknown_format_or_option_is_refused_at_once() -> None:
     with pytest.raises(ValueError):
-        reader_factory("genesys", {})
+        reader_factory("no-such-platform", {})
     with pytest.raises(ValueError):
         reader_factory("v1", {"tenant": "acme"})
     with pytest.raises(ValueError):
