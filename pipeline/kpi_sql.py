@@ -7,11 +7,17 @@ Python round alike:
   pipeline/store/schema/ compute it; tests/store checks every view against it.
 - `summed_sql`: over many rows, summed before dividing (hours, days, queues rolled up), as
   the dashboards and docs/queries.md do: `sum(numerator) / nullIf(sum(denominator), 0)`.
+
+Agents' ratios (occupancy, catalogue `StateRatio`) are over time per state, one column per
+state in microseconds (`busy_us`...), as the agent views of pipeline/store/schema/ hold it:
+`state_row_sql` and `state_summed_sql` are their two forms.
 """
 
 from __future__ import annotations
 
-from pipeline.core.catalogue import Kpi, join_terms
+from collections.abc import Callable
+
+from pipeline.core.catalogue import Kpi, StateRatio, join_terms
 
 
 def row_sql(kpi: Kpi) -> str:
@@ -52,5 +58,33 @@ def summed_sql(kpi: Kpi) -> str:
     """`sum(answered_within_sl) / nullIf(sum(answered) + sum(abandoned), 0)`: null for 0."""
     top, bottom = summed_terms(kpi)
     if len(kpi.numerator) > 1 and kpi.scale == 1:
+        top = f"({top})"
+    return f"{top} / nullIf({bottom}, 0)"
+
+
+def state_column(state: str) -> str:
+    """The column of an agent state's time in the agent views: `busy_us`."""
+    return f"{state}_us"
+
+
+def _state_sum(states: tuple[str, ...], column: Callable[[str], str]) -> str:
+    return " + ".join(column(state_column(state)) for state in states)
+
+
+def state_row_sql(ratio: StateRatio) -> str:
+    """`if(busy_us + acw_us + available_us = 0, NULL, (busy_us + acw_us) / (...))`."""
+    top = _state_sum(ratio.numerator, str)
+    bottom = _state_sum(ratio.denominator, str)
+    if len(ratio.numerator) > 1:
+        top = f"({top})"
+    divisor = f"({bottom})" if len(ratio.denominator) > 1 else bottom
+    return f"if({bottom} = 0, NULL, {top} / {divisor})"
+
+
+def state_summed_sql(ratio: StateRatio) -> str:
+    """`(sum(busy_us) + sum(acw_us)) / nullIf(sum(busy_us) + ..., 0)`: null for 0."""
+    top = _state_sum(ratio.numerator, lambda column: f"sum({column})")
+    bottom = _state_sum(ratio.denominator, lambda column: f"sum({column})")
+    if len(ratio.numerator) > 1:
         top = f"({top})"
     return f"{top} / nullIf({bottom}, 0)"
