@@ -56,7 +56,7 @@ def _at(minute: int) -> int:
     return T0 + minute * MIN
 
 
-# Worked out by hand from HAND (docs/kpis.md, "Occupancy").
+# Worked out by hand from HAND (docs/kpis.md, "Occupancy and FCR over days").
 HAND_EXPECTED: dict[Key, Seconds] = {
     ("default", "a1", "", _at(0)): _seconds(available=300),
     ("default", "a1", "", _at(15)): _seconds(available=300, busy=300, acw=120, away=180),
