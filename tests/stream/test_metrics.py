@@ -17,13 +17,12 @@ from pipeline.core.catalogue import (
     OCCUPANCY,
 )
 from pipeline.core.clock import US_PER_S
-from pipeline.core.events import AGENT_STATES, decode_message
-from pipeline.core.kpi_state import KpiState
-from pipeline.core.live import LiveBoard, snapshot_many
+from pipeline.core.events import AGENT_STATES
 from pipeline.report import report_from_lines
 from pipeline.stream.metrics import CONTACT_COUNTERS, build_registry
 from tests.stream.events import mixed_events
 from tests.stream.harness import LocalPipeline
+from tests.stream.one_board import one_board
 
 SETTINGS = load_settings(env={})
 
@@ -156,24 +155,13 @@ def test_occupancy_and_fcr_series_sum_to_the_whole_centre_s_figures() -> None:
     pipeline.run(max_messages=4)
     pipeline.assign_all()
     registry, _ = build_registry(pipeline)
-    state = KpiState(SETTINGS.queue, SETTINGS.tenant_timezone)
-    for line in lines:
-        state.apply(decode_message(line)[0])
-    state.flush()
-    board = LiveBoard.from_segments(
-        state.segments.segments.values(), state.segments.queue_config, SETTINGS.tenant_timezone
-    )
-    now = state.segments.watermark_us
-    tiles = snapshot_many(
-        [board], now, SETTINGS.tenant_timezone, [state.segments.agents],
-        fcr=state.fcr.live_parts(now),
-    )  # fmt: skip
+    _, tiles = one_board(lines, SETTINGS)
     assert any(tile.fcr for tile in tiles) and any(tile.agent_time for tile in tiles)
 
     def sample(name: str, **labels: str) -> float:
         return registry.get_sample_value(name, labels) or 0.0
 
-    for tile in tiles:
+    for tile in (tile for tile in tiles if tile.channel is None):
         base = {"tenant": tile.tenant, "queue": tile.queue}
         for window, seconds in tile.agent_time.items():
             time = {

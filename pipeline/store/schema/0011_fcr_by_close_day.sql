@@ -42,24 +42,20 @@ SELECT
     queue,
     channel,
     any(today) AS as_of,
-    toInt64(countIf(close_day > today - 7)) AS fcr_7d_eligible,
-    toInt64(sumIf(resolved, close_day > today - 7)) AS fcr_7d_resolved,
+    toInt64(sumIf(fcr_eligible, close_day > today - 7)) AS fcr_7d_eligible,
+    toInt64(sumIf(fcr_resolved, close_day > today - 7)) AS fcr_7d_resolved,
     if(fcr_7d_eligible = 0, NULL, fcr_7d_resolved / fcr_7d_eligible) AS fcr_7d,
-    toInt64(count()) AS fcr_30d_eligible,
-    toInt64(sum(resolved)) AS fcr_30d_resolved,
+    toInt64(sum(fcr_eligible)) AS fcr_30d_eligible,
+    toInt64(sum(fcr_resolved)) AS fcr_30d_resolved,
     if(fcr_30d_eligible = 0, NULL, fcr_30d_resolved / fcr_30d_eligible) AS fcr_30d
 FROM
 (
     SELECT
-        tenant,
-        queue,
-        channel,
-        fcr_resolved AS resolved,
-        toDate(fromUnixTimestamp64Micro(offered_us + fcr_window_us, 'UTC'), {zone:String})
-            AS close_day,
-        toDate(fromUnixTimestamp64Micro(watermark_us, 'UTC'), {zone:String}) AS today
-    FROM segment_facts
-    WHERE fcr_eligible = 1
+        tenant, queue, channel, close_day, fcr_eligible, fcr_resolved,
+        toDate(fromUnixTimestamp64Micro(
+            ifNull((SELECT toUnixTimestamp64Micro(max(ts)) FROM events), 0), 'UTC'),
+            {zone:String}) AS today
+    FROM fcr_by_close_day(zone = {zone:String})
 )
 WHERE close_day > today - 30
 GROUP BY tenant, queue, channel;
