@@ -83,6 +83,8 @@ COUNTS: tuple[Count, ...] = (
     Count("nps_promoters", "promoters", "ccpipe_nps_promoters_total", "NPS responses of 9 or 10."),
     Count("nps_detractors", "detractors", "ccpipe_nps_detractors_total",
           "NPS responses of 0 to 6."),
+    Count("wait_abandoned_sum_us", "sum of abandoned waits", "ccpipe_abandon_wait_seconds_total",
+          "Sum of waits of abandoned segments, short abandons included (for patience)."),
 )  # fmt: skip
 COUNT = {count.field: count for count in COUNTS}
 

@@ -45,6 +45,10 @@ COUNT_FIELDS: tuple[str, ...] = (
     "nps_responses",
     "nps_promoters",
     "nps_detractors",
+    # Waits of every abandoned segment, short abandons included: with the answered waits and
+    # those still waiting, the time customers were exposed to abandoning (live staffing's
+    # patience estimate, docs/staffing.md).
+    "wait_abandoned_sum_us",
 )
 MAX_WAIT_INDEX = COUNT_FIELDS.index("max_wait_us")
 N_COUNTS = len(COUNT_FIELDS)
