@@ -1,8 +1,10 @@
-"""The FCR views (migration 0011) against the core's live FCR: by close day, 7 and 30 days.
+"""FCR by close day and over 7 and 30 days, in SQL (`fcr_close_intervals`, migration 0011,
+with the queries `pipeline/kpi_sql.py` renders from the catalogue), against the core's live
+FCR.
 
 Simulated days 40, 20, 6 and 3 days before the last one, and the last one, in a zone an
 hour off UTC: some windows close on the edge of the 7-day figure and some before the
-30-day one, and the views must draw the edges as `FcrTracker` and `live_fcr` do.
+30-day one, and the SQL must draw the edges as `FcrTracker` and `live_fcr` do.
 """
 
 from __future__ import annotations
@@ -15,18 +17,17 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 
-from pipeline.core.catalogue import FCR_LIVE, KPI
+from pipeline.core.catalogue import FCR_LIVE
 from pipeline.core.clock import US_PER_S, datetime_to_us
 from pipeline.core.events import AnyEvent, decode_message
 from pipeline.core.fcr import FcrPart
 from pipeline.core.kpi_state import KpiState
 from pipeline.core.live import live_fcr, local_day_start_us
-from pipeline.kpi_sql import row_sql
+from pipeline.kpi_sql import fcr_days_sql, fcr_trailing_sql
 from pipeline.simulator.emit import DEFAULT_START_US, simulate_events
 from pipeline.store import Store, open_store
 from pipeline.store.migrations import load_migrations, migrate
 from tests.store.fill import SETTINGS, fill
-from tests.store.test_views_catalogue import select_columns, view_statement
 
 ZONE = "Europe/Oslo"
 DAY_US = 86400 * US_PER_S
@@ -81,16 +82,28 @@ def test_the_watermark_is_the_same_in_sql(filled: Filled) -> None:
 
 
 def test_by_close_day_equals_the_core(filled: Filled) -> None:
-    rows = filled.store.query(
-        "SELECT tenant, queue, channel, close_day, fcr_eligible, fcr_resolved, fcr_rate "
-        f"FROM fcr_by_close_day(zone = '{ZONE}')"
-    ).rows
+    rows = filled.store.query(fcr_days_sql(ZONE)).dicts()
     got = {}
-    for tenant, queue, channel, day, eligible, resolved, rate in rows:
-        assert rate == resolved / eligible
-        got[(tenant, queue, channel, _day_us(day))] = [eligible, resolved]
+    for row in rows:
+        assert row["fcr_rate"] == row["resolved"] / row["eligible"]
+        key = (row["tenant"], row["queue"], row["channel"], _day_us(row["close_day"]))
+        got[key] = [row["eligible"], row["resolved"]]
     assert len({key[3] for key in got}) >= len(DAYS_BACK)  # several close days
     assert got == filled.closed
+
+
+def test_a_utc_day_is_another_day(filled: Filled) -> None:
+    """The zone matters: windows closing between 23:00 and 24:00 UTC are the next day in
+    Oslo, so the two groupings differ (and the one in Oslo is the core's, above)."""
+
+    def days(zone: str) -> dict[tuple[str, str, str, date], int]:
+        rows = filled.store.query(fcr_days_sql(zone)).dicts()
+        return {
+            (r["tenant"], r["queue"], r["channel"], r["close_day"]): r["eligible"] for r in rows
+        }
+
+    assert days("UTC") != days(ZONE)
+    assert sum(days("UTC").values()) == sum(days(ZONE).values())
 
 
 def test_trailing_figures_equal_the_live_ones(filled: Filled) -> None:
@@ -99,23 +112,18 @@ def test_trailing_figures_equal_the_live_ones(filled: Filled) -> None:
     for part in filled.parts:
         by_group.setdefault(part.group, []).append(part)
     expected = {group: live_fcr(parts, today) for group, parts in by_group.items()}
-    columns = ", ".join(
-        f"{live.name}_resolved, {live.name}_eligible, {live.name}" for live in TRAILING
-    )
-    rows = filled.store.query(
-        f"SELECT tenant, queue, channel, as_of, {columns} FROM fcr_trailing(zone = '{ZONE}')"
-    ).rows
     got: dict[Group, dict[str, tuple[int, int]]] = {}
-    for tenant, queue, channel, as_of, *figures in rows:
-        assert _day_us(as_of) == today
-        held = got.setdefault((tenant, queue, channel), {})
-        for i, live in enumerate(TRAILING):
-            resolved, eligible, rate = figures[3 * i : 3 * i + 3]
-            assert rate == (resolved / eligible if eligible else None)
+    for row in filled.store.query(fcr_trailing_sql(ZONE)).dicts():
+        assert _day_us(row["as_of"]) == today
+        held = got.setdefault((row["tenant"], row["queue"], row["channel"]), {})
+        for live in TRAILING:
+            resolved, eligible = row[f"{live.name}_resolved"], row[f"{live.name}_eligible"]
+            assert row[live.name] == (resolved / eligible if eligible else None)
             if eligible:
                 held[live.name] = (resolved, eligible)
+    trailing = {live.name for live in TRAILING}
     core = {
-        group: {name: value for name, value in figures.items() if name != "fcr_today"}
+        group: {name: value for name, value in figures.items() if name in trailing}
         for group, figures in expected.items()
     }
     assert got == {group: figures for group, figures in core.items() if figures}
@@ -124,11 +132,6 @@ def test_trailing_figures_equal_the_live_ones(filled: Filled) -> None:
     assert any("fcr_7d" in f for f in got.values())
 
 
-def test_the_views_divide_as_the_catalogue_defines_fcr() -> None:
-    columns = select_columns(view_statement("fcr_by_close_day"))
-    assert columns["fcr_rate"] == row_sql(KPI["fcr_rate"])
-    trailing = select_columns(view_statement("fcr_trailing"))
-    for live in TRAILING:
-        assert trailing[live.name] == (
-            f"if({live.name}_eligible = 0, NULL, {live.name}_resolved / {live.name}_eligible)"
-        )
+def test_a_zone_is_a_name_not_sql() -> None:
+    with pytest.raises(ValueError):
+        fcr_days_sql("UTC') OR 1 = 1 --")

@@ -5,7 +5,7 @@ the queue's time per state and occupancy per interval, and FCR by the day window
 
 Occupancy is the catalogue's `OCCUPANCY` and FCR its `fcr_rate` and `FCR_LIVE`: the live
 panels read their recording rules, the ClickHouse panels the views of migrations 0010 and
-0011, summed before dividing (pipeline/kpi_sql.py)."""
+0011 and kpi_sql's FCR queries, summed before dividing (pipeline/kpi_sql.py)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from pipeline.grafana.panels import (
     timeseries,
 )
 from pipeline.grafana.variables import QUEUE, queue_variables
-from pipeline.kpi_sql import state_column, state_summed_sql, summed_sql
+from pipeline.kpi_sql import fcr_trailing_sql, state_column, state_summed_sql, summed_sql
 from pipeline.targets import Targets
 
 # The tenant's time zone for the days FCR windows closed (the settings' `timezone`).
@@ -105,11 +105,11 @@ ORDER BY time, queue
 
 FCR_BY_CLOSE_DAY = f"""
 SELECT
-    toDateTime(close_day, '${{zone}}') AS time,
+    toDateTime(toDate(close_start, '${{zone}}'), '${{zone}}') AS time,
     queue,
     {summed_sql(KPI["fcr_rate"])} AS fcr_rate
-FROM fcr_by_close_day(zone = '${{zone}}')
-WHERE tenant = '${{tenant}}' AND $__timeFilter(close_day)
+FROM fcr_close_intervals
+WHERE tenant = '${{tenant}}' AND $__timeFilter(close_start)
 GROUP BY time, queue
 ORDER BY time, queue
 """
@@ -124,7 +124,8 @@ SELECT
     queue,
     any(as_of) AS as_of,
     {_TRAILING}
-FROM fcr_trailing(zone = '${{zone}}')
+FROM
+({fcr_trailing_sql("${zone}")})
 WHERE tenant = '${{tenant}}'
 GROUP BY queue
 ORDER BY queue
