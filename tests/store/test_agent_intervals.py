@@ -8,19 +8,25 @@ occupancy of each row and of each queue's rollup equal to the last digit.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from zoneinfo import ZoneInfo
 
+import msgspec
+import orjson
 import pytest
 
 from pipeline.core.agents import AgentBoard, Seconds, interval_seconds, occupancy
 from pipeline.core.catalogue import OCCUPANCY
 from pipeline.core.clock import INTERVAL_US, datetime_to_us, format_utc
-from pipeline.core.events import AGENT_STATES, AgentState, AnyEvent
-from pipeline.kpi_sql import state_column, state_row_sql
+from pipeline.core.events import AGENT_STATES, AgentState, AnyEvent, decode_message
+from pipeline.core.live import local_day_start_us
+from pipeline.kpi_sql import state_column, state_row_sql, state_summed_sql
+from pipeline.simulator.emit import simulate_events
 from pipeline.store import Store, open_store
 from pipeline.store.migrations import load_migrations, migrate
-from tests.store.fill import fill, simulated
+from tests.store.fill import SETTINGS, fill
 from tests.store.rows import T0, S, insert_agent_states, set_watermark
 from tests.store.test_views_catalogue import select_columns, view_statement
+from tests.stream.one_board import one_board
 
 MIN = 60 * S
 STATE_COLUMNS = ", ".join(state_column(state) for state in AGENT_STATES)
@@ -177,8 +183,10 @@ def test_the_views_divide_as_the_catalogue_defines_occupancy() -> None:
 
 
 class Simulated:
-    def __init__(self, store: Store, events: list[AnyEvent]) -> None:
+    def __init__(self, store: Store, line: bytes) -> None:
         self.store = store
+        self.line = line  # every event, as one batch message
+        events, _ = decode_message(line)
         self.core = core_intervals(events, max(e.ts_us for e in events))
 
 
@@ -187,9 +195,9 @@ def simulated_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simula
     store = open_store(f"chdb://{tmp_path_factory.mktemp('agents') / 'store'}")
     try:
         migrate(store, load_migrations())
-        events = simulated(1500, seed=7)
-        fill(store, events)
-        yield Simulated(store, events)
+        line = orjson.dumps(list(simulate_events(1500, 7)))
+        fill(store, decode_message(line)[0])
+        yield Simulated(store, line)
     finally:
         store.close()
 
@@ -203,3 +211,28 @@ def test_view_equals_the_core_per_agent_queue_and_interval(simulated_store: Simu
 
 def test_queue_view_equals_the_core_summed(simulated_store: Simulated) -> None:
     assert sql_queue_rollup(simulated_store.store) == queue_rollup(simulated_store.core)
+
+
+def test_the_wallboard_s_occupancy_today_is_today_s_intervals_summed(
+    simulated_store: Simulated,
+) -> None:
+    """The live board's queue tiles at the watermark, in a zone whose day holds the whole
+    simulation: each queue's time per state today and its occupancy today equal the sums of
+    today's rows of `queue_state_intervals`, divided once."""
+    settings = msgspec.structs.replace(SETTINGS, timezone="America/New_York")
+    state, tiles = one_board([simulated_store.line], settings)
+    today = local_day_start_us(state.segments.watermark_us, ZoneInfo("America/New_York"))
+    rows = simulated_store.store.query(
+        f"SELECT tenant, queue, {', '.join(f'sum({c})' for c in STATE_COLUMNS.split(', '))}, "
+        f"{state_summed_sql(OCCUPANCY)} FROM queue_state_intervals "
+        f"WHERE interval_start >= fromUnixTimestamp64Micro({today}, 'UTC') "
+        "GROUP BY tenant, queue"
+    ).rows
+    sql = {(tenant, queue): (list(seconds), occupied) for tenant, queue, *seconds, occupied in rows}
+    live = {
+        (tile.tenant, tile.queue): (tile.agent_time["today"], tile.occupancy("today"))
+        for tile in tiles
+        if tile.channel is None and "today" in tile.agent_time
+    }
+    assert len(live) >= 3 and all(seconds[0] > 0 for seconds, _ in live.values())
+    assert sql == live
