@@ -228,6 +228,11 @@ class LiveFcr:
     formula: str
     days: int  # 0: today's provisional figure
 
+    @property
+    def window(self) -> str:
+        """The `window` label of its Prometheus series: `7d`, `30d`, `today`."""
+        return self.name.removeprefix("fcr_")
+
 
 # The contract's FCR over the windows that closed recently, and today's provisional figure:
 # of today's handled contacts with a customer, the share whose customer has not come back
@@ -319,6 +324,28 @@ AGENT_STATE = Metric(
     "1 for the agent's current state (opt-in: per_agent_metrics).",
     ("tenant", "agent", "state"),
 )
+AGENT_TIME = Metric(
+    "ccpipe_window_agent_state_seconds",
+    "gauge",
+    "Time the queue's agents spent in each state in the window (an agent counts in every "
+    "queue it listed then); occupancy divides sums of these.",
+    ("tenant", "queue", "window", "state"),
+)
+# The live FCR figures' terms (catalogue FCR_LIVE, label `window` its `LiveFcr.window`): for
+# 7d and 30d the segments whose FCR window closed then; for today, today's handled contacts
+# with a customer and those not come back nor wrapped up unresolved so far.
+FCR_WINDOW_ELIGIBLE = Metric(
+    "ccpipe_window_fcr_eligible",
+    "gauge",
+    "FCR-eligible segments of the live FCR figure (today: handled with a customer).",
+    WINDOW_GAUGE_LABELS,
+)
+FCR_WINDOW_RESOLVED = Metric(
+    "ccpipe_window_fcr_resolved",
+    "gauge",
+    "Of those, resolved at first contact (today: so far).",
+    WINDOW_GAUGE_LABELS,
+)
 EVENTS = Metric("ccpipe_events_total", "counter", "Events decoded from the events topic.")
 EVENTS_DUPLICATE = Metric(
     "ccpipe_events_duplicate_total", "counter", "Events ignored as duplicates."
@@ -368,6 +395,9 @@ WORKER_METRICS: tuple[Metric, ...] = (
     QUEUE_LONGEST_WAIT,
     AGENTS,
     *WINDOW_GAUGES.values(),
+    AGENT_TIME,
+    FCR_WINDOW_ELIGIBLE,
+    FCR_WINDOW_RESOLVED,
     AGENT_STATE,
     EVENTS,
     EVENTS_DUPLICATE,
@@ -564,6 +594,11 @@ WINDOW_OFFERED_RULE = rule_name(TENANT_QUEUE, WINDOW_GAUGES["offered"].name, "su
 QUEUE_WAITING_RULE = rule_name(TENANT_QUEUE, QUEUE_WAITING.name, "sum")
 QUEUE_LONGEST_WAIT_RULE = rule_name(TENANT_QUEUE, QUEUE_LONGEST_WAIT.name, "max")
 AGENTS_RULE = rule_name(TENANT_QUEUE_STATE, AGENTS.name, "sum")
+AGENT_TIME_RULE = rule_name(TENANT_QUEUE_STATE, AGENT_TIME.name, "sum")
+# Occupancy per queue and live window (label `window`), summed over workers, then divided.
+OCCUPANCY_RULE = rule_name(TENANT_QUEUE, f"ccpipe_window_{OCCUPANCY.name}", RATIO)
+# The live FCR figures per queue (label `window`: 7d, 30d, today), summed, then divided.
+FCR_WINDOW_RULE = rule_name(TENANT_QUEUE, "ccpipe_window_fcr", KPI["fcr_rate"].unit)
 EVENTS_RATE_RULE = rule_name(JOB, EVENTS.family, "rate5m")
 DEAD_LETTERS_RATE_RULE = rule_name(JOB_REASON, DEAD_LETTERED.family, "rate5m")
 DEAD_LETTERS_INCREASE_RULE = rule_name(JOB, DEAD_LETTERED.family, "increase15m")
