@@ -136,6 +136,10 @@ def test_sources_merge_and_a_source_that_drops_a_group_takes_it_away() -> None:
         (b'{"not": "ours"}', "not a ccpipe live publication"),
         (msgspec.msgpack.encode([FORMAT + 1, "seg:0"]), f"format {FORMAT + 1}"),
         (message("seg:0", 1, [part("q", [T])])[:-7], "damaged"),
+        (
+            message("seg:0", 1, [GroupPart("default", "q", "voice", [], 0, [(T, [1] * 18)])]),
+            "counts of 18 fields",
+        ),
     ],
 )
 def test_bad_input_is_refused_with_a_reason_counted_and_skipped(value: bytes, reason: str) -> None:
