@@ -43,6 +43,13 @@ from pipeline.core.live import (
     AgentFigures,
     QueueFigures,
 )
+from pipeline.core.staffing import (
+    INPUTS_TEXT,
+    STAFFED_STATES,
+    ChannelStaffing,
+    LiveStaffing,
+    QueueStaffing,
+)
 from pipeline.core.thresholds import QueueLookup
 from pipeline.targets import Goal, QueueTargets, Targets
 
@@ -175,6 +182,72 @@ SERIES_SPEC: dict[str, Any] = {
 }
 
 
+# "needs N · has M" on a queue's tile, and per channel the need, the share of the staff and the
+# service level projected at it (pipeline/core/staffing.py, docs/staffing.md).
+STAFFING_SPEC: dict[str, Any] = {
+    "label": "needs {required} · has {staffed}",
+    "tooltip": (
+        f"Agents needed now for the service-level target ({INPUTS_TEXT}; Erlang A once enough "
+        "contacts abandoned to estimate patience, else Erlang C), against agents staffed: "
+        f"listing the queue and {', '.join(STAFFED_STATES)}. An agent listing several queues "
+        "counts in each. A queue needs the sum of its channels' agents; its staff is shared "
+        "among its channels in proportion to their need."
+    ),
+    "queue": [
+        {"key": "required", "label": "Needs", "format": "count",
+         "tooltip": "Agents needed on the floor now, the channels' needs summed."},
+        {"key": "staffed", "label": "Has", "format": "count",
+         "tooltip": f"Agents listing the queue and {', '.join(STAFFED_STATES)}."},
+        {"key": "gap", "label": "Short", "format": "count",
+         "tooltip": "Needed minus staffed (negative: agents to spare)."},
+    ],
+    "channel": [
+        {"key": "required", "label": "Needs", "format": "count",
+         "tooltip": "Agents this channel needs for its own target and threshold."},
+        {"key": "staffed", "label": "Share", "format": "count",
+         "tooltip": "The queue's staffed agents shared among its channels by their need."},
+        {"key": "projected_service_level", "label": "Projected SL", "format": "percent",
+         "tooltip": "Service level the share of agents gives at the trailing rates, "
+         "against the channel's service-level target."},
+        {"key": "rate_per_hour", "label": "Arrivals", "format": "count",
+         "tooltip": f"Contacts an hour, over the last {WINDOW_LABELS['15m']}."},
+        {"key": "aht_s", "label": "AHT", "format": "duration",
+         "tooltip": f"Average handle time over the last {WINDOW_LABELS['60m']} (today's when "
+         "none was handled in that hour)."},
+        {"key": "patience_s", "label": "Patience", "format": "duration",
+         "tooltip": "Mean patience estimated from the channel's abandons and waits over the "
+         "last 60 min (null: too few abandons, Erlang C)."},
+    ],
+}  # fmt: skip
+
+
+def live_staffing(targets: Targets, thresholds: QueueLookup) -> LiveStaffing:
+    """Live staffing advice for the targets and the queue settings' thresholds."""
+    return LiveStaffing(
+        lambda t, q, c: targets.service_target(t, q, c, thresholds(t, q, c)),
+        targets.staffing.min_abandons,
+    )
+
+
+def staffing_row(advice: QueueStaffing) -> dict[str, Any]:
+    return {"required": advice.required, "staffed": advice.staffed, "gap": advice.gap}
+
+
+def channel_staffing_row(advice: ChannelStaffing) -> dict[str, Any]:
+    traffic = advice.traffic
+    return {
+        "required": advice.required,
+        "staffed": advice.staffed,
+        "projected_service_level": advice.projected_service_level,
+        "target": None if advice.target is None else advice.target.service_level,
+        "model": advice.model,
+        "rate_per_hour": advice.demand.rate_per_s * 3600,
+        "aht_s": advice.demand.aht_s,
+        "patience_s": None if traffic is None else traffic.patience_s,
+        "note": advice.note,
+    }
+
+
 def judge(value: float | None, target: float | None, check: Check, volume_ok: bool) -> Status:
     """met / near / missed against the target; `low` when too few contacts to judge a rate,
     `none` when there is no target or no value. `missed` is exactly the alert condition."""
@@ -284,9 +357,13 @@ def _judge_tile(
 
 
 def _channel_rows(
-    tiles: Sequence[QueueFigures], targets: Targets, thresholds: QueueLookup
+    tiles: Sequence[QueueFigures],
+    targets: Targets,
+    thresholds: QueueLookup,
+    staffing: QueueStaffing | None = None,
 ) -> list[dict[str, Any]]:
     """A queue's channels, each judged against its own threshold and targets."""
+    advised = {c.channel: c for c in (staffing.channels if staffing is not None else ())}
     rows: list[dict[str, Any]] = []
     for tile in tiles:
         assert tile.channel is not None
@@ -304,6 +381,9 @@ def _channel_rows(
                 "targets": _target_values(own),
                 "age_bands": list(tile.age_bands),
                 "stale": tile.stale,
+                "staffing": None
+                if tile.channel not in advised
+                else channel_staffing_row(advised[tile.channel]),
             }
         )
     rows.sort(key=lambda row: (-(row["figures"]["in_queue"] or 0), row["channel"]))
@@ -373,12 +453,17 @@ def wallboard(
     thresholds: QueueLookup,
     zone_of: ZoneLookup,
     agents: Sequence[AgentFigures] = (),
+    staffing: LiveStaffing | None = None,
 ) -> dict[str, Any]:
     """The page's whole state as JSON-ready values (see docs/demo.md for the fields).
 
     `tiles` are the queues' tiles, and the channels' when given (`per_channel`); `thresholds`
-    and `zone_of` are the settings' lookups (`Settings.queue`, `Settings.tenant_timezone`)."""
+    and `zone_of` are the settings' lookups (`Settings.queue`, `Settings.tenant_timezone`);
+    `staffing` the advice kept between refreshes (a new one if not given: the same figures,
+    found with a little more work)."""
     series = day_series(day_counts)
+    advisor = staffing if staffing is not None else live_staffing(targets, thresholds)
+    advice = {(a.tenant, a.queue): a for a in advisor.advise(tiles, watermark_us)}
     channels: dict[tuple[str, str], list[QueueFigures]] = {}
     for tile in tiles:
         if tile.channel is not None:
@@ -398,7 +483,10 @@ def wallboard(
                         _target_values(own)[check.target],
                     )
                 )  # fmt: skip
-        rows = _channel_rows(channels.get((tile.tenant, tile.queue), []), targets, thresholds)
+        own_advice = advice.get((tile.tenant, tile.queue))
+        rows = _channel_rows(
+            channels.get((tile.tenant, tile.queue), []), targets, thresholds, own_advice
+        )
         callbacks = [row for row in rows if row["channel"] == "callback"]
         queues.append(
             {
@@ -414,6 +502,7 @@ def wallboard(
                 "agents": dict(tile.agents),
                 "age_bands": list(tile.age_bands),
                 "callbacks_waiting": sum(row["figures"]["in_queue"] for row in callbacks),
+                "staffing": None if own_advice is None else staffing_row(own_advice),
                 "channels": rows,
                 "series": [
                     {"start": format_utc(start), SERIES_KPI: value}
@@ -432,6 +521,7 @@ def wallboard(
         "channel_figures": CHANNEL_FIGURE_SPECS,
         "age_bands": list(AGE_BAND_LABELS),
         "series": SERIES_SPEC,
+        "staffing": STAFFING_SPEC,
         "queues": queues,
         "agents": agent_rows(agents),
         "teams": sorted({a.team for a in agents if a.team}),

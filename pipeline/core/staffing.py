@@ -1,0 +1,279 @@
+"""Live staffing advice: what each queue needs now, what it has, and what that delivers.
+
+From the live figures of `pipeline.core.live` (a queue's tile and its channels' tiles, at the
+view's clock), per (tenant, queue, channel):
+
+- **arrival rate** λ: contacts offered in the trailing 15-minute window over the window's
+  elapsed length (now minus its first minute: 14 to 15 minutes, docs/live.md);
+- **AHT**: handle time over handled contacts in the trailing 60 minutes (today's when none
+  was handled in the last hour);
+- **patience**: the censored maximum-likelihood estimate for exponential patience, exposure
+  over abandons, over the contacts offered in the trailing 60 minutes. Abandons count short
+  ones too; the exposure is every wait that could have ended in an abandon: the waits of the
+  answered, of the abandoned, and the waits so far of those still waiting. Used only with at
+  least `min_abandons` abandons (Erlang A), else none (Erlang C);
+- the queue's **service-level target** at the channel's threshold and short-abandon limit.
+
+Agents **staffed** are those whose latest state lists the queue and is available, busy or in
+after-contact work; an agent listing several queues counts in each of them. A queue with
+several channels needs the sum of its channels' required agents; its staffed agents are shared
+among its channels in proportion to their required agents (largest remainders, so the shares
+add up to the staff), and each channel's service level is projected at its share.
+
+Pure: `erlang.advise` does the maths; nothing here knows Faust, Kafka or ClickHouse.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from pipeline.core.catalogue import WINDOW_LABELS
+from pipeline.core.clock import US_PER_S
+from pipeline.core.erlang import (
+    PATIENCE_RATIO_LIMIT,
+    ServiceTarget,
+    StaffingError,
+    Traffic,
+    advise,
+    service_level,
+)
+from pipeline.core.intervals import COUNT_FIELDS
+from pipeline.core.live import TODAY, QueueFigures
+
+# Agent states that count as staffed: on the floor, taking or finishing contacts.
+STAFFED_STATES: tuple[str, ...] = ("available", "busy", "acw")
+ARRIVAL_WINDOW = "15m"  # the arrival rate's window
+HANDLE_WINDOW = "60m"  # AHT's and patience's: more contacts, steadier
+HANDLE_FALLBACK_WINDOW = TODAY  # AHT when nothing was handled in HANDLE_WINDOW
+
+_I = {name: COUNT_FIELDS.index(name) for name in COUNT_FIELDS}
+
+Group = tuple[str, str, str]  # (tenant, queue, channel)
+# (tenant, queue, channel) -> the channel's service target, None when it has none.
+TargetLookup = Callable[[str, str, str], ServiceTarget | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Demand:
+    """A channel's trailing figures, as counted: what its traffic is estimated from."""
+
+    offered: int  # in the arrival window
+    elapsed_s: float  # the arrival window's length so far
+    handled: int  # in the handle window (or the fallback's)
+    handle_sum_s: float
+    abandons: int  # in the handle window, short abandons included
+    exposure_s: float  # waits in the handle window: answered, abandoned, still waiting
+
+    @property
+    def rate_per_s(self) -> float:
+        return self.offered / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def aht_s(self) -> float | None:
+        return self.handle_sum_s / self.handled if self.handled else None
+
+    def patience_s(self, min_abandons: int) -> float | None:
+        """Exposure over abandons, with at least `min_abandons` of them; else None."""
+        if self.abandons < max(min_abandons, 1) or self.exposure_s <= 0:
+            return None
+        return self.exposure_s / self.abandons
+
+    def traffic(self, min_abandons: int) -> Traffic | None:
+        """Erlang A's traffic (C's without a patience estimate); None without arrivals or
+        without a handle time to go by."""
+        aht = self.aht_s
+        if not self.offered or self.elapsed_s <= 0 or aht is None or aht <= 0:
+            return None
+        patience = self.patience_s(min_abandons)
+        if patience is not None and patience > PATIENCE_RATIO_LIMIT * aht:
+            patience = None  # customers that patient do not abandon: Erlang C
+        return Traffic(self.rate_per_s, aht, patience)
+
+
+def demand(tile: QueueFigures, now_us: int) -> Demand:
+    """A channel tile's trailing figures at `now_us` (the clock its figures were made at)."""
+    arrivals = tile.windows[ARRIVAL_WINDOW]
+    handle = tile.windows[HANDLE_WINDOW].counts
+    handled = handle if handle[_I["handled"]] else tile.windows[HANDLE_FALLBACK_WINDOW].counts
+    abandons = handle[_I["abandoned"]] + handle[_I["short_abandoned"]]
+    exposure_us = (
+        handle[_I["wait_answered_sum_us"]]
+        + handle[_I["wait_abandoned_sum_us"]]
+        + tile.waiting_sum_us.get(HANDLE_WINDOW, 0)
+    )
+    return Demand(
+        offered=arrivals.counts[_I["offered"]],
+        elapsed_s=max(0, now_us - arrivals.start_us) / US_PER_S,
+        handled=handled[_I["handled"]],
+        handle_sum_s=handled[_I["handle_sum_us"]] / US_PER_S,
+        abandons=abandons,
+        exposure_s=exposure_us / US_PER_S,
+    )
+
+
+def staffed(agents: Mapping[str, int]) -> int:
+    """Agents on the floor from a queue tile's agents per state."""
+    return sum(agents.get(state, 0) for state in STAFFED_STATES)
+
+
+def shares(staff: int, weights: Sequence[int]) -> list[int]:
+    """`staff` split in proportion to `weights` by largest remainders (ties to the first):
+    whole agents that add up to `staff`, or all 0 when the weights are."""
+    total = sum(weights)
+    if total <= 0 or staff <= 0:
+        return [0] * len(weights)
+    exact = [staff * w / total for w in weights]
+    out = [math.floor(x) for x in exact]
+    order = sorted(range(len(weights)), key=lambda i: (out[i] - exact[i], i))
+    for i in order[: staff - sum(out)]:
+        out[i] += 1
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelStaffing:
+    """One channel of a queue: its demand, the agents it needs, its share of the staff, and
+    the service level projected at that share. `required` is None when it cannot be said
+    (no service-level target, no handle time yet, or a load past the search limit: `note`)."""
+
+    channel: str
+    demand: Demand
+    target: ServiceTarget | None
+    traffic: Traffic | None
+    required: int | None
+    staffed: int
+    projected_service_level: float | None  # None without arrivals or without `required`
+    note: str | None = None
+
+    @property
+    def model(self) -> str | None:
+        if self.traffic is None:
+            return None
+        return "erlang_c" if self.traffic.patience_s is None else "erlang_a"
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStaffing:
+    """A queue now: "needs `required` · has `staffed`", and its channels."""
+
+    tenant: str
+    queue: str
+    staffed: int
+    channels: tuple[ChannelStaffing, ...]
+
+    @property
+    def required(self) -> int | None:
+        """The channels' required agents summed; None when no channel's can be said."""
+        known = [c.required for c in self.channels if c.required is not None]
+        if not known and self.channels:
+            return None
+        return sum(known)
+
+    @property
+    def gap(self) -> int | None:
+        """Agents short (negative: to spare)."""
+        required = self.required
+        return None if required is None else required - self.staffed
+
+
+class LiveStaffing:
+    """Advises every queue of a view at each refresh, starting each channel's search from the
+    agents it needed at the last one (trailing rates move little between refreshes)."""
+
+    def __init__(self, target_of: TargetLookup, min_abandons: int) -> None:
+        self._target_of = target_of
+        self._min_abandons = min_abandons
+        self._previous: dict[Group, int] = {}
+
+    def advise(self, tiles: Iterable[QueueFigures], now_us: int) -> list[QueueStaffing]:
+        """Queue tiles and channel tiles (`per_channel`) of one view at `now_us`: one
+        `QueueStaffing` per queue tile, its channels from the channel tiles."""
+        queues: dict[tuple[str, str], QueueFigures] = {}
+        channels: dict[tuple[str, str], list[QueueFigures]] = {}
+        for tile in tiles:
+            if tile.channel is None:
+                queues[(tile.tenant, tile.queue)] = tile
+            else:
+                channels.setdefault((tile.tenant, tile.queue), []).append(tile)
+        previous, self._previous = self._previous, {}
+        out = []
+        for key, tile in queues.items():
+            rows = sorted(channels.get(key, []), key=lambda t: t.channel or "")
+            out.append(self._queue(tile, rows, now_us, previous))
+        return out
+
+    def _queue(
+        self,
+        tile: QueueFigures,
+        rows: Sequence[QueueFigures],
+        now_us: int,
+        previous: Mapping[Group, int],
+    ) -> QueueStaffing:
+        staff = staffed(tile.agents)
+        needs = []
+        for row in rows:
+            assert row.channel is not None
+            group = (row.tenant, row.queue, row.channel)
+            needs.append(self._need(group, demand(row, now_us), previous.get(group)))
+        split = shares(staff, [need.required or 0 for need in needs])
+        channels = []
+        for need, share in zip(needs, split, strict=True):
+            projected = None
+            if need.required is not None and need.target is not None:
+                self._previous[need.group] = need.required
+                if need.traffic is not None:
+                    target = need.target
+                    projected = (
+                        service_level(
+                            need.traffic, share, target.threshold_s, target.short_abandon_s
+                        )
+                        if share
+                        else 0.0
+                    )
+            channels.append(
+                ChannelStaffing(
+                    need.group[2],
+                    need.demand,
+                    need.target,
+                    need.traffic,
+                    need.required,
+                    share,
+                    projected,
+                    need.note,
+                )
+            )
+        return QueueStaffing(tile.tenant, tile.queue, staff, tuple(channels))
+
+    def _need(self, group: Group, dem: Demand, previous: int | None) -> _Need:
+        target = self._target_of(*group)
+        if target is None:
+            return _Need(group, dem, None, None, None, "no service-level target")
+        if not dem.offered:
+            return _Need(group, dem, target, None, 0)
+        traffic = dem.traffic(self._min_abandons)
+        if traffic is None:
+            return _Need(group, dem, target, None, None, "no contact handled yet")
+        try:
+            required = advise(traffic, target, 0, previous).required.agents
+        except StaffingError as exc:
+            return _Need(group, dem, target, traffic, None, str(exc))
+        return _Need(group, dem, target, traffic, required)
+
+
+class _Need(NamedTuple):
+    group: Group
+    demand: Demand
+    target: ServiceTarget | None
+    traffic: Traffic | None
+    required: int | None
+    note: str | None = None
+
+
+# How the figures say where they come from (docs and the wallboard's tooltips).
+INPUTS_TEXT = (
+    f"Arrivals over the last {WINDOW_LABELS[ARRIVAL_WINDOW]}, handle time and patience over "
+    f"the last {WINDOW_LABELS[HANDLE_WINDOW]}, the queue's service-level target"
+)
