@@ -181,12 +181,15 @@ class QueueStaffing:
 
 class LiveStaffing:
     """Advises every queue of a view at each refresh, starting each channel's search from the
-    agents it needed at the last one (trailing rates move little between refreshes)."""
+    agents it needed at the last one (trailing rates move little between refreshes), and
+    projecting its service level at its last share of the staff in the same search (shares
+    move less still); a share that did move costs one more service level."""
 
     def __init__(self, target_of: TargetLookup, min_abandons: int) -> None:
         self._target_of = target_of
         self._min_abandons = min_abandons
-        self._previous: dict[Group, int] = {}
+        # Per group at the last refresh: (agents required, share of the staff).
+        self._previous: dict[Group, tuple[int, int]] = {}
 
     def advise(self, tiles: Iterable[QueueFigures], now_us: int) -> list[QueueStaffing]:
         """Queue tiles and channel tiles (`per_channel`) of one view at `now_us`: one
@@ -210,29 +213,23 @@ class LiveStaffing:
         tile: QueueFigures,
         rows: Sequence[QueueFigures],
         now_us: int,
-        previous: Mapping[Group, int],
+        previous: Mapping[Group, tuple[int, int]],
     ) -> QueueStaffing:
         staff = staffed(tile.agents)
         needs = []
         for row in rows:
             assert row.channel is not None
             group = (row.tenant, row.queue, row.channel)
-            needs.append(self._need(group, demand(row, now_us), previous.get(group)))
+            # A queue's only channel has the whole staff; others most likely their last share.
+            last = previous.get(group)
+            share = staff if len(rows) == 1 else (None if last is None else last[1])
+            guess = None if last is None else last[0]
+            needs.append(self._need(group, demand(row, now_us), guess, share))
         split = shares(staff, [need.required or 0 for need in needs])
         channels = []
         for need, share in zip(needs, split, strict=True):
-            projected = None
-            if need.required is not None and need.target is not None:
-                self._previous[need.group] = need.required
-                if need.traffic is not None:
-                    target = need.target
-                    projected = (
-                        service_level(
-                            need.traffic, share, target.threshold_s, target.short_abandon_s
-                        )
-                        if share
-                        else 0.0
-                    )
+            if need.required is not None:
+                self._previous[need.group] = (need.required, share)
             channels.append(
                 ChannelStaffing(
                     need.group[2],
@@ -241,26 +238,40 @@ class LiveStaffing:
                     need.traffic,
                     need.required,
                     share,
-                    projected,
+                    need.projected if share == need.share else _projected(need, share),
                     need.note,
                 )
             )
         return QueueStaffing(tile.tenant, tile.queue, staff, tuple(channels))
 
-    def _need(self, group: Group, dem: Demand, previous: int | None) -> _Need:
+    def _need(self, group: Group, dem: Demand, guess: int | None, share: int | None) -> _Need:
+        """The group's need, and the service level projected at `share` agents if given."""
         target = self._target_of(*group)
         if target is None:
-            return _Need(group, dem, None, None, None, "no service-level target")
+            return _Need(group, dem, None, None, None, note="no service-level target")
         if not dem.offered:
             return _Need(group, dem, target, None, 0)
         traffic = dem.traffic(self._min_abandons)
         if traffic is None:
-            return _Need(group, dem, target, None, None, "no contact handled yet")
+            return _Need(group, dem, target, None, None, note="no contact handled yet")
         try:
-            required = advise(traffic, target, 0, previous).required.agents
+            advice = advise(traffic, target, share or 0, guess)
         except StaffingError as exc:
-            return _Need(group, dem, target, traffic, None, str(exc))
-        return _Need(group, dem, target, traffic, required)
+            return _Need(group, dem, target, traffic, None, note=str(exc))
+        return _Need(
+            group, dem, target, traffic, advice.required.agents, share,
+            advice.projected_service_level,
+        )  # fmt: skip
+
+
+def _projected(need: _Need, share: int) -> float | None:
+    """The service level `share` agents give the need's traffic (0 with none)."""
+    traffic, target = need.traffic, need.target
+    if traffic is None or target is None or need.required is None:
+        return None
+    if not share:
+        return 0.0
+    return service_level(traffic, share, target.threshold_s, target.short_abandon_s)
 
 
 class _Need(NamedTuple):
@@ -269,6 +280,8 @@ class _Need(NamedTuple):
     target: ServiceTarget | None
     traffic: Traffic | None
     required: int | None
+    share: int | None = None  # the agents `projected` is at
+    projected: float | None = None
     note: str | None = None
 
 
