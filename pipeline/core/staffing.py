@@ -49,7 +49,18 @@ ARRIVAL_WINDOW = "15m"  # the arrival rate's window
 HANDLE_WINDOW = "60m"  # AHT's and patience's: more contacts, steadier
 HANDLE_FALLBACK_WINDOW = TODAY  # AHT when nothing was handled in HANDLE_WINDOW
 
-_I = {name: COUNT_FIELDS.index(name) for name in COUNT_FIELDS}
+_OFFERED, _HANDLED, _HANDLE_SUM, _ABANDONED, _SHORT, _ANSWERED_WAITS, _ABANDONED_WAITS = (
+    COUNT_FIELDS.index(name)
+    for name in (
+        "offered",
+        "handled",
+        "handle_sum_us",
+        "abandoned",
+        "short_abandoned",
+        "wait_answered_sum_us",
+        "wait_abandoned_sum_us",
+    )
+)
 
 Group = tuple[str, str, str]  # (tenant, queue, channel)
 # (tenant, queue, channel) -> the channel's service target, None when it has none.
@@ -95,22 +106,20 @@ class Demand:
 
 def demand(tile: QueueFigures, now_us: int) -> Demand:
     """A channel tile's trailing figures at `now_us` (the clock its figures were made at)."""
-    arrivals = tile.windows[ARRIVAL_WINDOW]
-    handle = tile.windows[HANDLE_WINDOW].counts
-    handled = handle if handle[_I["handled"]] else tile.windows[HANDLE_FALLBACK_WINDOW].counts
-    abandons = handle[_I["abandoned"]] + handle[_I["short_abandoned"]]
+    windows = tile.windows
+    arrivals = windows[ARRIVAL_WINDOW]
+    hour = windows[HANDLE_WINDOW].counts
+    handled = hour if hour[_HANDLED] else windows[HANDLE_FALLBACK_WINDOW].counts
     exposure_us = (
-        handle[_I["wait_answered_sum_us"]]
-        + handle[_I["wait_abandoned_sum_us"]]
-        + tile.waiting_sum_us.get(HANDLE_WINDOW, 0)
+        hour[_ANSWERED_WAITS] + hour[_ABANDONED_WAITS] + tile.waiting_sum_us.get(HANDLE_WINDOW, 0)
     )
     return Demand(
-        offered=arrivals.counts[_I["offered"]],
-        elapsed_s=max(0, now_us - arrivals.start_us) / US_PER_S,
-        handled=handled[_I["handled"]],
-        handle_sum_s=handled[_I["handle_sum_us"]] / US_PER_S,
-        abandons=abandons,
-        exposure_s=exposure_us / US_PER_S,
+        arrivals.counts[_OFFERED],
+        max(0, now_us - arrivals.start_us) / US_PER_S,
+        handled[_HANDLED],
+        handled[_HANDLE_SUM] / US_PER_S,
+        hour[_ABANDONED] + hour[_SHORT],
+        exposure_us / US_PER_S,
     )
 
 
