@@ -45,6 +45,7 @@ from pipeline.core.catalogue import (
     KPI,
     LAG_RULE,
     LATENCY_P95_RULE,
+    PROJECTED_BELOW_ALERT,
     QUEUE_LONGEST_WAIT,
     QUEUE_LONGEST_WAIT_RULE,
     QUEUE_SERIES,
@@ -56,6 +57,7 @@ from pipeline.core.catalogue import (
     SINK_JOB,
     SINK_STORE_UP,
     SINK_WRITING_RULE,
+    STAFFING_GAP_ALERT,
     STAFFING_GAP_RULE,
     STAFFING_PROJECTED,
     STAFFING_PROJECTED_RULE,
@@ -530,14 +532,14 @@ def _staffing_alerts(targets: Targets) -> list[Alert]:
     queue = "{{ $labels.queue }} ({{ $labels.tenant }})"
     return [
         Alert(
-            "CcpipeStaffingGap",
+            STAFFING_GAP_ALERT.name,
             STAFFING_GAP_RULE,
             f"> 0\n{_volume_guard()}",
-            a.staffing_gap_for_s,
+            getattr(a, STAFFING_GAP_ALERT.hold),
             "warning",
             "queue",
             f"{queue}: {{{{ $value }}}} agents short of what the service-level target needs "
-            f"at the current arrivals, for {_duration(a.staffing_gap_for_s)}.",
+            f"at the current arrivals, for {_duration(getattr(a, STAFFING_GAP_ALERT.hold))}.",
             "Fewer agents are available, busy or in after-contact work on the queue than "
             "Erlang's staffing for its target asks at the arrival rate and handle time of the "
             "last minutes. Bring agents back from breaks or off-phone work, move agents from "
@@ -545,10 +547,10 @@ def _staffing_alerts(targets: Targets) -> list[Alert]:
             "overflow, before the service level falls.",
         ),
         Alert(
-            "CcpipeProjectedServiceLevelBelowTarget",
+            PROJECTED_BELOW_ALERT.name,
             STAFFING_PROJECTED_RULE,
             f"< on ({CHANNEL}) {STAFFING_TARGET_RULE}\n{_volume_guard()}",
-            a.projected_below_for_s,
+            getattr(a, PROJECTED_BELOW_ALERT.hold),
             "warning",
             "queue",
             f"{queue}: {{{{ $labels.channel }}}} is projected to answer "

@@ -623,3 +623,29 @@ CHECKS: tuple[Check, ...] = (
           alert="CcpipeLongestWaitAboveLimit", hold="longest_wait_for_s"),
 )  # fmt: skip
 ALERTED_CHECKS: tuple[Check, ...] = tuple(check for check in CHECKS if check.alert)
+
+# --- the leading alerts of live staffing ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LeadingAlert:
+    """An alert on live staffing advice (core/staffing.py): pipeline/rules.py writes it for
+    Prometheus and the wallboard mirrors it, held for its `hold` duration of the `alerting`
+    targets (an `Alerting` field)."""
+
+    name: str
+    figure: str  # what the wallboard's alert shows as its value
+    label: str
+    hold: str
+
+
+STAFFING_GAP_ALERT = LeadingAlert(
+    "CcpipeStaffingGap", "gap", "agents short of the need", "staffing_gap_for_s"
+)
+PROJECTED_BELOW_ALERT = LeadingAlert(
+    "CcpipeProjectedServiceLevelBelowTarget",
+    "projected_service_level",
+    "projected service level",
+    "projected_below_for_s",
+)
+LEADING_ALERTS: tuple[LeadingAlert, ...] = (STAFFING_GAP_ALERT, PROJECTED_BELOW_ALERT)

@@ -5,7 +5,8 @@ Everything is computed from the whole centre's live view (`pipeline.liveview`: e
 partition's latest published state, merged) at the centre's event-time watermark (the clock
 of docs/live.md): the tiles are `MergedBoard.figures`, the sparkline its quarter-hour counts of
 today, and the alerts mirror the Prometheus rules of `pipeline/rules.py` without needing
-Prometheus: a check breached for its `for` duration of event time is an active alert.
+Prometheus: a check breached for its `for` duration of event time is an active alert (the
+leading staffing alerts too, from the staffing advice of each queue and channel).
 """
 
 from __future__ import annotations
@@ -19,15 +20,18 @@ from pipeline.core.catalogue import (
     CHECKS,
     FCR_LIVE,
     KPI,
+    LEADING_ALERTS,
     NEAR_FLOOR_POINTS,
     NEAR_LIMIT_SHARE,
     OCCUPANCY,
+    PROJECTED_BELOW_ALERT,
     QUEUE_LONGEST_WAIT,
     QUEUE_STALE,
     QUEUE_WAITING,
     RATIO,
     SCORE,
     SECONDS,
+    STAFFING_GAP_ALERT,
     TARGET_UNITS,
     WINDOW_LABELS,
     WINDOW_TEXT,
@@ -312,8 +316,9 @@ class AlertTracker:
 
 def hold_seconds(targets: Targets, alert: str) -> int:
     """The `for` duration of an alert, from the `alerting` targets, as rules.py uses them."""
-    check = next(check for check in CHECKS if check.alert == alert)
-    hold: int = getattr(targets.alerting, check.hold)
+    holds = {check.alert: check.hold for check in CHECKS if check.alert}
+    holds.update({leading.name: leading.hold for leading in LEADING_ALERTS})
+    hold: int = getattr(targets.alerting, holds[alert])
     return hold
 
 
@@ -329,13 +334,48 @@ def _worst(statuses: Iterable[Status]) -> Status:
 
 @dataclass(frozen=True, slots=True)
 class _Judged:
-    """A check a queue misses now: an alert, pending until it has held for its duration."""
+    """A check a queue (or one of its channels) misses now: an alert, pending until it has
+    held for its duration."""
 
     tenant: str
     queue: str
-    check: Check
+    alert: str
+    figure: str
+    label: str
     value: float | None
     target: float | None
+    channel: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """The tracker's key: one breach per queue, or per channel for a channel's alert."""
+        name = self.alert if self.channel is None else f"{self.alert}/{self.channel}"
+        return (self.tenant, self.queue, name)
+
+
+def _staffing_breaches(advice: QueueStaffing | None, volume_ok: bool) -> list[_Judged]:
+    """The leading alerts' conditions on a queue's staffing advice, as pipeline/rules.py
+    writes them: agents short of the need, a channel projected below its own target; both
+    with the queue's volume."""
+    if advice is None or not volume_ok:
+        return []
+    found = []
+    gap = advice.gap
+    if gap is not None and gap > 0:
+        leading = STAFFING_GAP_ALERT
+        found.append(
+            _Judged(advice.tenant, advice.queue, leading.name, leading.figure, leading.label,
+                    gap, 0)
+        )  # fmt: skip
+    leading = PROJECTED_BELOW_ALERT
+    for channel in advice.channels:
+        projected, target = channel.projected_service_level, channel.target
+        if projected is not None and target is not None and projected < target.service_level:
+            found.append(
+                _Judged(advice.tenant, advice.queue, leading.name, leading.figure,
+                        leading.label, projected, target.service_level, channel.channel)
+            )  # fmt: skip
+    return found
 
 
 def _judge_tile(
@@ -479,11 +519,12 @@ def wallboard(
             if check.alert:
                 breached.append(
                     _Judged(
-                        tile.tenant, tile.queue, check, figures[check.figure],
-                        _target_values(own)[check.target],
+                        tile.tenant, tile.queue, check.alert, check.figure, check.label,
+                        figures[check.figure], _target_values(own)[check.target],
                     )
                 )  # fmt: skip
         own_advice = advice.get((tile.tenant, tile.queue))
+        breached += _staffing_breaches(own_advice, _volume(tile, ROLLING) >= own.min_volume)
         rows = _channel_rows(
             channels.get((tile.tenant, tile.queue), []), targets, thresholds, own_advice
         )
@@ -511,7 +552,7 @@ def wallboard(
             }
         )
     if watermark_us >= 0:
-        tracker.update(watermark_us, [(j.tenant, j.queue, j.check.alert) for j in breached])
+        tracker.update(watermark_us, [j.key for j in breached])
     alerts = [_alert(j, tracker, targets, watermark_us) for j in breached]
     alerts.sort(key=lambda a: (not a["firing"], -a["held_s"], a["queue"]))
     return {
@@ -531,15 +572,16 @@ def wallboard(
 
 
 def _alert(j: _Judged, tracker: AlertTracker, targets: Targets, now_us: int) -> dict[str, Any]:
-    since = tracker.since.get((j.tenant, j.queue, j.check.alert), now_us)
+    since = tracker.since.get(j.key, now_us)
     held_s = (now_us - since) / 1e6
-    hold = hold_seconds(targets, j.check.alert)
+    hold = hold_seconds(targets, j.alert)
     return {
-        "name": j.check.alert,
+        "name": j.alert,
         "tenant": j.tenant,
         "queue": j.queue,
-        "figure": j.check.figure,
-        "label": j.check.label,
+        "channel": j.channel,
+        "figure": j.figure,
+        "label": j.label,
         "value": j.value,
         "target": j.target,
         "since": format_utc(since),
