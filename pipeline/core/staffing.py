@@ -67,8 +67,7 @@ Group = tuple[str, str, str]  # (tenant, queue, channel)
 TargetLookup = Callable[[str, str, str], ServiceTarget | None]
 
 
-@dataclass(frozen=True, slots=True)
-class Demand:
+class Demand(NamedTuple):
     """A channel's trailing figures, as counted: what its traffic is estimated from."""
 
     offered: int  # in the arrival window
@@ -142,8 +141,7 @@ def shares(staff: int, weights: Sequence[int]) -> list[int]:
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class ChannelStaffing:
+class ChannelStaffing(NamedTuple):
     """One channel of a queue: its demand, the agents it needs, its share of the staff, and
     the service level projected at that share. `required` is None when it cannot be said
     (no service-level target, no handle time yet, or a load past the search limit: `note`)."""
