@@ -6,7 +6,7 @@ partition's latest published state, merged) at the centre's event-time watermark
 of docs/live.md): the tiles are `MergedBoard.figures`, the sparkline its quarter-hour counts of
 today, and the alerts mirror the Prometheus rules of `pipeline/rules.py` without needing
 Prometheus: a check breached for its `for` duration of event time is an active alert (the
-leading staffing alerts too, from the staffing advice of each queue and channel).
+leading staffing alerts too, apart, from the staffing advice of each queue and channel).
 """
 
 from __future__ import annotations
@@ -510,6 +510,7 @@ def wallboard(
             channels.setdefault((tile.tenant, tile.queue), []).append(tile)
     queues = []
     breached: list[_Judged] = []
+    leading: list[_Judged] = []  # the staffing alerts: figures of their own, not tiles'
     queue_tiles = [tile for tile in tiles if tile.channel is None]
     for tile in queue_tiles:
         own = targets.for_queue(tile.tenant, tile.queue)
@@ -524,7 +525,7 @@ def wallboard(
                     )
                 )  # fmt: skip
         own_advice = advice.get((tile.tenant, tile.queue))
-        breached += _staffing_breaches(own_advice, _volume(tile, ROLLING) >= own.min_volume)
+        leading += _staffing_breaches(own_advice, _volume(tile, ROLLING) >= own.min_volume)
         rows = _channel_rows(
             channels.get((tile.tenant, tile.queue), []), targets, thresholds, own_advice
         )
@@ -552,8 +553,10 @@ def wallboard(
             }
         )
     if watermark_us >= 0:
-        tracker.update(watermark_us, [j.key for j in breached])
+        tracker.update(watermark_us, [j.key for j in (*breached, *leading)])
     alerts = [_alert(j, tracker, targets, watermark_us) for j in breached]
+    staffing_alerts = [_alert(j, tracker, targets, watermark_us) for j in leading]
+    staffing_alerts.sort(key=lambda a: (not a["firing"], -a["held_s"], a["queue"]))
     alerts.sort(key=lambda a: (not a["firing"], -a["held_s"], a["queue"]))
     return {
         "watermark_us": watermark_us,
@@ -568,6 +571,10 @@ def wallboard(
         "teams": sorted({a.team for a in agents if a.team}),
         "goals": goal_rows(targets.goals, queue_tiles, watermark_us, zone_of),
         "alerts": alerts,
+        # Apart from `alerts`, whose figures are the tiles' (`figures`): these show the
+        # staffing figures of `staffing` (a queue's `gap`, a channel's
+        # `projected_service_level`).
+        "staffing_alerts": staffing_alerts,
     }
 
 
