@@ -499,12 +499,56 @@ SINK_METRICS: tuple[Metric, ...] = (
     SINK_COMMITS,
 )
 
+# The ingest stage's series (pipeline/ingest/metrics.py makes them from these).
+INGEST_RECORDS = Metric(
+    "ccpipe_ingest_records_total", "counter", "Input records read (a replayed record counts again)."
+)
+INGEST_EVENTS = Metric(
+    "ccpipe_ingest_events_total", "counter", "Valid v1 events produced to the events topic."
+)
+INGEST_DEAD_LETTERED = Metric(
+    "ccpipe_ingest_dead_lettered_total",
+    "counter",
+    "Input records sent to the dead-letter topic, by what was wrong.",
+    ("reason",),
+)
+INGEST_BATCH_EVENTS = Metric(
+    "ccpipe_ingest_batch_events", "histogram", "Events per batch message produced."
+)
+INGEST_LAG = Metric(
+    "ccpipe_ingest_consumer_lag_messages",
+    "gauge",
+    "Input records in a partition not yet read by this ingest process.",
+    ("topic", "partition"),
+)
+INGEST_COMMITS = Metric(
+    "ccpipe_ingest_commits_total",
+    "counter",
+    "Input offset commits, each after every batch and state it covers was acknowledged.",
+)
+INGEST_WEBHOOK_REQUESTS = Metric(
+    "ccpipe_ingest_webhook_requests_total",
+    "counter",
+    "Webhook requests by outcome: accepted, bad_signature, too_large, bad_request, unavailable.",
+    ("outcome",),
+)
+INGEST_METRICS: tuple[Metric, ...] = (
+    INGEST_RECORDS,
+    INGEST_EVENTS,
+    INGEST_DEAD_LETTERED,
+    INGEST_BATCH_EVENTS,
+    INGEST_LAG,
+    INGEST_COMMITS,
+    INGEST_WEBHOOK_REQUESTS,
+)
+
 # The series a queue exists by: every (tenant, queue) with an interval has it.
 QUEUE_SERIES = CONTACT_COUNTERS["offered"].name
 
 # The scrape jobs of deploy/prometheus/prometheus.yml.
 WORKER_JOB = "ccpipe-worker"
 SINK_JOB = "ccpipe-sink"
+INGEST_JOB = "ccpipe-ingest"
 
 # --- recording rules: `level:metric:operations` ----------------------------------------------
 
