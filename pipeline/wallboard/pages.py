@@ -23,7 +23,7 @@ from pipeline.core.live import AgentFigures, QueueFigures
 from pipeline.core.thresholds import QueueLookup
 from pipeline.targets import Targets
 from pipeline.wallboard import asset
-from pipeline.wallboard.board import AlertTracker, DayCounts, wallboard
+from pipeline.wallboard.board import AlertTracker, DayCounts, live_staffing, wallboard
 
 # How long an open stream may stay silent before a comment line keeps proxies and the
 # browser from timing the connection out, and how often "updated N s ago" is refreshed.
@@ -72,6 +72,7 @@ class WallboardPages:
         self.thresholds = thresholds
         self.zone_of = zone_of
         self.tracker = AlertTracker()
+        self.staffing = live_staffing(targets, thresholds)
         self._state: dict[str, Any] = {}
         self._generation = -1
         self._body = b""
@@ -100,6 +101,7 @@ class WallboardPages:
                 self.thresholds,
                 self.zone_of,
                 view.agents(),
+                self.staffing,
             )
         status = view.status()
         key = (self._generation, orjson.dumps(status))
