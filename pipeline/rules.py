@@ -47,6 +47,8 @@ from pipeline.core.catalogue import (
     FCR_WINDOW_ELIGIBLE,
     FCR_WINDOW_RESOLVED,
     FCR_WINDOW_RULE,
+    INGEST_DEAD_LETTERED,
+    INGEST_EVENTS,
     KPI,
     LAG_RULE,
     LATENCY_P95_RULE,
@@ -84,6 +86,7 @@ from pipeline.core.catalogue import (
     WORKER_JOB,
     Check,
     Kpi,
+    Metric,
     kpi_rule,
     rate_rule,
     target_rule,
@@ -289,8 +292,18 @@ def _target_rules(targets: Targets) -> Iterator[dict[str, Any]]:
             yield {"record": target_rule(field), "expr": expr}
 
 
+def _either(*metrics: Metric) -> str:
+    """A selector of several metric names: their series side by side, each keeping its job."""
+    return f'{{__name__=~"{"|".join(metric.name for metric in metrics)}"}}'
+
+
 def _pipeline_rules() -> Iterator[dict[str, Any]]:
-    dead, events = DEAD_LETTERED.name, EVENTS.name
+    events = EVENTS.name
+    # Bad input is dead-lettered where it is first read: by ingest when platforms feed it
+    # (docs/ingest.md), by the worker when producers write the events topic themselves. The
+    # dead-letter rules (and so the alert) count both, each job against its own input.
+    dead = _either(DEAD_LETTERED, INGEST_DEAD_LETTERED)
+    read = _either(EVENTS, INGEST_EVENTS)
     yield {
         "record": EVENTS_RATE_RULE,
         "expr": f"sum by (job) (rate({events}[5m]))",
@@ -306,7 +319,7 @@ def _pipeline_rules() -> Iterator[dict[str, Any]]:
     yield {
         "record": DEAD_LETTERS_RATIO_RULE,
         "expr": f"sum by (job) (rate({dead}[15m]))\n/\n"
-        f"(sum by (job) (rate({dead}[15m])) + sum by (job) (rate({events}[15m])) > 0)",
+        f"(sum by (job) (rate({dead}[15m])) + sum by (job) (rate({read}[15m])) > 0)",
     }
     yield {
         "record": LAG_RULE,

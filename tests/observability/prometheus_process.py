@@ -10,7 +10,7 @@ import subprocess
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,24 +35,39 @@ def wait_for(check: Callable[[], T | None], deadline_s: float, what: str) -> T:
         time.sleep(0.2)
 
 
-def local_config(worker_targets: list[str], self_target: str) -> dict[str, Any]:
+def local_config(
+    worker_targets: list[str], self_target: str, jobs: Mapping[str, list[str]] | None = None
+) -> dict[str, Any]:
+    """deploy/prometheus.yml scraping the given workers (and other jobs' targets by job
+    name); a job not given scrapes Prometheus itself, so its rules stay valid."""
     config: dict[str, Any] = yaml.safe_load((DEPLOY / "prometheus.yml").read_text())
     config["global"]["scrape_interval"] = "1s"
     config["global"]["evaluation_interval"] = "1s"
     config["rule_files"] = [str(DEPLOY / pattern) for pattern in config["rule_files"]]
     config.pop("alerting")  # no Alertmanager here; the alerts are still evaluated
     for job in config["scrape_configs"]:
-        targets = worker_targets if job["job_name"] == "ccpipe-worker" else [self_target]
+        name = job["job_name"]
+        targets = (
+            worker_targets if name == "ccpipe-worker" else (jobs or {}).get(name, [self_target])
+        )
         job["static_configs"] = [{"targets": targets}]
     return config
 
 
 class PrometheusProcess:
-    def __init__(self, binary: str, folder: Path, port: int, worker_targets: list[str]) -> None:
+    def __init__(
+        self,
+        binary: str,
+        folder: Path,
+        port: int,
+        worker_targets: list[str],
+        jobs: Mapping[str, list[str]] | None = None,
+    ) -> None:
         self.base = f"http://127.0.0.1:{port}"
         self.config = folder / "prometheus.yml"
         self.config.write_text(
-            yaml.safe_dump(local_config(worker_targets, f"127.0.0.1:{port}")), encoding="utf-8"
+            yaml.safe_dump(local_config(worker_targets, f"127.0.0.1:{port}", jobs)),
+            encoding="utf-8",
         )
         flags = []
         for flag in command("prometheus"):
