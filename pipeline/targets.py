@@ -38,6 +38,8 @@ from pipeline.config_reader import AtLeastOne, ConfigError, Duration, KeyPath, c
 # KPIs a goal may name (the contract's report fields), and which way is better.
 GoalKpi = Literal[
     "service_level",
+    "service_level_connect",
+    "service_level_answered",
     "response_rate",
     "fcr_rate",
     "csat",

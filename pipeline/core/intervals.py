@@ -25,7 +25,8 @@ class IntervalKey(NamedTuple):
 
 
 # The mergeable counts, in the order they are stored and published. `max_wait_us` merges by
-# max (-1 = no answered or abandoned segment); every other field merges by sum.
+# max (-1 = no answered or abandoned segment); every other field merges by sum. A new count
+# goes last: a vector published or kept by an older version is then a prefix of the new one.
 COUNT_FIELDS: tuple[str, ...] = (
     "offered",
     "answered",
@@ -45,13 +46,15 @@ COUNT_FIELDS: tuple[str, ...] = (
     "nps_responses",
     "nps_promoters",
     "nps_detractors",
+    "abandoned_within_sl",
 )
 MAX_WAIT_INDEX = COUNT_FIELDS.index("max_wait_us")
 N_COUNTS = len(COUNT_FIELDS)
 NO_WAIT = -1
 
-# The report's columns, exactly the contract's field names, in the order `ccpipe kpis` prints:
-# the interval's key, then its counts and KPIs (core/catalogue.py defines each KPI).
+# The report's columns, in the order `ccpipe kpis` prints: the interval's key, then its counts
+# and KPIs (core/catalogue.py defines each KPI): first the contract's fields, under its names,
+# then ccpipe's own (the other service-level variants and the count they need).
 KEY_FIELDS: tuple[str, ...] = ("tenant", "queue", "channel", "interval_start")
 REPORT_FIELDS: tuple[str, ...] = (
     *KEY_FIELDS,
@@ -77,6 +80,9 @@ REPORT_FIELDS: tuple[str, ...] = (
     "csat",
     "nps_responses",
     "nps",
+    "abandoned_within_sl",
+    "service_level_connect",
+    "service_level_answered",
 )
 
 

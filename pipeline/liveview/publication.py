@@ -31,7 +31,9 @@ import msgspec
 from pipeline.core.events import AgentState
 from pipeline.core.live import GroupPart
 
-FORMAT = 1
+# 2: count vectors of COUNT_FIELDS with `abandoned_within_sl` (format 1 had one count less,
+# which this reader would mis-merge).
+FORMAT = 2
 DAY = "/day"
 
 

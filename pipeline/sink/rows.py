@@ -141,7 +141,10 @@ def segment_message_rows(record: Record) -> TableRows:
 
 def interval_row(key: Sequence[Any], row: dict[str, Any], source: str, version: int) -> Row:
     tenant, queue, channel, start_us = key
-    return (tenant, queue, channel, start_us, *(row[f] for f in COUNT_FIELDS), source, version)
+    # A count added after the message was written (a count is only ever appended) reads 0:
+    # the stream republishes every interval it holds when it restarts with the new counts.
+    counts = (row.get(f, 0) for f in COUNT_FIELDS)
+    return (tenant, queue, channel, start_us, *counts, source, version)
 
 
 def interval_message_rows(record: Record) -> TableRows:

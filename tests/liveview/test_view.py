@@ -10,6 +10,7 @@ import pytest
 from pipeline.config import load_settings
 from pipeline.core.clock import US_PER_S, parse_rfc3339
 from pipeline.core.events import decode_message
+from pipeline.core.intervals import N_COUNTS
 from pipeline.core.kpi_state import KpiState
 from pipeline.core.live import GroupPart, LiveBoard, snapshot_many
 from pipeline.liveview.publication import (
@@ -30,7 +31,7 @@ T = parse_rfc3339("2026-11-22T10:00:00Z")
 
 
 def part(queue: str, waiting: list[int], answered: int = 0) -> GroupPart:
-    counts = [0] * 18
+    counts = [0] * N_COUNTS
     counts[0] = max(1, answered)
     counts[1] = answered
     counts[6] = -1
@@ -96,7 +97,7 @@ def test_a_day_part_is_applied_only_with_the_recent_part_of_its_horizon() -> Non
     """A bucket moves from the recent part to the day part when the horizon passes it: the
     two parts of a partition count it once whatever the view holds between the messages."""
     minute = T - T % 60_000_000
-    counts = [0] * 18
+    counts = [0] * N_COUNTS
     counts[0], counts[6] = 1, -1
     old, new = minute - 3600_000_000, minute - 3600_000_000 + 900_000_000
     in_recent = GroupPart("default", "q", "voice", [], 0, [(minute - 70 * 60_000_000, counts)])
