@@ -33,7 +33,7 @@ from typing import Annotated, Any, Literal, get_args
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from pipeline.config_reader import AtLeastOne, ConfigError, Duration, KeyPath, convert
+from pipeline.config_reader import AtLeastOne, ConfigError, Day, Duration, KeyPath, convert
 
 # KPIs a goal may name (the contract's report fields), and which way is better.
 GoalKpi = Literal[
@@ -58,7 +58,6 @@ Share = Annotated[float, Meta(gt=0, le=1, description="a share is written as a f
 Limit = Annotated[float, Meta(gt=0, description="expected seconds > 0")]
 Contacts = Annotated[int, Meta(ge=0, description="expected a whole number of contacts >= 0")]
 Ratio = Annotated[float, Meta(gt=0, lt=1, description="expected a fraction in (0, 1)")]
-Day = Annotated[date, Meta(description="expected a date such as 2026-06-30")]
 GoalName = Annotated[
     str,
     Meta(

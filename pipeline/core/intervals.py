@@ -86,6 +86,11 @@ REPORT_FIELDS: tuple[str, ...] = (
 )
 
 
+# The field of a published interval row (and the column of `kpi_intervals`) that names the
+# settings version its counts were computed with.
+SETTINGS_VERSION = "settings_version"
+
+
 def zero_counts() -> list[int]:
     counts = [0] * N_COUNTS
     counts[MAX_WAIT_INDEX] = NO_WAIT
@@ -160,11 +165,15 @@ def report_row(key: IntervalKey, counts: Sequence[int]) -> dict[str, Any]:
     return row
 
 
-def published_row(key: IntervalKey, counts: Sequence[int]) -> dict[str, Any]:
+def published_row(
+    key: IntervalKey, counts: Sequence[int], settings_version: str = ""
+) -> dict[str, Any]:
     """An interval's full state as the stream publishes it: the report row, then the counts
-    and sums that are not already report fields (so a consumer can merge or recompute)."""
+    and sums that are not already report fields (so a consumer can merge or recompute), and
+    the name of the settings version its counts were computed with (`QueueConfig.version`)."""
     row = report_row(key, counts)
     for name, value in zip(COUNT_FIELDS, counts, strict=True):
         if name not in row:
             row[name] = value
+    row[SETTINGS_VERSION] = settings_version
     return row

@@ -119,7 +119,7 @@ def build(settings: Settings) -> Topology:
     stages = Stages(
         SegmentStage(settings, partitions, settings.events_topic),
         FcrStage(partitions),
-        IntervalStage(),
+        IntervalStage(settings.queue),
     )
     return Topology(
         topics=by_role,

@@ -14,6 +14,14 @@ ALTER TABLE kpi_intervals
     ADD COLUMN IF NOT EXISTS abandoned_within_sl Int64 DEFAULT 0 CODEC(T64, ZSTD(1))
     AFTER nps_detractors;
 
+-- Effective-dated settings (docs/definitions.md): every interval row of the stream names the
+-- settings version its counts were computed with, `QueueConfig.version`, such as
+-- `2026-11-25#1f0c6a2e` (the date the version in force applies from, `base` before any
+-- dated one, and a digest of its thresholds); '' in rows written before this column.
+ALTER TABLE kpi_intervals
+    ADD COLUMN IF NOT EXISTS settings_version LowCardinality(String) DEFAULT ''
+    AFTER abandoned_within_sl;
+
 CREATE OR REPLACE VIEW kpi_intervals_merged AS
 SELECT
     tenant,
@@ -38,7 +46,9 @@ SELECT
     sum(nps_responses) AS nps_responses,
     sum(nps_promoters) AS nps_promoters,
     sum(nps_detractors) AS nps_detractors,
-    sum(abandoned_within_sl) AS abandoned_within_sl
+    sum(abandoned_within_sl) AS abandoned_within_sl,
+    -- The sources of one interval share it; max() keeps a named one over an older row's ''.
+    max(settings_version) AS settings_version
 FROM kpi_intervals FINAL
 GROUP BY tenant, queue, channel, interval_start;
 
