@@ -461,12 +461,11 @@ def alerts(targets: Targets) -> list[Alert]:
             "dashboard (or `dead_letters` in ClickHouse) and fix the converter or producer; "
             "the KPIs miss those events meanwhile.",
         ),
-        # The store falls behind the stream as a lagging worker does: the same patience.
         Alert(
             "CcpipeSinkFailing",
             SINK_WRITING_RULE,
             "== 0",
-            a.lag_for_s,
+            a.sink_failing_for_s,
             "critical",
             "pipeline",
             "ccpipe sink {{ $labels.instance }} cannot write to ClickHouse: the store, the "

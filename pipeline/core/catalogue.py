@@ -83,8 +83,10 @@ COUNTS: tuple[Count, ...] = (
     Count("nps_promoters", "promoters", "ccpipe_nps_promoters_total", "NPS responses of 9 or 10."),
     Count("nps_detractors", "detractors", "ccpipe_nps_detractors_total",
           "NPS responses of 0 to 6."),
+    Count("wait_abandoned_sum_us", "sum of abandoned waits", "ccpipe_abandon_wait_seconds_total",
+          "Sum of waits of abandoned segments, short abandons included (for patience)."),
     # Short abandons included: Connect's service level counts every contact that left the
-    # queue within the threshold. Last, so that older count vectors still line up.
+    # queue within the threshold. After the others, so that older count vectors line up.
     Count("abandoned_within_sl", "abandoned within threshold",
           "ccpipe_contacts_abandoned_within_sl_total",
           "Abandoned (short abandons included) within the queue's service-level threshold."),
@@ -220,7 +222,72 @@ def join_terms(terms: tuple[str, ...], render: Callable[[str], str]) -> str:
 
 
 # Labels of the live rolling windows (core/live.py WINDOW_NAMES), for titles and tiles.
-WINDOW_LABELS: dict[str, str] = {"15m": "15 min", "60m": "60 min", "today": "today"}
+WINDOW_LABELS: dict[str, str] = {
+    "15m": "15 min",
+    "60m": "60 min",
+    "today": "today",
+    "7d": "7 days",
+}
+# How each live window is defined, for the figures that explain themselves.
+WINDOW_TEXT: dict[str, str] = {
+    "15m": "contacts offered in the last 15 minutes (whole minutes of event time)",
+    "60m": "contacts offered in the last 60 minutes (whole minutes of event time)",
+    "today": "contacts offered since midnight in the tenant's time zone",
+    "7d": "contacts offered today and on the six days before it (tenant's time zone)",
+}
+
+# --- waiting contacts by age, occupancy, live FCR ----------------------------------------------
+
+# The edges of the wallboard's age bands, in seconds: under 20 s, 20-60 s, 1-2 min, 2-5 min,
+# over 5 min. A contact waiting exactly on an edge is in the older band.
+AGE_BAND_EDGES_S: tuple[int, ...] = (20, 60, 120, 300)
+AGE_BAND_LABELS: tuple[str, ...] = ("< 20 s", "20-60 s", "1-2 min", "2-5 min", "> 5 min")
+
+
+@dataclass(frozen=True, slots=True)
+class StateRatio:
+    """A ratio of an agent's (or a queue's agents') time in some states to others."""
+
+    name: str
+    label: str
+    numerator: tuple[str, ...]  # agent states
+    denominator: tuple[str, ...]
+
+    @property
+    def formula(self) -> str:
+        return f"time {' + '.join(self.numerator)} / time {' + '.join(self.denominator)}"
+
+
+# Occupancy: the share of the time an agent was handling work (away and offline do not count).
+# Per queue, an agent serving several queues counts in each.
+OCCUPANCY = StateRatio("occupancy", "Occupancy", ("busy", "acw"), ("busy", "acw", "available"))
+
+
+@dataclass(frozen=True, slots=True)
+class LiveFcr:
+    """A first-contact-resolution figure of the wallboard, over the FCR facts of a window."""
+
+    name: str
+    label: str
+    formula: str
+    days: int  # 0: today's provisional figure
+
+
+# The contract's FCR over the windows that closed recently, and today's provisional figure:
+# of today's handled contacts with a customer, the share whose customer has not come back
+# (another contact offered) within 24 hours so far, and whose wrap-up did not say unresolved.
+FCR_LIVE: tuple[LiveFcr, ...] = (
+    LiveFcr("fcr_7d", "FCR 7 days",
+            "resolved / eligible, segments whose FCR window closed today or on the six days "
+            "before it", 7),
+    LiveFcr("fcr_30d", "FCR 30 days",
+            "resolved / eligible, segments whose FCR window closed in the last 30 days", 30),
+    LiveFcr("fcr_today", "FCR today (provisional)",
+            "handled today with a customer, not come back within 24 h so far and not wrapped "
+            "up unresolved / handled today with a customer", 0),
+)  # fmt: skip
+# A repeat counts when the same customer's next contact is offered within this long.
+REPEAT_WINDOW_S = 24 * 3600
 
 # --- Prometheus metrics ----------------------------------------------------------------------
 

@@ -6,8 +6,11 @@ a 20 s threshold with no float doubt.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+ZoneLookup = Callable[[str], ZoneInfo]  # tenant -> its time zone
 
 US_PER_S = 1_000_000
 INTERVAL_US = 15 * 60 * US_PER_S

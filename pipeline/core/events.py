@@ -127,6 +127,12 @@ class AgentState(Event, tag="agent.state", kw_only=True):
     agent_id: NonEmpty
     state: AgentStateName
     queues: list[NonEmpty] | None = None
+    # Optional v1 fields (docs/events.md): why an agent is away (a break, training...), the
+    # team the agent belongs to (wallboard filters), and how many contacts the agent can
+    # handle at once (chat, email), for occupancy.
+    reason: NonEmpty | None = None
+    team: NonEmpty | None = None
+    capacity: Annotated[int, msgspec.Meta(ge=1)] | None = None
 
     KEY_FIELD: ClassVar[str] = "agent_id"
 

@@ -46,6 +46,10 @@ COUNT_FIELDS: tuple[str, ...] = (
     "nps_responses",
     "nps_promoters",
     "nps_detractors",
+    # Waits of every abandoned segment, short abandons included: with the answered waits and
+    # those still waiting, the time customers were exposed to abandoning (live staffing's
+    # patience estimate, docs/staffing.md).
+    "wait_abandoned_sum_us",
     "abandoned_within_sl",
 )
 MAX_WAIT_INDEX = COUNT_FIELDS.index("max_wait_us")

@@ -17,7 +17,7 @@ from sys import intern
 from typing import NamedTuple, cast
 
 from pipeline.core.agents import AgentBoard
-from pipeline.core.clock import interval_start_us
+from pipeline.core.clock import ZoneLookup, interval_start_us
 from pipeline.core.events import AnyEvent, ContactEvent
 from pipeline.core.fcr import FcrFact, FcrTracker
 from pipeline.core.interval_store import IntervalStore
@@ -240,9 +240,10 @@ def apply_fcr_updates(tracker: FcrTracker, updates: Iterable[FcrUpdate]) -> None
 class KpiState:
     """Segments and FCR in one process: what `ccpipe kpis` and `ccpipe load` run."""
 
-    def __init__(self, queue_config: QueueLookup) -> None:
+    def __init__(self, queue_config: QueueLookup, zone_of: ZoneLookup | None = None) -> None:
         self.segments = SegmentState(queue_config)
-        self.fcr = FcrTracker()
+        # With the tenants' zones, it keeps the live FCR figures too (`FcrTracker.live_parts`).
+        self.fcr = FcrTracker(zone_of=zone_of)
 
     def apply(self, events: Iterable[AnyEvent]) -> int:
         return self.segments.apply(events)

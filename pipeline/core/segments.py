@@ -213,7 +213,8 @@ class Segment:
         A tuple in `COUNT_FIELDS` order (a test checks it field by field): an interval store
         keeps one per segment, and a tuple is smaller than a list and quicker to build.
         """
-        answered = abandoned = short_abandoned = within_sl = abandoned_within = wait_sum = 0
+        answered = abandoned = short_abandoned = within_sl = wait_sum = abandon_wait = 0
+        abandoned_within = 0
         max_wait = NO_WAIT
         outcome = self.outcome
         if outcome is not None:
@@ -225,6 +226,7 @@ class Segment:
                 wait_sum = wait
                 within_sl = wait <= config.sl_threshold_us
             else:
+                abandon_wait = wait
                 abandoned_within = wait <= config.sl_threshold_us
                 if wait >= config.short_abandon_us:
                     abandoned = 1
@@ -255,6 +257,7 @@ class Segment:
             self.nps_responses,
             self.nps_promoters,
             self.nps_detractors,
+            abandon_wait,
             abandoned_within,
         )
 

@@ -51,8 +51,8 @@ from pipeline.liveview.reader import follow
 from pipeline.liveview.server import centre_view
 from pipeline.stream.metrics import build_registry
 from pipeline.stream.offsets import OffsetGuard, Verdict
-from pipeline.stream.stage import Message, Output, Stage, TableItems
-from pipeline.stream.stages import LIVE, IntervalStage, SegmentStage
+from pipeline.stream.stage import Message, Output, Publishing, Stage, TableItems
+from pipeline.stream.stages import LIVE, FcrStage, IntervalStage, SegmentStage
 from pipeline.stream.topology import Topology, build
 from pipeline.wallboard.pages import WallboardPages
 
@@ -111,10 +111,12 @@ class FaustRuntime:
         self.registry, self.latency = build_registry(self)
         self.view = centre_view(settings)
         self.registry.register(LiveViewCollector(self.view))
-        self._published_at: dict[int, float] = {}
+        self._published_at: dict[tuple[object, int], float] = {}
         self._stop = asyncio.Event()
         self._declare()
-        self.pages = WallboardPages(self.view, settings.targets)
+        self.pages = WallboardPages(
+            self.view, settings.targets, settings.queue, settings.tenant_timezone
+        )
         self._mount_pages()
 
     # --- what the metrics and the pages read -------------------------------------------------
@@ -122,6 +124,10 @@ class FaustRuntime:
     @property
     def segment_stage(self) -> SegmentStage:
         return self.topology.stages.segments
+
+    @property
+    def fcr_stage(self) -> FcrStage:
+        return self.topology.stages.fcr
 
     @property
     def interval_stage(self) -> IntervalStage:
@@ -376,8 +382,7 @@ class FaustRuntime:
             stage = self.topology.stage_of(tp.topic)
             if stage is not None:
                 stage.revoked(tp.partition)
-                if stage is self.segment_stage:
-                    self._published_at.pop(tp.partition, None)
+                self._published_at.pop((stage, tp.partition), None)
 
     async def assign(self, assignment: Iterable[TP]) -> None:
         """Start owning partitions: where the group left them, and their state rebuilt. An
@@ -391,27 +396,30 @@ class FaustRuntime:
             stage = self.topology.stage_of(tp.topic)
             assert stage is not None
             stage.assigned(tp.partition, self._tables_of(stage, tp.partition))
-            if stage is self.segment_stage and self.guard.known(tp):
-                self.segment_stage.includes(tp.partition, self.guard.expected(tp) - 1)
+            if stage in self.topology.publishing and self.guard.known(tp):
+                cast(Publishing, stage).publisher.includes(
+                    tp.partition, self.guard.expected(tp) - 1
+                )
 
     async def publish_live(self) -> None:
-        """Publish each owned events partition that changed since its last publication, or
-        whose last one is older than the heartbeat. Not part of any commit: a new owner
-        rebuilds the state and publishes it again."""
-        stage = self.segment_stage
+        """Publish each owned partition that changed since its last publication, or whose
+        last one is older than the heartbeat. Not part of any commit: a new owner rebuilds
+        the state and publishes it again."""
         live = self.topology.topics[LIVE]
         now = time.monotonic()
         heartbeat = self.settings.live_heartbeat_s
-        for partition in list(stage.parts):
-            last = self._published_at.get(partition)
-            if partition not in stage.changed and last is not None and now - last < heartbeat:
-                continue
-            # Both parts of a partition to one partition of the live topic, in order: a
-            # reader sees a new day part just before the recent part it goes with.
-            target = partition % live.partitions
-            for key, value in stage.publications(partition, int(time.time() * 1000)):
-                await self.app.producer.send(live.name, key, value, target, None, None)
-            self._published_at[partition] = now
+        for stage in self.topology.publishing:
+            changed = stage.publisher.changed
+            for partition in stage.owned():
+                last = self._published_at.get((stage, partition))
+                if partition not in changed and last is not None and now - last < heartbeat:
+                    continue
+                # A partition's messages to one partition of the live topic, in order: a
+                # reader sees a new day part just before the recent part it goes with.
+                target = partition % live.partitions
+                for key, value in stage.publications(partition, int(time.time() * 1000)):
+                    await self.app.producer.send(live.name, key, value, target, None, None)
+                self._published_at[(stage, partition)] = now
 
     # --- tables and output -------------------------------------------------------------------
 

@@ -51,7 +51,7 @@ from pipeline.core.events import AGENT_STATES
 from pipeline.core.intervals import COUNT_FIELDS, merge_counts
 from pipeline.core.live import QueueFigures
 from pipeline.metric_families import counter, gauge
-from pipeline.stream.stages import IntervalStage, SegmentStage, StageCounters
+from pipeline.stream.stages import FcrStage, IntervalStage, SegmentStage, StageCounters
 
 _INDEX = {name: i for i, name in enumerate(COUNT_FIELDS)}
 _QUEUE = ("tenant", "queue")
@@ -67,6 +67,9 @@ class Stages(Protocol):
 
     @property
     def segment_stage(self) -> SegmentStage: ...
+
+    @property
+    def fcr_stage(self) -> FcrStage: ...
 
     @property
     def interval_stage(self) -> IntervalStage: ...
@@ -164,8 +167,9 @@ class PipelineCollector(Collector):
         yield lag
         watermark = stage.watermark_us
         yield gauge(WATERMARK, value=watermark / 1e6 if watermark >= 0 else 0.0)
-        yield counter(LIVE_PUBLICATIONS, value=c.publications)
-        yield counter(LIVE_PUBLICATION_BYTES, value=c.publication_bytes)
+        fcr = self._stages.fcr_stage.publisher
+        yield counter(LIVE_PUBLICATIONS, value=stage.publisher.publications + fcr.publications)
+        yield counter(LIVE_PUBLICATION_BYTES, value=stage.publisher.bytes + fcr.bytes)
 
 
 def _key(text: str) -> tuple[str, str, str, int]:

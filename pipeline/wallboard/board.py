@@ -15,22 +15,36 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pipeline.core.catalogue import (
+    AGE_BAND_LABELS,
     CHECKS,
+    FCR_LIVE,
     KPI,
     NEAR_FLOOR_POINTS,
     NEAR_LIMIT_SHARE,
+    OCCUPANCY,
     QUEUE_LONGEST_WAIT,
+    QUEUE_STALE,
     QUEUE_WAITING,
     RATIO,
+    SCORE,
     SECONDS,
     TARGET_UNITS,
     WINDOW_LABELS,
+    WINDOW_TEXT,
     Check,
+    LiveFcr,
 )
-from pipeline.core.clock import format_utc
-from pipeline.core.intervals import COUNT_FIELDS, IntervalKey, report_row
-from pipeline.core.live import TODAY, QueueFigures
-from pipeline.targets import QueueTargets, Targets
+from pipeline.core.clock import US_PER_S, ZoneLookup, format_utc, us_to_datetime
+from pipeline.core.intervals import COUNT_FIELDS, IntervalKey, merge_counts, report_row
+from pipeline.core.live import (
+    AGENT_WINDOWS,
+    TODAY,
+    WEEK,
+    AgentFigures,
+    QueueFigures,
+)
+from pipeline.core.thresholds import QueueLookup
+from pipeline.targets import Goal, QueueTargets, Targets
 
 Status = Literal["met", "near", "missed", "low", "none"]
 _EDGE = 1e-9
@@ -78,15 +92,34 @@ def _goal(higher_is_better: bool) -> str:
 
 
 def _kpi_figure(key: str, kpi: str, window: str, label: str = "") -> Figure:
-    """A KPI over a live window, as the worker's `ccpipe_window_*` gauges carry it."""
+    """A KPI over a live window: its formula and its window say what it is."""
     k = KPI[kpi]
     return Figure(
         key,
         label or f"{k.short} {WINDOW_LABELS[window]}",
-        _FORMATS.get(k.unit, "count"),
+        _FORMATS.get(k.unit, "count") if k.unit != SCORE else "score",
         False,
-        f"{k.label}, {WINDOW_LABELS[window]}: {k.formula}",
+        f"{k.label}: {k.formula}. Over {WINDOW_TEXT[window]}.",
         lambda tile: tile.windows[window].kpis.get(kpi),
+    )
+
+
+def _fcr_figure(live: LiveFcr) -> Figure:
+    return Figure(
+        live.name, live.label, "percent", False, f"{live.label}: {live.formula}.",
+        lambda tile: tile.fcr_rate(live.name),
+    )  # fmt: skip
+
+
+def _occupancy_figure(window: str) -> Figure:
+    return Figure(
+        f"occupancy_{window}",
+        f"Occupancy {WINDOW_LABELS[window]}",
+        "percent",
+        False,
+        f"{OCCUPANCY.label}: {OCCUPANCY.formula}, the queue's agents (an agent serving several "
+        f"queues counts in each). Over the {WINDOW_LABELS[window]}.",
+        lambda tile: tile.occupancy(window),
     )
 
 
@@ -104,8 +137,32 @@ FIGURES: tuple[Figure, ...] = (
     # One word: "Abandoned 15 min" takes two lines on a tile (the tooltip names the window).
     _kpi_figure("abandon_rate", "abandon_rate", ROLLING, label="Abandoned"),
     _kpi_figure("aht_s", "aht_s", ROLLING),
+    *(_fcr_figure(live) for live in FCR_LIVE),
+    _kpi_figure("csat_today", "csat", TODAY),
+    _kpi_figure("csat_7d", "csat", WEEK),
+    _kpi_figure("nps_today", "nps", TODAY),
+    _kpi_figure("nps_7d", "nps", WEEK),
+    _kpi_figure("response_rate_today", "response_rate", TODAY),
+    _kpi_figure("response_rate_7d", "response_rate", WEEK),
+    *(_occupancy_figure(window) for window in AGENT_WINDOWS),
+    Figure("stale", "Stale", "count", False, QUEUE_STALE.help, lambda tile: tile.stale),
 )  # fmt: skip
 FIGURE_SPECS: list[dict[str, Any]] = [figure.spec() for figure in FIGURES]
+# A channel's row in a queue's tile: judged against the channel's own threshold and targets.
+# On an async channel (email, chat, sms, social) the wait is the first-response time.
+CHANNEL_FIGURES: tuple[Figure, ...] = (
+    Figure("in_queue", "Waiting", "count", True, QUEUE_WAITING.help, lambda t: t.in_queue),
+    Figure("longest_wait_s", "Oldest", "duration", True,
+           "Event time now minus the oldest waiting offer on this channel.",
+           lambda t: t.longest_wait_s or 0.0),
+    _kpi_figure("service_level_15m", "service_level", ROLLING),
+    _kpi_figure("service_level_today", "service_level", TODAY),
+    _kpi_figure("asa_s", "asa_s", ROLLING, label="Wait 15 min"),
+    _kpi_figure("abandon_rate", "abandon_rate", ROLLING, label="Abandoned"),
+    _kpi_figure("first_response_7d", "asa_s", WEEK, label="Wait 7 days"),
+)  # fmt: skip
+CHANNEL_FIGURE_SPECS: list[dict[str, Any]] = [figure.spec() for figure in CHANNEL_FIGURES]
+ASYNC_CHANNELS = ("email", "chat", "sms", "social")
 # The sparkline: this KPI per 15-minute interval of today, against the queue's target of it.
 SERIES_KPI = "service_level"
 SERIES_SPEC: dict[str, Any] = {
@@ -136,9 +193,9 @@ def judge(value: float | None, target: float | None, check: Check, volume_ok: bo
     return "near" if value >= target * NEAR_LIMIT_SHARE - _EDGE else "met"
 
 
-def tile_figures(tile: QueueFigures) -> dict[str, Any]:
-    """The numbers a tile shows, as the worker's gauges carry them."""
-    return {figure.key: figure.read(tile) for figure in FIGURES}
+def tile_figures(tile: QueueFigures, figures: Sequence[Figure] = FIGURES) -> dict[str, Any]:
+    """The numbers a tile (or a channel's row) shows."""
+    return {figure.key: figure.read(tile) for figure in figures}
 
 
 def _volume(tile: QueueFigures, window: str) -> int:
@@ -208,41 +265,159 @@ class _Judged:
     target: float | None
 
 
+def _judge_tile(
+    tile: QueueFigures, figures: dict[str, Any], own: QueueTargets
+) -> tuple[dict[str, Status], list[Check]]:
+    """Each checked figure's status against the tile's targets, and the checks it misses."""
+    goals = _target_values(own)
+    status: dict[str, Status] = {}
+    missed = []
+    for check in CHECKS:
+        if check.figure not in figures:
+            continue
+        window = check.window or ROLLING
+        volume_ok = _volume(tile, window) >= own.min_volume
+        status[check.figure] = judge(figures[check.figure], goals[check.target], check, volume_ok)
+        if status[check.figure] == "missed":
+            missed.append(check)
+    return status, missed
+
+
+def _channel_rows(
+    tiles: Sequence[QueueFigures], targets: Targets, thresholds: QueueLookup, now_us: int
+) -> list[dict[str, Any]]:
+    """A queue's channels, each judged against its own threshold (in force at `now_us`)
+    and targets."""
+    rows: list[dict[str, Any]] = []
+    for tile in tiles:
+        assert tile.channel is not None
+        own = targets.for_queue(tile.tenant, tile.queue, tile.channel)
+        figures = tile_figures(tile, CHANNEL_FIGURES)
+        status, _ = _judge_tile(tile, figures, own)
+        config = thresholds(tile.tenant, tile.queue, tile.channel, max(now_us, 0))
+        rows.append(
+            {
+                "channel": tile.channel,
+                "async": tile.channel in ASYNC_CHANNELS,
+                "threshold_s": config.sl_threshold_us / US_PER_S,
+                "figures": figures,
+                "status": status,
+                "targets": _target_values(own),
+                "age_bands": list(tile.age_bands),
+                "stale": tile.stale,
+            }
+        )
+    rows.sort(key=lambda row: (-(row["figures"]["in_queue"] or 0), row["channel"]))
+    return rows
+
+
+def goal_rows(
+    goals: Sequence[Goal], tiles: Sequence[QueueFigures], now_us: int, zone_of: ZoneLookup
+) -> list[dict[str, Any]]:
+    """Each SMART goal: its KPI's value now (today's, or FCR over 7 days), where the straight
+    line from baseline to target says it should be today, and whether it is on track."""
+    rows = []
+    for goal in goals:
+        mine = [
+            t for t in tiles
+            if t.channel is None and (goal.tenant in (None, t.tenant))
+            and (goal.queue in (None, t.queue))
+        ]  # fmt: skip
+        tenant = goal.tenant or (mine[0].tenant if mine else "default")
+        day = us_to_datetime(max(now_us, 0)).astimezone(zone_of(tenant)).date()
+        value, window = _goal_value(goal.kpi, mine)
+        plan = goal.planned(day)
+        rows.append(
+            {
+                "name": goal.name,
+                "kpi": goal.kpi,
+                "label": KPI[goal.kpi].label,
+                "format": _FORMATS.get(KPI[goal.kpi].unit, "score"),
+                "tenant": goal.tenant,
+                "queue": goal.queue,
+                "baseline": goal.baseline,
+                "target": goal.target,
+                "start": goal.start.isoformat(),
+                "due": goal.due.isoformat(),
+                "day": day.isoformat(),
+                "window": window,
+                "value": value,
+                "plan": plan,
+                "on_track": None if value is None else goal.on_track(value, day),
+            }
+        )
+    return rows
+
+
+def _goal_value(kpi: str, tiles: Sequence[QueueFigures]) -> tuple[float | None, str]:
+    """A goal's KPI over its queues now: FCR over the last 7 days, any other KPI today; the
+    tiles' counts summed first, then divided once."""
+    if kpi == "fcr_rate":
+        num = sum(t.fcr.get("fcr_7d", (0, 0))[0] for t in tiles)
+        den = sum(t.fcr.get("fcr_7d", (0, 0))[1] for t in tiles)
+        return (num / den if den else None), WEEK
+    counts = merge_counts([t.windows[TODAY].counts for t in tiles])
+    value: float | None = report_row(IntervalKey("", "", "", 0), counts)[kpi]
+    return value, TODAY
+
+
+def agent_rows(agents: Sequence[AgentFigures]) -> list[dict[str, Any]]:
+    return [agent.as_dict() for agent in agents]
+
+
 def wallboard(
     tiles: list[QueueFigures],
     day_counts: DayCounts,
     watermark_us: int,
     targets: Targets,
     tracker: AlertTracker,
+    thresholds: QueueLookup,
+    zone_of: ZoneLookup,
+    agents: Sequence[AgentFigures] = (),
 ) -> dict[str, Any]:
-    """The page's whole state as JSON-ready values (see docs/demo.md for the fields)."""
+    """The page's whole state as JSON-ready values (see docs/demo.md for the fields).
+
+    `tiles` are the queues' tiles, and the channels' when given (`per_channel`); `thresholds`
+    and `zone_of` are the settings' lookups (`Settings.queue`, `Settings.tenant_timezone`)."""
     series = day_series(day_counts)
-    queues = []
-    breached: list[_Judged] = []
+    channels: dict[tuple[str, str], list[QueueFigures]] = {}
     for tile in tiles:
         if tile.channel is not None:
-            continue
+            channels.setdefault((tile.tenant, tile.queue), []).append(tile)
+    queues = []
+    breached: list[_Judged] = []
+    queue_tiles = [tile for tile in tiles if tile.channel is None]
+    for tile in queue_tiles:
         own = targets.for_queue(tile.tenant, tile.queue)
-        goals = _target_values(own)
         figures = tile_figures(tile)
-        status: dict[str, Status] = {}
-        for check in CHECKS:
-            window = check.window or ROLLING
-            volume_ok = _volume(tile, window) >= own.min_volume
-            value, target = figures[check.figure], goals[check.target]
-            status[check.figure] = judge(value, target, check, volume_ok)
-            if check.alert and status[check.figure] == "missed":
-                breached.append(_Judged(tile.tenant, tile.queue, check, value, target))
+        status, missed = _judge_tile(tile, figures, own)
+        for check in missed:
+            if check.alert:
+                breached.append(
+                    _Judged(
+                        tile.tenant, tile.queue, check, figures[check.figure],
+                        _target_values(own)[check.target],
+                    )
+                )  # fmt: skip
+        rows = _channel_rows(
+            channels.get((tile.tenant, tile.queue), []), targets, thresholds, watermark_us
+        )
+        callbacks = [row for row in rows if row["channel"] == "callback"]
         queues.append(
             {
                 "tenant": tile.tenant,
                 "queue": tile.queue,
                 "figures": figures,
                 "status": status,
-                "overall": _worst(status.values()),
-                "targets": goals,
+                "overall": _worst(
+                    [*status.values(), *(s for row in rows for s in row["status"].values())]
+                ),
+                "targets": _target_values(own),
                 "volume_15m": _volume(tile, ROLLING),
                 "agents": dict(tile.agents),
+                "age_bands": list(tile.age_bands),
+                "callbacks_waiting": sum(row["figures"]["in_queue"] for row in callbacks),
+                "channels": rows,
                 "series": [
                     {"start": format_utc(start), SERIES_KPI: value}
                     for start, value in series.get((tile.tenant, tile.queue), [])
@@ -257,8 +432,13 @@ def wallboard(
         "watermark_us": watermark_us,
         "watermark": format_utc(watermark_us) if watermark_us >= 0 else None,
         "figures": FIGURE_SPECS,
+        "channel_figures": CHANNEL_FIGURE_SPECS,
+        "age_bands": list(AGE_BAND_LABELS),
         "series": SERIES_SPEC,
         "queues": queues,
+        "agents": agent_rows(agents),
+        "teams": sorted({a.team for a in agents if a.team}),
+        "goals": goal_rows(targets.goals, queue_tiles, watermark_us, zone_of),
         "alerts": alerts,
     }
 

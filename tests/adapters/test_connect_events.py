@@ -8,7 +8,6 @@ from typing import Any
 from pipeline.adapters import converter_for
 from tests.adapters.samples import convert_lines, convert_sample, sample_lines
 
-ARN = "arn:aws::connect:us-west-2:123456789012:instance/12345678-1234-1234-1234-123456789012"
 INSTANCE = "arn:aws:connect:eu-west-1:111122223333:instance/8f1400f1-4492-46a2-85ac-90b2a7a5fdb8"
 
 

@@ -138,7 +138,8 @@ def tile(
 
 def state(tracker: AlertTracker, now_us: int, targets: Targets) -> dict[str, Any]:
     tiles = [tile("sales", 0.5, 40), tile("support", 0.95, 40), tile("billing", 0.1, 3)]
-    return wallboard(tiles, {}, now_us, targets, tracker)
+    settings = Settings()
+    return wallboard(tiles, {}, now_us, targets, tracker, settings.queue, settings.tenant_timezone)
 
 
 def test_the_page_state_judges_each_queue_against_its_own_targets() -> None:

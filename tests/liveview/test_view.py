@@ -65,14 +65,21 @@ def test_publications_of_every_partition_merge_into_the_figures_of_one_board() -
             centre.apply(value)
         # Published again unchanged: only the recent part goes (the day part did not change).
         assert [key for key, _ in stage.publications(p, published_ms=2_000)] == [b"seg:%d" % p]
-    state = KpiState(SETTINGS.queue)
+        for _, value in pipeline.fcr_stage.publications(p, published_ms=1_000):
+            centre.apply(value)
+    state = KpiState(SETTINGS.queue, ZONES)
     for line in lines:
         state.apply(decode_message(line)[0])
     state.flush()
-    board = LiveBoard.from_segments(state.segments.segments.values(), state.segments.queue_config)
-    expected = snapshot_many(
-        [board], state.segments.watermark_us, ZONES, [state.segments.agents], per_channel=True
+    board = LiveBoard.from_segments(
+        state.segments.segments.values(), state.segments.queue_config, SETTINGS.tenant_timezone
     )
+    now = state.segments.watermark_us
+    expected = snapshot_many(
+        [board], now, ZONES, [state.segments.agents], per_channel=True,
+        fcr=state.fcr.live_parts(now),
+    )  # fmt: skip
+    assert any(tile.fcr for tile in expected)
     assert centre.watermark_us == state.segments.watermark_us
     assert centre.live(per_channel=True) == expected
     assert centre.status()["present"] == 4 and centre.status()["whole"]

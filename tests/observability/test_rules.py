@@ -146,3 +146,10 @@ def test_a_null_target_switches_the_check_off_for_that_queue_only() -> None:
 def test_rule_files_name_the_config_they_came_from() -> None:
     files = rule_files(deploy_targets(), CONFIG)
     assert f"ccpipe rules --config {CONFIG}" in files[RECORDING_FILE]
+
+
+def test_the_sink_alert_waits_its_own_duration() -> None:
+    targets = parse_targets({"alerting": {"sink_failing_for": "7m", "lag_for": "2m"}})
+    holds = {a.name: a.for_s for a in alerts(targets)}
+    assert (holds["CcpipeSinkFailing"], holds["CcpipePipelineLagging"]) == (420, 120)
+    assert {a.name: a.for_s for a in alerts(Targets())}["CcpipeSinkFailing"] == 300

@@ -12,8 +12,10 @@ from pipeline.config import ConfigError, load_settings
 from pipeline.targets import (
     DEFAULT_QUEUE_TARGETS,
     QUEUE_TARGET_FIELDS,
+    ChannelTargetOverrides,
     Goal,
     QueueTargetOverrides,
+    QueueTargets,
     parse_targets,
 )
 
@@ -120,7 +122,9 @@ def test_durations_read_prometheus_spelling() -> None:
 
 
 def test_an_override_sets_the_fields_of_a_queue_s_targets() -> None:
-    assert QueueTargetOverrides.__struct_fields__ == QUEUE_TARGET_FIELDS
+    assert QueueTargets.__struct_fields__ == ChannelTargetOverrides.__struct_fields__
+    assert ChannelTargetOverrides.__struct_fields__ == QUEUE_TARGET_FIELDS
+    assert QueueTargetOverrides.__struct_fields__ == (*QUEUE_TARGET_FIELDS, "channels")
     targets = parse_targets({"queues": {"sales": {"asa_s": 20, "min_volume": 5}}})
     assert targets.for_queue("any", "sales") == msgspec.structs.replace(
         DEFAULT_QUEUE_TARGETS, asa_s=20, min_volume=5

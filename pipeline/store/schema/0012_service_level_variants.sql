@@ -12,7 +12,7 @@
 -- two KPIs, after the contract's columns), `kpi_intervals_merged` (the count summed).
 ALTER TABLE kpi_intervals
     ADD COLUMN IF NOT EXISTS abandoned_within_sl Int64 DEFAULT 0 CODEC(T64, ZSTD(1))
-    AFTER nps_detractors;
+    AFTER wait_abandoned_sum_us;
 
 -- Effective-dated settings (docs/definitions.md): every interval row of the stream names the
 -- settings version its counts were computed with, `QueueConfig.version`, such as
@@ -46,6 +46,7 @@ SELECT
     sum(nps_responses) AS nps_responses,
     sum(nps_promoters) AS nps_promoters,
     sum(nps_detractors) AS nps_detractors,
+    sum(wait_abandoned_sum_us) AS wait_abandoned_sum_us,
     sum(abandoned_within_sl) AS abandoned_within_sl,
     -- The sources of one interval share it; max() keeps a named one over an older row's ''.
     max(settings_version) AS settings_version
@@ -164,6 +165,7 @@ SELECT
     toInt64(sum(nps_responses)) AS nps_responses,
     toInt64(sum(nps_promoters)) AS nps_promoters,
     toInt64(sum(nps_detractors)) AS nps_detractors,
+    toInt64(sum(if(is_abandoned_any = 1, ifNull(wait_us, 0), 0))) AS wait_abandoned_sum_us,
     toInt64(sum(abandoned_within_sl)) AS abandoned_within_sl
 FROM segment_facts
 GROUP BY tenant, queue, channel, interval_start;
