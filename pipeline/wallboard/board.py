@@ -28,6 +28,7 @@ from pipeline.core.catalogue import (
     RATIO,
     SCORE,
     SECONDS,
+    SERVICE_LEVELS,
     TARGET_UNITS,
     WINDOW_LABELS,
     WINDOW_TEXT,
@@ -193,6 +194,26 @@ def judge(value: float | None, target: float | None, check: Check, volume_ok: bo
     return "near" if value >= target * NEAR_LIMIT_SHARE - _EDGE else "met"
 
 
+# The service-level figures whose hover text shows every variant's value beside the one shown.
+_SERVICE_LEVEL_FIGURES = {"service_level_15m": ROLLING, "service_level_today": TODAY}
+
+
+def service_level_hover(tile: QueueFigures) -> dict[str, str]:
+    """Per service-level figure, a hover text with each variant over the same window, its
+    value and its formula (docs/kpis.md, "Service level, three ways"): the page's tooltip for
+    that figure."""
+    hover = {}
+    for key, window in _SERVICE_LEVEL_FIGURES.items():
+        kpis = tile.windows[window].kpis
+        lines = [f"Service level, {WINDOW_LABELS[window]}:"]
+        for level in SERVICE_LEVELS:
+            value = kpis.get(level.kpi.name)
+            shown = "n/a" if value is None else f"{value:.1%}"
+            lines.append(f"{level.kpi.short} {shown}: {level.kpi.formula}")
+        hover[key] = "\n".join(lines)
+    return hover
+
+
 def tile_figures(tile: QueueFigures, figures: Sequence[Figure] = FIGURES) -> dict[str, Any]:
     """The numbers a tile (or a channel's row) shows."""
     return {figure.key: figure.read(tile) for figure in figures}
@@ -301,6 +322,7 @@ def _channel_rows(
                 "async": tile.channel in ASYNC_CHANNELS,
                 "threshold_s": config.sl_threshold_us / US_PER_S,
                 "figures": figures,
+                "hover": service_level_hover(tile),
                 "status": status,
                 "targets": _target_values(own),
                 "age_bands": list(tile.age_bands),
@@ -408,6 +430,7 @@ def wallboard(
                 "tenant": tile.tenant,
                 "queue": tile.queue,
                 "figures": figures,
+                "hover": service_level_hover(tile),
                 "status": status,
                 "overall": _worst(
                     [*status.values(), *(s for row in rows for s in row["status"].values())]

@@ -37,7 +37,7 @@ function figure(queue, spec) {
   const status = queue.status[spec.key] || "none";
   const box = el("div", `fig s-${status}` + (spec.big ? " big" : ""));
   box.dataset.figure = spec.key;
-  box.title = spec.tooltip;
+  box.title = (queue.hover && queue.hover[spec.key]) || spec.tooltip;
   box.dataset.value = value === null || value === undefined ? "" : String(value);
   box.dataset.status = status;
   const head = el("span", "label");
