@@ -24,6 +24,7 @@ COMMANDS: tuple[str, ...] = (
     "worker",
     "migrate",
     "load",
+    "recompute",
     "sql",
     "sink",
     "wallboard",
