@@ -25,6 +25,7 @@ COMMANDS: tuple[str, ...] = (
     "migrate",
     "load",
     "recompute",
+    "check",
     "sql",
     "sink",
     "wallboard",
