@@ -207,6 +207,9 @@ SERVICE_LEVELS: tuple[ServiceLevel, ...] = (
 SERVICE_LEVEL = {level.variant: level for level in SERVICE_LEVELS}
 # A queue's headline service level unless its settings name another variant.
 DEFAULT_HEADLINE: ServiceLevelVariant = "contract"
+# (tenant, queue, at_us) -> the variant the queue calls its own at that time
+# (`Settings.headline_service_level`).
+HeadlineLookup = Callable[[str, str, int], ServiceLevel]
 
 
 def join_terms(terms: tuple[str, ...], render: Callable[[str], str]) -> str:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pipeline.core.catalogue import (
     AGE_BAND_LABELS,
     CHECKS,
+    DEFAULT_HEADLINE,
     FCR_LIVE,
     KPI,
     NEAR_FLOOR_POINTS,
@@ -33,7 +34,9 @@ from pipeline.core.catalogue import (
     WINDOW_LABELS,
     WINDOW_TEXT,
     Check,
+    HeadlineLookup,
     LiveFcr,
+    ServiceLevelVariant,
 )
 from pipeline.core.clock import US_PER_S, ZoneLookup, format_utc, us_to_datetime
 from pipeline.core.intervals import COUNT_FIELDS, IntervalKey, merge_counts, report_row
@@ -198,18 +201,22 @@ def judge(value: float | None, target: float | None, check: Check, volume_ok: bo
 _SERVICE_LEVEL_FIGURES = {"service_level_15m": ROLLING, "service_level_today": TODAY}
 
 
-def service_level_hover(tile: QueueFigures) -> dict[str, str]:
+def service_level_hover(
+    tile: QueueFigures, headline: ServiceLevelVariant = DEFAULT_HEADLINE
+) -> dict[str, str]:
     """Per service-level figure, a hover text with each variant over the same window, its
-    value and its formula (docs/kpis.md, "Service level, three ways"): the page's tooltip for
-    that figure."""
+    value and its formula (docs/kpis.md, "Service level, three ways"), the queue's headline
+    variant first and marked: the page's tooltip for that figure."""
+    levels = sorted(SERVICE_LEVELS, key=lambda level: level.variant != headline)
     hover = {}
     for key, window in _SERVICE_LEVEL_FIGURES.items():
         kpis = tile.windows[window].kpis
         lines = [f"Service level, {WINDOW_LABELS[window]}:"]
-        for level in SERVICE_LEVELS:
+        for level in levels:
             value = kpis.get(level.kpi.name)
             shown = "n/a" if value is None else f"{value:.1%}"
-            lines.append(f"{level.kpi.short} {shown}: {level.kpi.formula}")
+            mark = " (headline)" if level.variant == headline else ""
+            lines.append(f"{level.kpi.short}{mark} {shown}: {level.kpi.formula}")
         hover[key] = "\n".join(lines)
     return hover
 
@@ -396,11 +403,13 @@ def wallboard(
     thresholds: QueueLookup,
     zone_of: ZoneLookup,
     agents: Sequence[AgentFigures] = (),
+    headline: HeadlineLookup | None = None,
 ) -> dict[str, Any]:
     """The page's whole state as JSON-ready values (see docs/demo.md for the fields).
 
-    `tiles` are the queues' tiles, and the channels' when given (`per_channel`); `thresholds`
-    and `zone_of` are the settings' lookups (`Settings.queue`, `Settings.tenant_timezone`)."""
+    `tiles` are the queues' tiles, and the channels' when given (`per_channel`); `thresholds`,
+    `zone_of` and `headline` are the settings' lookups (`Settings.queue`,
+    `Settings.tenant_timezone`, `Settings.headline_service_level`; none: the contract's)."""
     series = day_series(day_counts)
     channels: dict[tuple[str, str], list[QueueFigures]] = {}
     for tile in tiles:
@@ -411,6 +420,11 @@ def wallboard(
     queue_tiles = [tile for tile in tiles if tile.channel is None]
     for tile in queue_tiles:
         own = targets.for_queue(tile.tenant, tile.queue)
+        variant = (
+            DEFAULT_HEADLINE
+            if headline is None
+            else headline(tile.tenant, tile.queue, max(watermark_us, 0)).variant
+        )
         figures = tile_figures(tile)
         status, missed = _judge_tile(tile, figures, own)
         for check in missed:
@@ -430,7 +444,8 @@ def wallboard(
                 "tenant": tile.tenant,
                 "queue": tile.queue,
                 "figures": figures,
-                "hover": service_level_hover(tile),
+                "headline_service_level": variant,
+                "hover": service_level_hover(tile, variant),
                 "status": status,
                 "overall": _worst(
                     [*status.values(), *(s for row in rows for s in row["status"].values())]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import msgspec
 import pytest
 
-from pipeline.config import Settings, TenantSettings
+from pipeline.config import QueueOverrides, Settings, TenantSettings
 from pipeline.core.clock import INTERVAL_US, US_PER_S, parse_rfc3339
 from pipeline.core.intervals import COUNT_FIELDS, IntervalKey, report_row, zero_counts
 from pipeline.core.live import WINDOW_NAMES, GroupPart, MergedBoard, QueueFigures, WindowFigures
@@ -208,12 +209,29 @@ def test_the_service_level_hover_shows_every_variant_over_the_figure_s_window() 
     hover = out["queues"][0]["hover"]
     assert hover["service_level_15m"].splitlines() == [
         "Service level, 15 min:",
-        "SL 28.6%: answered within threshold / (answered + abandoned)",
+        "SL (headline) 28.6%: answered within threshold / (answered + abandoned)",
         "SL Connect 50.0%: (answered within threshold + abandoned within threshold) / offered",
         "SL answered 50.0%: answered within threshold / answered",
     ]
     assert hover["service_level_today"].splitlines()[1:] == [
-        "SL n/a: answered within threshold / (answered + abandoned)",
+        "SL (headline) n/a: answered within threshold / (answered + abandoned)",
         "SL Connect n/a: (answered within threshold + abandoned within threshold) / offered",
         "SL answered n/a: answered within threshold / answered",
     ]
+
+
+def test_the_queue_s_headline_variant_comes_first_in_the_hover_and_in_the_state() -> None:
+    settings = msgspec.structs.replace(
+        Settings(), queues={"sales": QueueOverrides(headline_service_level="connect")}
+    )
+    tiles = [tile("sales", 0.5, 40), tile("support", 0.9, 40)]
+    out = wallboard(tiles, {}, NOW, parse_targets({}), AlertTracker(), settings.queue,
+                    settings.tenant_timezone, headline=settings.headline_service_level)  # fmt: skip
+    by_queue = {q["queue"]: q for q in out["queues"]}
+    assert by_queue["sales"]["headline_service_level"] == "connect"
+    assert by_queue["support"]["headline_service_level"] == "contract"
+    sales = by_queue["sales"]["hover"]["service_level_15m"].splitlines()
+    assert sales[1].startswith("SL Connect (headline) ")
+    assert [line.split(" ")[1] for line in sales[2:]] == ["50.0%:", "answered"]
+    support = by_queue["support"]["hover"]["service_level_15m"].splitlines()
+    assert support[1].startswith("SL (headline) 90.0%: answered within threshold")
