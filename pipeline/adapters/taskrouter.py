@@ -50,8 +50,13 @@ TASKROUTER_CHANNELS: dict[str, str] = {
     "chat": "chat",
     "sms": "sms",
     "email": "email",
-    # Flex's `channelType` for its web chat.
+    # Flex's `channelType` task attribute (a Flex Flow's channel type): its web chat, and the
+    # messaging apps that arrive on the chat task channel.
     "web": "chat",
+    "whatsapp": "social",
+    "facebook": "social",
+    "messenger": "social",
+    "line": "social",
 }
 # Flex's default activities; any other name must be mapped (`activity_map`).
 FLEX_ACTIVITIES: dict[str, str] = {
@@ -124,11 +129,14 @@ class TaskRouterConverter:
         self.channels = checked_channel_map(TASKROUTER_CHANNELS, opts.channel_map)
         self.activities = checked_state_map(FLEX_ACTIVITIES, opts.activity_map)
         self.queue_names = dict(opts.queue_names or {})
-        self.pairs = PairingState(opts.capacity, "tasks", "contacts")
+        self.pairs = PairingState(opts.capacity, "tasks", "contacts", "outbound")
         # TaskSid -> [contact_id, queue, accepted_us, agent_id, wrapup_us]
         self.tasks = self.pairs["tasks"]
         # contact_id -> [queue, agent_id]: the contact's latest segment, to see transfers.
         self.contacts = self.pairs["contacts"]
+        # TaskSid -> 1: outbound tasks, left out to their end (later events may not repeat
+        # the attributes that say so).
+        self.outbound = self.pairs["outbound"]
 
     def convert(self, record: bytes) -> list[Event]:
         fields = parse_record(record)
@@ -150,6 +158,8 @@ class TaskRouterConverter:
                 return []
             raise AdapterError(f"`EventType` {kind!r} is not a known TaskRouter event")
         ts = event_time(fields)
+        if handler != self._activity and self._is_outbound(fields, kind):
+            return []
         sid = text_or_none(fields.get("Sid"))
         # The event's own Sid is stable across redeliveries; without it, what it is about.
         identity = (sid,) if sid else (fields.get("TaskSid") or fields.get("WorkerSid"), kind, ts)
@@ -162,12 +172,7 @@ class TaskRouterConverter:
         attributes = _attributes(fields)
         contact_id = self._contact_id(task_sid, attributes)
         queue = self._queue(fields)
-        channel_name = text_or_none(fields.get("TaskChannelUniqueName")) or text_or_none(
-            attributes.get("channelType")
-        )
-        if channel_name is None:
-            raise AdapterError("neither `TaskChannelUniqueName` nor a `channelType` attribute")
-        channel = channel_of(channel_name, self.channels, "TaskRouter channel")
+        channel = self._channel(fields, attributes)
         events: list[Event] = []
         previous = self.contacts.get(contact_id)
         if previous is not None and previous[0] != queue:
@@ -265,6 +270,32 @@ class TaskRouterConverter:
             hold_s=0,
         )
 
+    def _channel(self, fields: Fields, attributes: Mapping[str, Any]) -> str:
+        """The `channelType` attribute when it is mapped (WhatsApp, Facebook and LINE come
+        on the chat task channel, and only it tells them apart), else the task channel."""
+        channel_type = text_or_none(attributes.get("channelType"))
+        if channel_type is not None and channel_type.lower() in self.channels:
+            return self.channels[channel_type.lower()]
+        channel_name = text_or_none(fields.get("TaskChannelUniqueName")) or channel_type
+        if channel_name is None:
+            raise AdapterError("neither `TaskChannelUniqueName` nor a `channelType` attribute")
+        return channel_of(channel_name, self.channels, "TaskRouter channel")
+
+    def _is_outbound(self, fields: Fields, kind: str) -> bool:
+        """A task the agent started (Flex's outbound call, an agent-initiated message):
+        `direction` outbound in its attributes. No one waited in a queue, so no segment,
+        as Amazon Connect's outbound contacts."""
+        task_sid = text_or_none(fields.get("TaskSid"))
+        if task_sid is None:
+            return False
+        attributes = _attributes(fields) if fields.get("TaskAttributes") else {}
+        if str(attributes.get("direction") or "").lower() == "outbound":
+            self.outbound.put(task_sid, 1)
+        known = self.outbound.get(task_sid) is not None
+        if known and kind in ("task.completed", "task.canceled", "task.deleted"):
+            self.outbound.pop(task_sid)
+        return known
+
     # Agents ------------------------------------------------------------------------------
 
     def _activity(self, fields: Fields, ts: int, identity: Identity) -> list[Event]:
@@ -277,9 +308,18 @@ class TaskRouterConverter:
                 f"activity {name!r} has no v1 agent state; map it with "
                 f"--activity-map {name}=<available|busy|acw|away|offline>"
             )
+        worker = _json_attributes(fields.get("WorkerAttributes"), "WorkerAttributes")
         return [
             self.factory.make(
-                "agent.state", identity, ts, agent_id=self._agent(fields), state=state
+                "agent.state",
+                identity,
+                ts,
+                agent_id=self._agent(fields),
+                state=state,
+                # The activity says why an agent is away (Break, Lunch, Training...).
+                reason=name if state == "away" else None,
+                # Flex Insights' worker attribute for the agent's team.
+                team=text_or_none(worker.get("team_name")),
             )
         ]
 
@@ -385,17 +425,23 @@ def _task_sid(fields: Mapping[str, Any]) -> str:
 
 
 def _attributes(fields: Mapping[str, Any]) -> dict[str, Any]:
-    raw = fields.get("TaskAttributes")
+    return _json_attributes(fields.get("TaskAttributes"), "TaskAttributes")
+
+
+def _json_attributes(raw: object, name: str) -> dict[str, Any]:
+    """Task or worker attributes: a JSON object, as text (callbacks) or parsed (JSON)."""
     if raw in (None, ""):
         return {}
     if isinstance(raw, dict):
         return raw
+    if not isinstance(raw, str | bytes):
+        raise AdapterError(f"`{name}` is not a JSON object")
     try:
         attributes = orjson.loads(raw)
-    except (orjson.JSONDecodeError, TypeError):
-        raise AdapterError("`TaskAttributes` is not a JSON object") from None
+    except orjson.JSONDecodeError:
+        raise AdapterError(f"`{name}` is not a JSON object") from None
     if not isinstance(attributes, dict):
-        raise AdapterError("`TaskAttributes` is not a JSON object")
+        raise AdapterError(f"`{name}` is not a JSON object")
     return attributes
 
 

@@ -47,6 +47,7 @@ def test_the_documented_payloads() -> None:
             "ts": "2025-01-01T00:10:00.123000Z",
             "agent_id": "WK0000000000000000000000000000001",
             "state": "away",
+            "reason": "Break",  # the activity: why the agent is away
         }
     ]
     # A task canceled before this stream saw it in a queue has no segment.
@@ -155,3 +156,104 @@ def test_unmappable_events_are_dead_lettered_and_the_rest_converted() -> None:
     assert reasons[4] == "neither JSON nor a form-encoded event callback"
     assert "'task.teleported' is not a known TaskRouter event" in reasons[5]
     assert [e["type"] for e in conversion.events] == ["contact.offered", "contact.abandoned"]
+
+
+# Task attributes as Flex writes them. A Flex Flow's `channelType` is one of web, facebook,
+# sms, whatsapp, line, custom, and for facebook, whatsapp and line the Send to Flex widget
+# puts the task on the chat task channel (Twilio's FlexFlow reference).
+def flex_attributes(channel_type: str, direction: str = "inbound") -> str:
+    return json.dumps(
+        {
+            "from": f"{channel_type}:+15551230001",
+            "name": f"{channel_type}:+15551230001",
+            "channelType": channel_type,
+            "channelSid": "CH00000000000000000000000000000001",
+            "direction": direction,
+        }
+    )
+
+
+@pytest.mark.parametrize("channel_type", ["whatsapp", "facebook", "line"])
+def test_messaging_apps_on_the_chat_task_channel_are_social(channel_type: str) -> None:
+    converter = converter_for("taskrouter")
+    record = callback("task-queue.entered", 0, TaskAttributes=flex_attributes(channel_type))
+    (offered,) = converter.convert(record)
+    assert offered["channel"] == "social"
+    # The user's map is heard, as for any other channel name.
+    mapped = converter_for("taskrouter", channel_map={channel_type: "sms"})
+    assert mapped.convert(record)[0]["channel"] == "sms"
+
+
+def test_web_chat_and_an_unknown_channel_type_keep_the_task_channel() -> None:
+    for channel_type, expected in (("web", "chat"), ("custom", "chat"), ("sms", "sms")):
+        record = callback("task-queue.entered", 0, TaskAttributes=flex_attributes(channel_type))
+        assert converter_for("taskrouter").convert(record)[0]["channel"] == expected
+
+
+def test_an_outbound_task_is_left_out_to_its_end() -> None:
+    """The Interactions API's documented agent-initiated SMS task, and a Flex outbound
+    call: `direction` outbound. Later events of the task are left out too, even when they
+    do not carry the attributes again."""
+    documented = json.dumps(
+        {
+            "customerAddress": "+1311-555-2368",
+            "flexChannelInviteSid": "KGXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
+            "conversationSid": "CHXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
+            "channelType": "sms",
+            "conversations": {
+                "initiated_by": "Agent",
+                "communication_channel": "Sms",
+                "media": [{"conversation_sid": "CHXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"}],
+                "direction": "Outbound",
+            },
+            "customerName": "silly name",
+            "flexInteractionChannelSid": "UOXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
+            "initiatedBy": "agent",
+            "direction": "outbound",
+        }
+    )
+    call = json.dumps({"direction": "outbound", "to": "+15551230001", "from": "+442079460000"})
+    for attributes, channel in ((documented, "sms"), (call, "voice")):
+        converter = converter_for("taskrouter")
+        records = [
+            callback(
+                "task-queue.entered",
+                0,
+                TaskAttributes=attributes,
+                TaskChannelUniqueName=channel,
+                TaskQueueName="Everyone",
+            ),
+            callback("reservation.accepted", 1, TaskAttributes=""),
+            callback("task.wrapup", 60, TaskAttributes=""),
+            callback("task.completed", 70, TaskAttributes=""),
+        ]
+        assert [converter.convert(record) for record in records] == [[], [], [], []]
+        assert converter.unresolved() == []
+        assert converter.state()["outbound"] == []
+    inbound = converter_for("taskrouter")
+    (offered,) = inbound.convert(callback("task-queue.entered", 0))
+    assert offered["type"] == "contact.offered"
+
+
+def test_an_agents_activity_gives_the_away_reason_and_the_team() -> None:
+    """Flex Insights reads the team from the worker attribute `team_name`."""
+    converter = converter_for("taskrouter", activity_map={"Training": "away"})
+    worker = json.dumps({"full_name": "Alice", "team_name": "Billing Tier 1", "team_id": "t1"})
+    fields = {
+        "EventType": "worker.activity.update",
+        "Sid": "EV1",
+        "Timestamp": "1795338000",
+        "WorkerSid": "WK1",
+        "WorkerAttributes": worker,
+    }
+    (training,) = converter.convert(
+        urlencode({**fields, "WorkerActivityName": "Training"}).encode()
+    )
+    assert (training["state"], training["reason"], training["team"]) == (
+        "away",
+        "Training",
+        "Billing Tier 1",
+    )
+    (back,) = converter.convert(urlencode({**fields, "WorkerActivityName": "Available"}).encode())
+    assert (back["state"], back["team"]) == ("available", "Billing Tier 1")
+    assert "reason" not in back
