@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
-from pipeline.commands.recompute import add_range, day_range_us
+from pipeline.commands.recompute import add_range, over_range
+
+if TYPE_CHECKING:
+    from pipeline.config import Settings
+    from pipeline.recompute import Scope
+    from pipeline.store import Store
 
 HELP = "prove that stored interval rows equal their segments and add up to each day"
 DESCRIPTION = """\
@@ -43,39 +49,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipeline.config import ConfigError, load_settings
-    from pipeline.recompute import Scope
     from pipeline.reconcile import day_differences, interval_differences
-    from pipeline.store import StoreError, StoreURLError, open_store
-    from pipeline.store.migrations import MigrationError, load_migrations, migrate
 
     def say(message: str) -> None:
         print(f"ccpipe check: {message}", file=sys.stderr)
 
-    if args.last < args.first:
-        say(f"--to {args.last} is before --from {args.first}")
-        return 2
-    try:
-        settings = load_settings(args.config, store=args.store)
-        migrations = load_migrations()
-        store = open_store(settings.store)
-    except (ConfigError, StoreURLError, MigrationError, StoreError) as exc:
-        say(str(exc))
-        return 2
-    scope = Scope(*day_range_us(args.first, args.last, settings.timezone), args.queue)
-    zones = [settings.timezone, *(t.timezone for t in settings.tenants.values() if t.timezone)]
-    try:
-        migrate(store, migrations, log=lambda m: None)
+    def work(store: Store, settings: Settings, scope: Scope) -> int:
+        zones = [settings.timezone, *(t.timezone for t in settings.tenants.values() if t.timezone)]
         differences = interval_differences(store, scope) + day_differences(store, scope, zones)
-    except (MigrationError, StoreError) as exc:
-        say(f"{store.display_url}: {exc}")
-        return 1
-    finally:
-        store.close()
-    for difference in differences:
-        say(str(difference))
-    if differences:
-        say(f"{len(differences)} differences from {args.first} to {args.last}")
-        return 1
-    say(f"no differences from {args.first} to {args.last}")
-    return 0
+        for difference in differences:
+            say(str(difference))
+        if differences:
+            say(f"{len(differences)} differences from {args.first} to {args.last}")
+            return 1
+        say(f"no differences from {args.first} to {args.last}")
+        return 0
+
+    return over_range(args, say, work)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipeline.config import Settings
+    from pipeline.recompute import Scope
+    from pipeline.store import Store
 
 HELP = "rebuild stored interval rows from the stored segments with the settings in force"
 DESCRIPTION = """\
@@ -66,19 +73,18 @@ def day_range_us(first: date, last: date, zone_name: str) -> tuple[int, int]:
     return day_start_us(first, zone), day_start_us(last + timedelta(days=1), zone)
 
 
-def run(args: argparse.Namespace) -> int:
+def over_range(
+    args: argparse.Namespace,
+    say: Callable[[str], None],
+    work: Callable[[Store, Settings, Scope], int],
+) -> int:
+    """Open the settings and the migrated store, and run `work` on the days of --from and
+    --to (and --queue): its exit status, else 2 for bad arguments or settings, 1 when the
+    store fails (shared with `ccpipe check`)."""
     from pipeline.config import ConfigError, load_settings
-    from pipeline.core.clock import format_utc
-    from pipeline.recompute import Scope, recompute
+    from pipeline.recompute import Scope
     from pipeline.store import StoreError, StoreURLError, open_store
     from pipeline.store.migrations import MigrationError, load_migrations, migrate
-
-    def say(message: str) -> None:
-        print(f"ccpipe recompute: {message}", file=sys.stderr)
-
-    def progress(message: str) -> None:
-        sys.stderr.write(f"\rccpipe recompute: {message}\x1b[K")
-        sys.stderr.flush()
 
     if args.last < args.first:
         say(f"--to {args.last} is before --from {args.first}")
@@ -93,24 +99,41 @@ def run(args: argparse.Namespace) -> int:
     scope = Scope(*day_range_us(args.first, args.last, settings.timezone), args.queue)
     try:
         migrate(store, migrations, log=lambda m: None)
-        result = recompute(store, settings, scope, progress)
+        return work(store, settings, scope)
     except (MigrationError, StoreError) as exc:
         say(f"{store.display_url}: {exc}")
         return 1
     finally:
         store.close()
-    sys.stderr.write("\n")
-    say(
-        f"{result.intervals:,} intervals with segments, {len(result.changed):,} rows changed, "
-        f"{result.segments_rewritten:,} segments given new thresholds"
-    )
-    for kpi, change in sorted(result.largest.items()):
-        tenant, queue, channel, start_us = change.key
+
+
+def run(args: argparse.Namespace) -> int:
+    from pipeline.core.clock import format_utc
+    from pipeline.recompute import recompute
+
+    def say(message: str) -> None:
+        print(f"ccpipe recompute: {message}", file=sys.stderr)
+
+    def progress(message: str) -> None:
+        sys.stderr.write(f"\rccpipe recompute: {message}\x1b[K")
+        sys.stderr.flush()
+
+    def work(store: Store, settings: Settings, scope: Scope) -> int:
+        result = recompute(store, settings, scope, progress)
+        sys.stderr.write("\n")
         say(
-            f"  {kpi}: {_shown(change.old)} -> {_shown(change.new)} "
-            f"({tenant}/{queue}/{channel} {format_utc(start_us)})"
+            f"{result.intervals:,} intervals with segments, {len(result.changed):,} rows "
+            f"changed, {result.segments_rewritten:,} segments given new thresholds"
         )
-    return 0
+        for kpi, change in sorted(result.largest.items()):
+            tenant, queue, channel, start_us = change.key
+            say(
+                f"  {kpi}: {_shown(change.old)} -> {_shown(change.new)} "
+                f"({tenant}/{queue}/{channel} {format_utc(start_us)})"
+            )
+        return 0
+
+    return over_range(args, say, work)
 
 
 def _shown(value: float | None) -> str:
