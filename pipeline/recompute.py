@@ -9,7 +9,9 @@ So a recompute is two replacing writes, never an added row:
    written again with that version's thresholds and their own `version` (an equal version
    replaces: ReplacingMergeTree keeps the last row inserted);
 2. each interval whose counts or settings version then differ from the stream's row gets a
-   new row under the same key and source, one `version` above the largest stored.
+   new row under the same key and source, one `version` above the largest stored (and a row
+   of any other source of that interval, from an older layout of partial states, is emptied
+   the same way).
 
 Rows that do not change are not written, so a threshold changed from a date mid-range
 rewrites the rows after it and leaves the ones before it, and their settings version, alone.
@@ -23,7 +25,7 @@ from typing import Any
 
 from pipeline.config import Settings
 from pipeline.core.catalogue import KPIS
-from pipeline.core.intervals import COUNT_FIELDS, IntervalKey, report_row
+from pipeline.core.intervals import COUNT_FIELDS, IntervalKey, report_row, zero_counts
 from pipeline.core.thresholds import QueueConfig
 from pipeline.sink.rows import STREAM_SOURCE
 from pipeline.store import Store
@@ -103,7 +105,8 @@ def recompute(
     say("comparing interval rows")
     old = _rows(store, "kpi_intervals_merged", scope, with_version=True)
     new = _rows(store, "kpi_interval_counts", scope, with_version=False)
-    versions = _stream_versions(store, scope)
+    versions = _source_versions(store, scope)
+    empty = zero_counts()
     writes = []
     for key, counts in sorted(new.items()):
         settings_version = configs[key].version if key in configs else ""
@@ -111,7 +114,13 @@ def recompute(
         if before is not None and before == (*counts, settings_version):
             continue
         result.changed.append(key)
-        writes.append((*key, *counts, settings_version, STREAM_SOURCE, versions.get(key, 0) + 1))
+        sources = versions.get(key, {})
+        writes.append((*key, *counts, settings_version, STREAM_SOURCE,
+                       sources.get(STREAM_SOURCE, 0) + 1))  # fmt: skip
+        # Rows of other sources (partial states of an older layout) are emptied in place:
+        # the interval's merged figures are then the recomputed row alone.
+        writes += [(*key, *empty, settings_version, source, version + 1)
+                   for source, version in sources.items() if source != STREAM_SOURCE]  # fmt: skip
         _note_changes(result, key, None if before is None else before[:-1], counts)
     if writes:
         data = [list(column) for column in zip(*writes, strict=True)]
@@ -166,14 +175,17 @@ def _rows(
     return {tuple(row[:4]): tuple(row[4:]) for row in rows}
 
 
-def _stream_versions(store: Store, scope: Scope) -> dict[Key, int]:
+def _source_versions(store: Store, scope: Scope) -> dict[Key, dict[str, int]]:
+    """Per interval, the largest version of each source's rows."""
     rows = store.query(
-        f"SELECT {_KEY}, max(version) FROM {KPI_INTERVALS} "
-        f"WHERE source = {{source:String}} AND {scope.where()} "
-        "GROUP BY tenant, queue, channel, start_us",
-        {**scope.params(), "source": STREAM_SOURCE},
+        f"SELECT {_KEY}, source, max(version) FROM {KPI_INTERVALS} WHERE {scope.where()} "
+        "GROUP BY tenant, queue, channel, start_us, source",
+        scope.params(),
     ).rows
-    return {tuple(row[:4]): int(row[4]) for row in rows}
+    versions: dict[Key, dict[str, int]] = {}
+    for *key, source, version in rows:
+        versions.setdefault(tuple(key), {})[source] = int(version)
+    return versions
 
 
 def _note_changes(

@@ -138,3 +138,24 @@ def test_the_command_takes_days_a_queue_and_a_settings_file(
     assert "2 intervals with segments, 2 rows changed" in err
     assert "service_level: 0.5 -> 1 (default/q/voice 2026-11-25T09:00:00Z)" in err
     assert main([*args, "--from", "2026-11-26", "--to", "2026-11-25"]) == 2
+
+
+def test_rows_of_other_sources_are_emptied_not_summed(store: Store, tmp_path: Path) -> None:
+    """An interval stored as partial states of two sources (an older layout): recomputed, its
+    merged figures are the recomputed row alone."""
+    old = _settings(tmp_path, OLD, "old.yaml")
+    load_lines(lines(_events()), store, old, "test")
+    first = min(_stored(store))
+    partial = dict.fromkeys(KPI_INTERVAL_COLUMNS, 0)
+    partial.update(zip(("tenant", "queue", "channel", "interval_start"), first, strict=True))
+    partial.update(offered=3, answered=3, max_wait_us=-1, settings_version="", source="seg:1",
+                   version=7)  # fmt: skip
+    store.insert(
+        "kpi_intervals", KPI_INTERVAL_COLUMNS, [[partial[c]] for c in KPI_INTERVAL_COLUMNS]
+    )
+    assert recompute(store, old, EVERYTHING).changed == [first]
+    merged = store.query(
+        "SELECT offered, answered FROM kpi_intervals_merged ORDER BY interval_start LIMIT 1"
+    ).rows
+    assert merged == [(2, 2)]
+    assert recompute(store, old, EVERYTHING).changed == []
