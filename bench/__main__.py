@@ -29,6 +29,7 @@ ON_KAFKA = (
     ("bench.scaling",),
     ("bench.live_latency", "--seconds", "40"),
     ("bench.wallboard_clients",),
+    ("bench.ingest_throughput",),
 )
 
 

@@ -20,6 +20,7 @@ COMMANDS: tuple[str, ...] = (
     "staffing",
     "convert",
     "produce",
+    "ingest",
     "topics",
     "worker",
     "migrate",

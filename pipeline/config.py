@@ -113,6 +113,21 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     sink_batch_seconds: Seconds = 1.0
     sink_metrics_port: Port = 6067
     sink_sql_port: Port = 0
+    # Ingest (docs/ingest.md): the input topic of single events or platform records, its
+    # consumer group, the compacted topic of the converters' pairing state, how long a
+    # partial batch waits for more events, and its /metrics port.
+    ingest_topic: str = "cc.input"
+    ingest_group: str = "ccpipe-ingest"
+    ingest_state_topic: str = "ccpipe-ingest-state"
+    ingest_linger_ms: Count = 50
+    ingest_metrics_port: Port = 6069
+    # TaskRouter callbacks (`ccpipe ingest --http`): port, the public URL Twilio calls when a
+    # proxy stands in front (signatures cover it; empty: the request's own), largest body,
+    # and a file holding the auth token (else CCPIPE_TWILIO_AUTH_TOKEN).
+    webhook_port: Port = 8088
+    webhook_url: str = ""
+    webhook_max_body_bytes: AtLeastOne = 65536
+    twilio_auth_token_file: str = ""
     # The tenant's time zone for "today" (per tenant in `tenants`, this is the fallback).
     timezone: str = "UTC"
     # Live view: a source partition's state is published at most this often after a change,

@@ -5,7 +5,7 @@ Three checks, each listing what differs (an empty list is the proof):
 - the stream's interval rows equal the same intervals counted in SQL from the stored
   segments (the `kpi_reconciliation` view, every count);
 - the intervals add up to the day: per local day, the sum of the day's interval rows equals
-  the day counted in one piece from its segments (`kpi_day_reconciliation`);
+  the day counted in one piece from its segments (`day_sql`);
 - the live "today" equals the day's intervals: each queue's and channel's live `today`
   counts (the whole centre's view, `pipeline.liveview`) equal the sum of that day's rows.
 """
@@ -21,6 +21,7 @@ from pipeline.core.intervals import COUNT_FIELDS, MAX_WAIT_INDEX
 from pipeline.core.live import TODAY, QueueFigures
 from pipeline.recompute import Scope
 from pipeline.store import Store
+from pipeline.store.base import quote_string
 
 # The counts the live board keeps per segment (FCR is judged by its own tracker, not per day;
 # the longest wait is a max, not a sum).
@@ -59,19 +60,52 @@ def interval_differences(store: Store, scope: Scope) -> list[Difference]:
     ]
 
 
+# The counts a segment adds one of, and how `segment_facts` counts each over a day.
+_DAY_COUNTS: dict[str, str] = {
+    "offered": "count()",
+    "answered": "sum(is_answered)",
+    "abandoned": "sum(is_abandoned)",
+    "short_abandoned": "sum(is_short_abandoned)",
+    "answered_within_sl": "sum(within_sl)",
+    "abandoned_within_sl": "sum(abandoned_within_sl)",
+    "handled": "sum(is_handled)",
+    "transferred": "sum(transferred)",
+}
+
+
+def day_sql(zone: str, queue: str | None) -> str:
+    """Per local day in `zone` of the range, the sum of the day's stream interval rows against
+    the day counted in one piece from its segments (offered that day); only days that differ.
+    The zone is a constant of the query: ClickHouse 23.x refuses a parameter as a time zone."""
+    tz = quote_string(zone)
+    own = " AND queue = {queue:String}" if queue is not None else ""
+    day_range = (
+        f"day >= toDate(fromUnixTimestamp64Micro({{from_us:Int64}}), {tz}) "
+        f"AND day < toDate(fromUnixTimestamp64Micro({{to_us:Int64}}), {tz}){own}"
+    )
+    summed = ", ".join(f"sum({c}) AS {c}" for c in _DAY_COUNTS)
+    counted = ", ".join(f"toInt64({e}) AS {c}" for c, e in _DAY_COUNTS.items())
+    differs = ", ".join(f"if(i.{c} != d.{c}, '{c}', '')" for c in _DAY_COUNTS)
+    return (
+        "SELECT tenant, queue, channel, day, i.in_intervals, d.in_segments, "
+        f"arrayFilter(x -> x != '', [{differs}]) AS differences FROM "
+        f"(SELECT tenant, queue, channel, toDate(interval_start, {tz}) AS day, "
+        f"toUInt8(1) AS in_intervals, {summed} FROM kpi_intervals_merged "
+        f"GROUP BY tenant, queue, channel, day HAVING {day_range}) AS i "
+        f"FULL OUTER JOIN (SELECT tenant, queue, channel, toDate(offered_ts, {tz}) AS day, "
+        f"toUInt8(1) AS in_segments, {counted} FROM segment_facts "
+        f"GROUP BY tenant, queue, channel, day HAVING {day_range}) AS d "
+        "USING (tenant, queue, channel, day) "
+        "WHERE in_intervals = 0 OR in_segments = 0 OR notEmpty(differences) "
+        "ORDER BY tenant, queue, channel, day"
+    )
+
+
 def day_differences(store: Store, scope: Scope, zones: Iterable[str]) -> list[Difference]:
     """The intervals of each local day (in each of the tenants' `zones`) against the day."""
     found = []
     for zone in sorted(set(zones)):
-        rows = store.query(
-            "SELECT tenant, queue, channel, day, in_intervals, in_segments, differences "
-            "FROM kpi_day_reconciliation(timezone = {timezone:String}) "
-            "WHERE day >= toDate(fromUnixTimestamp64Micro({from_us:Int64}), {timezone:String}) "
-            "AND day < toDate(fromUnixTimestamp64Micro({to_us:Int64}), {timezone:String})"
-            + (" AND queue = {queue:String}" if scope.queue is not None else "")
-            + " ORDER BY tenant, queue, channel, day",
-            {**scope.params(), "timezone": zone},
-        ).rows
+        rows = store.query(day_sql(zone, scope.queue), scope.params()).rows
         found += [
             Difference(
                 "intervals = day",

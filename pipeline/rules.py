@@ -30,6 +30,8 @@ from typing import Any
 import yaml
 
 from pipeline.core.catalogue import (
+    AGENT_TIME,
+    AGENT_TIME_RULE,
     AGENTS,
     AGENTS_RULE,
     ALERTED_CHECKS,
@@ -42,9 +44,14 @@ from pipeline.core.catalogue import (
     EVENT_TO_METRIC,
     EVENTS,
     EVENTS_RATE_RULE,
+    FCR_WINDOW_ELIGIBLE,
+    FCR_WINDOW_RESOLVED,
+    FCR_WINDOW_RULE,
     KPI,
     LAG_RULE,
     LATENCY_P95_RULE,
+    OCCUPANCY,
+    OCCUPANCY_RULE,
     QUEUE_LONGEST_WAIT,
     QUEUE_LONGEST_WAIT_RULE,
     QUEUE_SERIES,
@@ -174,6 +181,25 @@ def _live_rules() -> Iterator[dict[str, Any]]:
     yield {
         "record": AGENTS_RULE,
         "expr": f"sum by ({QUEUE}, state) ({AGENTS.name})",
+    }
+    yield {
+        "record": AGENT_TIME_RULE,
+        "expr": f"sum by ({QUEUE}, state, window) ({AGENT_TIME.name})",
+    }
+
+    def time_in(states: tuple[str, ...]) -> str:
+        return f'sum by ({by}) ({AGENT_TIME_RULE}{{state=~"{"|".join(states)}"}})'
+
+    yield {
+        "record": OCCUPANCY_RULE,
+        "expr": _ratio([time_in(OCCUPANCY.numerator)], [time_in(OCCUPANCY.denominator)]),
+    }
+    yield {
+        "record": FCR_WINDOW_RULE,
+        "expr": _ratio(
+            [f"sum by ({by}) ({FCR_WINDOW_RESOLVED.name})"],
+            [f"sum by ({by}) ({FCR_WINDOW_ELIGIBLE.name})"],
+        ),
     }
 
 

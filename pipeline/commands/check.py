@@ -22,7 +22,7 @@ For a range of days (in the settings' time zone, both included), compare in the 
                       kpi_reconciliation);
   intervals = day     per local day of each tenant's time zone, the sum of the day's
                       interval rows with the day counted in one piece from its segments
-                      (view kpi_day_reconciliation).
+                      (a query of pipeline/reconcile.py).
 
 Every difference is listed with the row it names; the exit status is 1 if there is any, 0
 if none. (The third check, the live "today" against the day's intervals, runs where the live

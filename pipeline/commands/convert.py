@@ -65,6 +65,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="no summary and no per-record reasons on stderr (the --dlq file still has them)",
     )
+    add_converter_options(parser)
+    parser.set_defaults(func=run)
+
+
+def add_converter_options(parser: argparse.ArgumentParser) -> None:
+    """The converters' options (`converter_options` reads them back); `ccpipe ingest` too."""
     parser.add_argument("--tenant", help="tenant of every event (default: the contract's)")
     parser.add_argument(
         "--customer-from",
@@ -127,7 +133,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="asterisk: the PAUSE reason agents use for after-call work; the pause after a "
         "call then gives its wrap-up time (default: no wrap-up, queue_log has none)",
     )
-    parser.set_defaults(func=run)
 
 
 def converter_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -247,7 +252,7 @@ def convert_lines(
     import orjson
 
     from pipeline.adapters import AdapterError
-    from pipeline.core.events import Rejection, decode_event
+    from pipeline.ingest.records import checked_events
 
     summary = Summary()
 
@@ -265,20 +270,17 @@ def convert_lines(
             continue
         summary.records += 1
         try:
-            events = converter.convert(record)
+            # A converter must only write contract events; one that does not is a bug to
+            # see, not to pass on: checked_events refuses it with its reason.
+            events, reasons = checked_events(converter, record)
         except AdapterError as exc:
             dead(number, exc.reason, record)
             continue
-        if not events:
+        if not events and not reasons:
             summary.empty += 1
-        for event in events:
-            encoded = orjson.dumps(event)
-            # A converter must only write contract events; one that does not is a bug to
-            # see, not to pass on.
-            checked = decode_event(encoded)
-            if isinstance(checked, Rejection):
-                dead(number, f"converted event is not valid v1: {checked.reason}", record)
-                continue
+        for reason in reasons:
+            dead(number, reason, record)
+        for _, encoded in events:
             out.write(encoded + b"\n")
             summary.events += 1
     return summary

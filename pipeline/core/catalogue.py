@@ -275,6 +275,11 @@ class LiveFcr:
     formula: str
     days: int  # 0: today's provisional figure
 
+    @property
+    def window(self) -> str:
+        """The `window` label of its Prometheus series: `7d`, `30d`, `today`."""
+        return self.name.removeprefix("fcr_")
+
 
 # The contract's FCR over the windows that closed recently, and today's provisional figure:
 # of today's handled contacts with a customer, the share whose customer has not come back
@@ -366,6 +371,28 @@ AGENT_STATE = Metric(
     "1 for the agent's current state (opt-in: per_agent_metrics).",
     ("tenant", "agent", "state"),
 )
+AGENT_TIME = Metric(
+    "ccpipe_window_agent_state_seconds",
+    "gauge",
+    "Time the queue's agents spent in each state in the window (an agent counts in every "
+    "queue it listed then); occupancy divides sums of these.",
+    ("tenant", "queue", "window", "state"),
+)
+# The live FCR figures' terms (catalogue FCR_LIVE, label `window` its `LiveFcr.window`): for
+# 7d and 30d the segments whose FCR window closed then; for today, today's handled contacts
+# with a customer and those not come back nor wrapped up unresolved so far.
+FCR_WINDOW_ELIGIBLE = Metric(
+    "ccpipe_window_fcr_eligible",
+    "gauge",
+    "FCR-eligible segments of the live FCR figure (today: handled with a customer).",
+    WINDOW_GAUGE_LABELS,
+)
+FCR_WINDOW_RESOLVED = Metric(
+    "ccpipe_window_fcr_resolved",
+    "gauge",
+    "Of those, resolved at first contact (today: so far).",
+    WINDOW_GAUGE_LABELS,
+)
 EVENTS = Metric("ccpipe_events_total", "counter", "Events decoded from the events topic.")
 EVENTS_DUPLICATE = Metric(
     "ccpipe_events_duplicate_total", "counter", "Events ignored as duplicates."
@@ -415,6 +442,9 @@ WORKER_METRICS: tuple[Metric, ...] = (
     QUEUE_LONGEST_WAIT,
     AGENTS,
     *WINDOW_GAUGES.values(),
+    AGENT_TIME,
+    FCR_WINDOW_ELIGIBLE,
+    FCR_WINDOW_RESOLVED,
     AGENT_STATE,
     EVENTS,
     EVENTS_DUPLICATE,
@@ -506,12 +536,56 @@ SINK_METRICS: tuple[Metric, ...] = (
     SINK_COMMITS,
 )
 
+# The ingest stage's series (pipeline/ingest/metrics.py makes them from these).
+INGEST_RECORDS = Metric(
+    "ccpipe_ingest_records_total", "counter", "Input records read (a replayed record counts again)."
+)
+INGEST_EVENTS = Metric(
+    "ccpipe_ingest_events_total", "counter", "Valid v1 events produced to the events topic."
+)
+INGEST_DEAD_LETTERED = Metric(
+    "ccpipe_ingest_dead_lettered_total",
+    "counter",
+    "Input records sent to the dead-letter topic, by what was wrong.",
+    ("reason",),
+)
+INGEST_BATCH_EVENTS = Metric(
+    "ccpipe_ingest_batch_events", "histogram", "Events per batch message produced."
+)
+INGEST_LAG = Metric(
+    "ccpipe_ingest_consumer_lag_messages",
+    "gauge",
+    "Input records in a partition not yet read by this ingest process.",
+    ("topic", "partition"),
+)
+INGEST_COMMITS = Metric(
+    "ccpipe_ingest_commits_total",
+    "counter",
+    "Input offset commits, each after every batch and state it covers was acknowledged.",
+)
+INGEST_WEBHOOK_REQUESTS = Metric(
+    "ccpipe_ingest_webhook_requests_total",
+    "counter",
+    "Webhook requests by outcome: accepted, bad_signature, too_large, bad_request, unavailable.",
+    ("outcome",),
+)
+INGEST_METRICS: tuple[Metric, ...] = (
+    INGEST_RECORDS,
+    INGEST_EVENTS,
+    INGEST_DEAD_LETTERED,
+    INGEST_BATCH_EVENTS,
+    INGEST_LAG,
+    INGEST_COMMITS,
+    INGEST_WEBHOOK_REQUESTS,
+)
+
 # The series a queue exists by: every (tenant, queue) with an interval has it.
 QUEUE_SERIES = CONTACT_COUNTERS["offered"].name
 
 # The scrape jobs of deploy/prometheus/prometheus.yml.
 WORKER_JOB = "ccpipe-worker"
 SINK_JOB = "ccpipe-sink"
+INGEST_JOB = "ccpipe-ingest"
 
 # --- recording rules: `level:metric:operations` ----------------------------------------------
 
@@ -567,6 +641,11 @@ WINDOW_OFFERED_RULE = rule_name(TENANT_QUEUE, WINDOW_GAUGES["offered"].name, "su
 QUEUE_WAITING_RULE = rule_name(TENANT_QUEUE, QUEUE_WAITING.name, "sum")
 QUEUE_LONGEST_WAIT_RULE = rule_name(TENANT_QUEUE, QUEUE_LONGEST_WAIT.name, "max")
 AGENTS_RULE = rule_name(TENANT_QUEUE_STATE, AGENTS.name, "sum")
+AGENT_TIME_RULE = rule_name(TENANT_QUEUE_STATE, AGENT_TIME.name, "sum")
+# Occupancy per queue and live window (label `window`), summed over workers, then divided.
+OCCUPANCY_RULE = rule_name(TENANT_QUEUE, f"ccpipe_window_{OCCUPANCY.name}", RATIO)
+# The live FCR figures per queue (label `window`: 7d, 30d, today), summed, then divided.
+FCR_WINDOW_RULE = rule_name(TENANT_QUEUE, "ccpipe_window_fcr", KPI["fcr_rate"].unit)
 EVENTS_RATE_RULE = rule_name(JOB, EVENTS.family, "rate5m")
 DEAD_LETTERS_RATE_RULE = rule_name(JOB_REASON, DEAD_LETTERED.family, "rate5m")
 DEAD_LETTERS_INCREASE_RULE = rule_name(JOB, DEAD_LETTERED.family, "increase15m")

@@ -217,6 +217,19 @@ def decode_message(data: bytes) -> tuple[list[AnyEvent], list[Rejection]]:
     return events, rejections
 
 
+def reason_kind(reason: str) -> str:
+    """A bounded label for a rejection reason: the field it names, or its class."""
+    if reason.startswith("not JSON"):
+        return "not_json"
+    if reason.startswith("batch item"):
+        return "bad_batch"
+    if reason.startswith("`") and "`" in reason[1:]:
+        return "field:" + reason[1 : reason.index("`", 1)].split("[")[0]
+    if "missing required field" in reason:
+        return "missing_field"
+    return "other"
+
+
 def event_key(event: Event) -> str:
     """The contract's Kafka key: contact_id for contact and survey events, agent_id for agents."""
     return str(getattr(event, event.KEY_FIELD))

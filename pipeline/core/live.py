@@ -867,7 +867,7 @@ class MergedBoard:
                 group, {name: tenant_starts[name] for name in WINDOW_NAMES}, now_us
             )
             in_queue, oldest, stale, offers = _waiting(group_parts, cutoff)
-            fcr = _live_fcr(fcr_parts.get(group, []), tenant_starts[TODAY])
+            fcr = live_fcr(fcr_parts.get(group, []), tenant_starts[TODAY])
             # Shown while it has a contact waiting or offered in a window, or FCR to show:
             # what a group holds decides, not whether a segment once passed through it.
             if (
@@ -988,7 +988,7 @@ def _waiting(parts: Iterable[GroupPart], cutoff: int) -> tuple[int, int | None, 
     return len(offers), min(offers, default=None), stale, offers
 
 
-def _live_fcr(parts: Iterable[FcrPart], today_us: int) -> dict[str, tuple[int, int]]:
+def live_fcr(parts: Iterable[FcrPart], today_us: int) -> dict[str, tuple[int, int]]:
     """The catalogue's live FCR figures of one group: name -> (numerator, denominator)."""
     out: dict[str, tuple[int, int]] = {}
     for live in FCR_LIVE:

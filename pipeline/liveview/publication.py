@@ -30,6 +30,7 @@ import msgspec
 
 from pipeline.core.agents import AgentPart
 from pipeline.core.fcr import FcrPart
+from pipeline.core.intervals import N_COUNTS
 from pipeline.core.live import GroupPart
 
 # 2: count vectors of COUNT_FIELDS with `abandoned_within_sl` (format 1 had one count less,
@@ -52,6 +53,18 @@ class _Message(msgspec.Struct, array_like=True):
 
 class BadPublication(ValueError):
     """A message on the live topic that is not a publication this version can read."""
+
+
+def _checked(part: GroupPart) -> GroupPart:
+    """A part whose count vectors another ccpipe version wrote (a count field added or
+    removed) is refused, not merged: the live topic outlives an upgrade."""
+    for _, counts in part.buckets:
+        if len(counts) != N_COUNTS:
+            raise BadPublication(
+                f"counts of {len(counts)} fields, this reader reads {N_COUNTS} "
+                "(written by another ccpipe version)"
+            )
+    return part
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +203,9 @@ class Decoder:
             for raw in message.groups:
                 blob = bytes(raw)
                 part = held.get(blob)
-                parts[blob] = part if part is not None else self._part.decode(blob)
+                parts[blob] = part if part is not None else _checked(self._part.decode(blob))
+        except BadPublication:
+            raise
         except (msgspec.DecodeError, ValueError) as exc:
             raise BadPublication(f"a damaged publication ({exc})") from None
         self._parts[message.source] = parts

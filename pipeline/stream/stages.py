@@ -29,7 +29,7 @@ import orjson
 from pipeline.config import Settings
 from pipeline.core.agents import AgentPart
 from pipeline.core.clock import US_PER_S, ZoneLookup
-from pipeline.core.events import AgentState, AnyEvent, Rejection, decode_message
+from pipeline.core.events import AgentState, AnyEvent, Rejection, decode_message, reason_kind
 from pipeline.core.fcr import FcrTracker
 from pipeline.core.intervals import IntervalKey, merge_counts, published_row
 from pipeline.core.kpi_state import FcrUpdate, SegmentState, apply_fcr_updates
@@ -128,19 +128,6 @@ def _partials_sends(
 def _changed(before: list[GroupPart], now: list[GroupPart]) -> bool:
     """Parts are cut again only when they change: the same objects, the same parts."""
     return len(before) != len(now) or any(a is not b for a, b in zip(before, now, strict=True))
-
-
-def _reason_kind(reason: str) -> str:
-    """A bounded label for a rejection reason: the field it names, or its class."""
-    if reason.startswith("not JSON"):
-        return "not_json"
-    if reason.startswith("batch item"):
-        return "bad_batch"
-    if reason.startswith("`") and "`" in reason[1:]:
-        return "field:" + reason[1 : reason.index("`", 1)].split("[")[0]
-    if "missing required field" in reason:
-        return "missing_field"
-    return "other"
 
 
 def customer_key(tenant: str, customer_id: str) -> bytes:
@@ -326,7 +313,7 @@ class SegmentStage:
 
     def _dead_letter(self, rejection: Rejection, partition: int, offset: int) -> Send:
         self.counters.dead_lettered += 1
-        self.counters.dead_letter_reasons[_reason_kind(rejection.reason)] += 1
+        self.counters.dead_letter_reasons[reason_kind(rejection.reason)] += 1
         return Send(
             DLQ,
             rejection.raw,

@@ -56,7 +56,10 @@ def test_unmappable_records_go_to_the_dlq_file_and_stderr_and_the_run_goes_on(
     assert "line 2: activity 'Lunch' has no v1 agent state" in stderr
     assert "6 records, 2 events, 0 records with no v1 meaning, 4 dead-lettered" in stderr
     dead = [json.loads(line) for line in dlq.read_text().splitlines()]
-    assert [d["line"] for d in dead] == [2, 3, 4, 5]
+    # The wrap-up of line 3 waits for an acceptance that may come late (Twilio retries), so
+    # at the end of the file its task is also named as left open.
+    assert [d["line"] for d in dead] == [2, 3, 4, 5, None]
+    assert "task WT000000000000000000000000000000ff was still open" in dead[4]["reason"]
     assert dead[2] == {
         "line": 4,
         "reason": "neither JSON nor a form-encoded event callback",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import random
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
 
 from pipeline.adapters import AdapterError, converter_for
-from tests.adapters.samples import convert_sample, sample_lines
+from tests.adapters.samples import convert_lines, convert_sample, report_by_queue, sample_lines
 
 TASK = "WT0000000000000000000000000000001"
 
@@ -156,6 +157,51 @@ def test_unmappable_events_are_dead_lettered_and_the_rest_converted() -> None:
     assert reasons[4] == "neither JSON nor a form-encoded event callback"
     assert "'task.teleported' is not a known TaskRouter event" in reasons[5]
     assert [e["type"] for e in conversion.events] == ["contact.offered", "contact.abandoned"]
+
+
+def _report(lines: list[bytes]) -> dict[str, dict[str, object]]:
+    conversion = convert_lines(
+        converter_for("taskrouter", contact_from="attribute:call_sid"), lines
+    )
+    return report_by_queue(conversion.events)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_callbacks_out_of_order_and_repeated_give_the_same_report(seed: int) -> None:
+    """Twilio retries a callback that failed, so any callback may come late or twice: the
+    life cycle's callbacks shuffled, some repeated, make the report of the ordered ones."""
+    lines = sample_lines("taskrouter-lifecycle.txt")
+    rng = random.Random(seed)
+    shuffled = lines + rng.sample(lines, k=len(lines) // 3)
+    rng.shuffle(shuffled)
+    assert _report(shuffled) == _report(lines)
+
+
+def test_a_wrap_up_before_its_acceptance_is_dead_lettered_and_still_pairs() -> None:
+    converter = converter_for("taskrouter")
+    converter.convert(callback("task-queue.entered", 0))
+    with pytest.raises(AdapterError, match="its acceptance was never seen"):
+        converter.convert(callback("task.wrapup", 65))
+    answered, ended = converter.convert(callback("reservation.accepted", 5))
+    assert (answered["type"], ended["type"], ended["talk_s"]) == (
+        "contact.answered",
+        "contact.ended",
+        60,
+    )
+    assert ended["event_id"] == "taskrouter:EVtask.wrapup65:ended"  # the id it has in order
+    (wrapped,) = converter.convert(callback("task.completed", 80))
+    assert wrapped["acw_s"] == 15
+    assert converter.unresolved() == []
+
+
+def test_a_repeated_completion_gives_the_same_event_again() -> None:
+    converter = converter_for("taskrouter")
+    for kind, at in [("task-queue.entered", 0), ("reservation.accepted", 5), ("task.wrapup", 65)]:
+        converter.convert(callback(kind, at))
+    first = converter.convert(callback("task.completed", 80))
+    assert converter.convert(callback("task.completed", 80)) == first
+    assert converter.convert(callback("task-queue.entered", 0))[0]["type"] == "contact.offered"
+    assert converter.convert(callback("task.wrapup", 65))[0]["talk_s"] == 60
 
 
 # Task attributes as Flex writes them. A Flex Flow's `channelType` is one of web, facebook,

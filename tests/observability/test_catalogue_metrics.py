@@ -14,6 +14,8 @@ from prometheus_client import CollectorRegistry
 from pipeline.config import load_settings
 from pipeline.core.catalogue import (
     AGENT_STATE,
+    INGEST_JOB,
+    INGEST_METRICS,
     LIVE_VIEW_METRICS,
     SINK_JOB,
     SINK_METRICS,
@@ -21,6 +23,7 @@ from pipeline.core.catalogue import (
     WORKER_METRICS,
 )
 from pipeline.core.catalogue import Metric as Declared
+from pipeline.ingest.metrics import IngestMetrics
 from pipeline.liveview.metrics import LiveViewCollector
 from pipeline.liveview.view import CentreView
 from pipeline.sink.metrics import SinkMetrics
@@ -68,11 +71,10 @@ def test_the_worker_exports_the_catalogue_s_metrics() -> None:
     assert found == expected
 
 
-def test_the_sink_exports_the_catalogue_s_metrics() -> None:
-    registry = CollectorRegistry()
-    metrics = SinkMetrics.create(registry)
-    by_name = {m.name: m for m in SINK_METRICS}
-    for field in dataclasses.fields(metrics):
+def exercise(metrics: object, specs: tuple[Declared, ...]) -> None:
+    """Give every metric of a dataclass of metrics a sample, as its declaration says."""
+    by_name = {m.name: m for m in specs}
+    for field in dataclasses.fields(metrics):  # type: ignore[arg-type]
         metric: Any = getattr(metrics, field.name)
         family = metric.describe()[0]
         spec = by_name[family.name + ("_total" if family.type == "counter" else "")]
@@ -88,6 +90,11 @@ def test_the_sink_exports_the_catalogue_s_metrics() -> None:
             metric.observe(1)
         else:
             metric.inc()
+
+
+def test_the_sink_exports_the_catalogue_s_metrics() -> None:
+    registry = CollectorRegistry()
+    exercise(SinkMetrics.create(registry), SINK_METRICS)
     assert exported(registry) == declared(SINK_METRICS)
 
 
@@ -100,4 +107,10 @@ def test_a_live_view_reader_exports_the_catalogue_s_metrics() -> None:
 def test_the_scrape_jobs_are_the_ones_the_rules_watch() -> None:
     config = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
     jobs = {job["job_name"] for job in config["scrape_configs"]}
-    assert {WORKER_JOB, SINK_JOB} <= jobs
+    assert {WORKER_JOB, SINK_JOB, INGEST_JOB} <= jobs
+
+
+def test_ingest_exports_the_catalogue_s_metrics() -> None:
+    registry = CollectorRegistry()
+    exercise(IngestMetrics.create(registry), INGEST_METRICS)
+    assert exported(registry) == declared(INGEST_METRICS)

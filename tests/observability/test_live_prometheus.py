@@ -159,6 +159,7 @@ def stack(kafka_settings: Settings, topic_prefix: str, tmp_path: Path) -> Iterat
         dlq_topic=kafka_settings.dlq_topic,
         intervals_topic=kafka_settings.intervals_topic,
         segments_topic=kafka_settings.segments_topic,
+        live_topic=kafka_settings.live_topic,
         app_id=app_id,
         state_dir=str(tmp_path / "state"),
         store=f"chdb://{tmp_path / 'store'}",

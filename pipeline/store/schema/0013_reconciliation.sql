@@ -1,5 +1,6 @@
--- Reconciliation (docs/definitions.md, `ccpipe check`): views that list what does not add
--- up, so that an empty result is the proof.
+-- Reconciliation (docs/definitions.md, `ccpipe check`): a view that lists what does not add
+-- up, so that an empty result is the proof. (The day check, in pipeline/reconcile.py, is a
+-- query: ClickHouse 23.x refuses a view parameter as a time zone.)
 --
 -- `kpi_reconciliation`: per interval, the stream's row (`kpi_intervals_merged`) against the
 -- same interval counted in SQL from the stored segments (`kpi_interval_counts`), every count
@@ -96,65 +97,3 @@ FULL OUTER JOIN
     FROM kpi_interval_counts
 ) AS c USING (tenant, queue, channel, interval_start)
 WHERE in_stream = 0 OR in_segments = 0 OR notEmpty(differences);
-
--- `kpi_day_reconciliation(timezone)`: per local day (in `timezone`), the sum of the stream's
--- interval rows of the day against the day counted in one piece from its segments (offered
--- that day), for the counts a segment adds one of: the intervals add up to the day. Only
--- days that differ are listed.
-CREATE OR REPLACE VIEW kpi_day_reconciliation AS
-SELECT
-    tenant,
-    queue,
-    channel,
-    day,
-    i.in_intervals AS in_intervals,
-    d.in_segments AS in_segments,
-    arrayFilter(x -> x != '', [
-        if(i.offered != d.offered, 'offered', ''),
-        if(i.answered != d.answered, 'answered', ''),
-        if(i.abandoned != d.abandoned, 'abandoned', ''),
-        if(i.short_abandoned != d.short_abandoned, 'short_abandoned', ''),
-        if(i.answered_within_sl != d.answered_within_sl, 'answered_within_sl', ''),
-        if(i.abandoned_within_sl != d.abandoned_within_sl, 'abandoned_within_sl', ''),
-        if(i.handled != d.handled, 'handled', ''),
-        if(i.transferred != d.transferred, 'transferred', '')
-    ]) AS differences
-FROM
-(
-    SELECT
-        tenant,
-        queue,
-        channel,
-        toDate(interval_start, {timezone:String}) AS day,
-        toUInt8(1) AS in_intervals,
-        sum(offered) AS offered,
-        sum(answered) AS answered,
-        sum(abandoned) AS abandoned,
-        sum(short_abandoned) AS short_abandoned,
-        sum(answered_within_sl) AS answered_within_sl,
-        sum(abandoned_within_sl) AS abandoned_within_sl,
-        sum(handled) AS handled,
-        sum(transferred) AS transferred
-    FROM kpi_intervals_merged
-    GROUP BY tenant, queue, channel, day
-) AS i
-FULL OUTER JOIN
-(
-    SELECT
-        tenant,
-        queue,
-        channel,
-        toDate(offered_ts, {timezone:String}) AS day,
-        toUInt8(1) AS in_segments,
-        toInt64(count()) AS offered,
-        toInt64(sum(is_answered)) AS answered,
-        toInt64(sum(is_abandoned)) AS abandoned,
-        toInt64(sum(is_short_abandoned)) AS short_abandoned,
-        toInt64(sum(within_sl)) AS answered_within_sl,
-        toInt64(sum(abandoned_within_sl)) AS abandoned_within_sl,
-        toInt64(sum(is_handled)) AS handled,
-        toInt64(sum(transferred)) AS transferred
-    FROM segment_facts
-    GROUP BY tenant, queue, channel, day
-) AS d USING (tenant, queue, channel, day)
-WHERE in_intervals = 0 OR in_segments = 0 OR notEmpty(differences);
