@@ -20,6 +20,7 @@ PURE = (
     ("bench.report_cli",),  # 1 M and 10 M events
     ("bench.sink_rows",),
     ("bench.erlang",),
+    ("bench.staffing_live",),
     ("bench.live_topic",),
 )
 ON_KAFKA = (

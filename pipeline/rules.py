@@ -52,6 +52,7 @@ from pipeline.core.catalogue import (
     LATENCY_P95_RULE,
     OCCUPANCY,
     OCCUPANCY_RULE,
+    PROJECTED_BELOW_ALERT,
     QUEUE_LONGEST_WAIT,
     QUEUE_LONGEST_WAIT_RULE,
     QUEUE_SERIES,
@@ -63,6 +64,17 @@ from pipeline.core.catalogue import (
     SINK_JOB,
     SINK_STORE_UP,
     SINK_WRITING_RULE,
+    STAFFING_GAP_ALERT,
+    STAFFING_GAP_RULE,
+    STAFFING_PROJECTED,
+    STAFFING_PROJECTED_RULE,
+    STAFFING_REQUIRED,
+    STAFFING_REQUIRED_CHANNEL_RULE,
+    STAFFING_REQUIRED_RULE,
+    STAFFING_STAFFED,
+    STAFFING_STAFFED_RULE,
+    STAFFING_TARGET,
+    STAFFING_TARGET_RULE,
     TARGET_UNITS,
     TENANT_QUEUE,
     TENANT_QUEUE_CHANNEL,
@@ -131,6 +143,7 @@ def recording_groups(targets: Targets) -> list[dict[str, Any]]:
         {"name": "ccpipe-contact-rates", "rules": list(_rate_rules())},
         {"name": "ccpipe-kpis", "rules": list(_kpi_rules())},
         {"name": "ccpipe-live", "rules": list(_live_rules())},
+        {"name": "ccpipe-staffing", "rules": list(_staffing_rules())},
         {"name": "ccpipe-targets", "rules": list(_target_rules(targets))},
         {"name": "ccpipe-pipeline-rates", "rules": list(_pipeline_rules())},
     ]
@@ -200,6 +213,35 @@ def _live_rules() -> Iterator[dict[str, Any]]:
             [f"sum by ({by}) ({FCR_WINDOW_RESOLVED.name})"],
             [f"sum by ({by}) ({FCR_WINDOW_ELIGIBLE.name})"],
         ),
+    }
+
+
+def _staffing_rules() -> Iterator[dict[str, Any]]:
+    # Every reader of the live view exports the whole centre's advice: one reader's value,
+    # not a sum over them (readers differ only while one lags: take the worse reading).
+    yield {
+        "record": STAFFING_REQUIRED_CHANNEL_RULE,
+        "expr": f"max by ({CHANNEL}) ({STAFFING_REQUIRED.name})",
+    }
+    yield {
+        "record": STAFFING_REQUIRED_RULE,
+        "expr": f"sum by ({QUEUE}) ({STAFFING_REQUIRED_CHANNEL_RULE})",
+    }
+    yield {
+        "record": STAFFING_STAFFED_RULE,
+        "expr": f"min by ({QUEUE}) ({STAFFING_STAFFED.name})",
+    }
+    yield {
+        "record": STAFFING_GAP_RULE,
+        "expr": f"{STAFFING_REQUIRED_RULE}\n- on ({QUEUE})\n{STAFFING_STAFFED_RULE}",
+    }
+    yield {
+        "record": STAFFING_PROJECTED_RULE,
+        "expr": f"min by ({CHANNEL}) ({STAFFING_PROJECTED.name})",
+    }
+    yield {
+        "record": STAFFING_TARGET_RULE,
+        "expr": f"max by ({CHANNEL}) ({STAFFING_TARGET.name})",
     }
 
 
@@ -420,6 +462,8 @@ def alerts(targets: Targets) -> list[Alert]:
         for check in ALERTED_CHECKS
         if target_rule(check.target) in present
     ]
+    if target_rule("service_level") in present:
+        found += _staffing_alerts(targets)
     found += [
         Alert(
             "CcpipeQueueSilent",
@@ -504,6 +548,46 @@ def alerts(targets: Targets) -> list[Alert]:
         ),
     ]
     return found
+
+
+def _staffing_alerts(targets: Targets) -> list[Alert]:
+    """The leading alerts: the queue is short of the agents its service-level target needs,
+    or a channel's service level projected at the agents staffed is below its target, both
+    at the trailing rates (docs/staffing.md), before the measured service level falls."""
+    a = targets.alerting
+    queue = "{{ $labels.queue }} ({{ $labels.tenant }})"
+    return [
+        Alert(
+            STAFFING_GAP_ALERT.name,
+            STAFFING_GAP_RULE,
+            f"> 0\n{_volume_guard()}",
+            getattr(a, STAFFING_GAP_ALERT.hold),
+            "warning",
+            "queue",
+            f"{queue}: {{{{ $value }}}} agents short of what the service-level target needs "
+            f"at the current arrivals, for {_duration(getattr(a, STAFFING_GAP_ALERT.hold))}.",
+            "Fewer agents are available, busy or in after-contact work on the queue than "
+            "Erlang's staffing for its target asks at the arrival rate and handle time of the "
+            "last minutes. Bring agents back from breaks or off-phone work, move agents from "
+            "queues with agents to spare (the queue dashboard's required vs staffed), or open "
+            "overflow, before the service level falls.",
+        ),
+        Alert(
+            PROJECTED_BELOW_ALERT.name,
+            STAFFING_PROJECTED_RULE,
+            f"< on ({CHANNEL}) {STAFFING_TARGET_RULE}\n{_volume_guard()}",
+            getattr(a, PROJECTED_BELOW_ALERT.hold),
+            "warning",
+            "queue",
+            f"{queue}: {{{{ $labels.channel }}}} is projected to answer "
+            "{{ $value | humanizePercentage }} within its threshold at the agents staffed, "
+            "below its target.",
+            "At the current arrivals, handle time and patience, the agents staffed for this "
+            "channel cannot meet its service-level target: the measured service level will "
+            "follow within the interval. Add agents to the queue or move them between its "
+            "channels.",
+        ),
+    ]
 
 
 def alert_groups(targets: Targets) -> list[dict[str, Any]]:

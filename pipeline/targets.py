@@ -16,7 +16,8 @@ the file and the key that hold it:
         billing: {asa_s: null} # null switches a check off for that queue
       tenants:
         acme: {queues: {sales: {service_level: 0.90}}}
-      alerting: {breach_for: 10m, lag_messages: 5000}
+      alerting: {breach_for: 10m, lag_messages: 5000, staffing_gap_for: 10m}
+      staffing: {min_abandons: 20}   # live staffing advice (docs/staffing.md)
       goals:
         - {name: support-csat, kpi: csat, queue: support, baseline: 0.78, target: 0.88,
            start: 2026-01-01, due: 2026-06-30}
@@ -35,7 +36,10 @@ from msgspec import UNSET, Meta, UnsetType
 
 from pipeline.config_reader import AtLeastOne, ConfigError, Day, Duration, KeyPath, convert
 from pipeline.core.catalogue import KPI, RECORDED_KPIS, SCORE, SECONDS, TARGET_UNITS
+from pipeline.core.clock import US_PER_S
+from pipeline.core.erlang import ServiceTarget
 from pipeline.core.events import Channel
+from pipeline.core.thresholds import QueueConfig
 
 # KPIs a goal may name (those recorded over time, pipeline/core/catalogue.py), and which way
 # is better.
@@ -118,6 +122,23 @@ class Alerting(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     dead_letter_for_s: Duration = msgspec.field(default=Duration(300), name="dead_letter_for")
     # A sink that cannot write to ClickHouse: the store falls behind as a lagging worker does.
     sink_failing_for_s: Duration = msgspec.field(default=Duration(300), name="sink_failing_for")
+    # Leading alerts of live staffing (docs/staffing.md): fewer agents staffed than the queue
+    # needs, and a channel's service level projected at the agents staffed below its target.
+    # The gap must last: agents come back from breaks within minutes.
+    staffing_gap_for_s: Duration = msgspec.field(default=Duration(600), name="staffing_gap_for")
+    projected_below_for_s: Duration = msgspec.field(
+        default=Duration(300), name="projected_below_for"
+    )
+
+
+class StaffingAdvice(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """How the live view advises staffing (docs/staffing.md, "Live")."""
+
+    # Abandons (short ones included) in the last 60 minutes before a queue/channel's patience
+    # is estimated from them (Erlang A); with fewer the estimate is too noisy: Erlang C.
+    min_abandons: AtLeastOne = 20
+    # Agents needed also keep occupancy at or under this share (None: no cap).
+    max_occupancy: Share | None = None
 
 
 class Goal(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -157,11 +178,28 @@ class Targets(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     by_tenant: dict[str, TenantTargets] = msgspec.field(default_factory=dict, name="tenants")
     alerting: Alerting = Alerting()
     goals: tuple[Goal, ...] = ()
+    staffing: StaffingAdvice = StaffingAdvice()
 
     def for_queue(self, tenant: str, queue: str, channel: str | None = None) -> QueueTargets:
         """A queue's targets, or those of one channel of it."""
         return QueueTargets(
             **{name: self.value(name, tenant, queue, channel) for name in QUEUE_TARGET_FIELDS}
+        )
+
+    def service_target(
+        self, tenant: str, queue: str, channel: str, config: QueueConfig
+    ) -> ServiceTarget | None:
+        """What live staffing advises a queue's channel for: its service-level target at its
+        threshold and short-abandon limit (`config`, the queue settings), with the staffing
+        settings; None when the channel has no service-level target."""
+        level = self.value("service_level", tenant, queue, channel)
+        if level is None or level >= 1:
+            return None  # 1 is no target a finite staff can promise: nothing to advise
+        return ServiceTarget(
+            level,
+            config.sl_threshold_us / US_PER_S,
+            config.short_abandon_us / US_PER_S,
+            self.staffing.max_occupancy,
         )
 
     def value(

@@ -477,7 +477,47 @@ LIVE_OLDEST_UPDATE = Metric(
     "gauge",
     "Age of the least recent publication in the live view (wall clock).",
 )
-LIVE_VIEW_METRICS: tuple[Metric, ...] = (LIVE_MESSAGES, LIVE_PARTITIONS, LIVE_OLDEST_UPDATE)
+# Live staffing advice (core/staffing.py) over the whole centre's view: every reader exports
+# the same figures of the whole (not a share of them), so the rules take one reader's value
+# (max or min), never a sum over readers.
+STAFFING_REQUIRED = Metric(
+    "ccpipe_staffing_required_agents",
+    "gauge",
+    "Agents a queue's channel needs on the floor now for its service-level target (Erlang A "
+    "or C at the trailing rates).",
+    ("tenant", "queue", "channel"),
+)
+STAFFING_STAFFED = Metric(
+    "ccpipe_staffing_staffed_agents",
+    "gauge",
+    "Agents listing the queue and available, busy or in after-contact work (an agent listing "
+    "several queues counts in each).",
+    ("tenant", "queue"),
+)
+STAFFING_PROJECTED = Metric(
+    "ccpipe_staffing_projected_service_level",
+    "gauge",
+    "Service level a channel's share of the staffed agents gives at the trailing rates.",
+    ("tenant", "queue", "channel"),
+)
+STAFFING_TARGET = Metric(
+    "ccpipe_staffing_target_service_level",
+    "gauge",
+    "The channel's service-level target the advice is for (a channel may have its own).",
+    ("tenant", "queue", "channel"),
+)
+STAFFING_METRICS: tuple[Metric, ...] = (
+    STAFFING_REQUIRED,
+    STAFFING_STAFFED,
+    STAFFING_PROJECTED,
+    STAFFING_TARGET,
+)
+LIVE_VIEW_METRICS: tuple[Metric, ...] = (
+    LIVE_MESSAGES,
+    LIVE_PARTITIONS,
+    LIVE_OLDEST_UPDATE,
+    *STAFFING_METRICS,
+)
 
 # The sink's series (pipeline/sink/metrics.py declares them; a test holds the two equal).
 SINK_ROWS_WRITTEN = Metric(
@@ -652,6 +692,15 @@ DEAD_LETTERS_INCREASE_RULE = rule_name(JOB, DEAD_LETTERED.family, "increase15m")
 DEAD_LETTERS_RATIO_RULE = rule_name(JOB, DEAD_LETTERED.family, "ratio_rate15m")
 LAG_RULE = rule_name(JOB_TOPIC, CONSUMER_LAG.name, "sum")
 LATENCY_P95_RULE = rule_name(JOB, EVENT_TO_METRIC.name, "p95_rate5m")
+# Live staffing: one reader's figure (readers agree but for lag: the need at its largest, the
+# staff and the projection at their smallest), then the queue's need summed over channels.
+STAFFING_REQUIRED_CHANNEL_RULE = rule_name(TENANT_QUEUE_CHANNEL, STAFFING_REQUIRED.name, "max")
+STAFFING_REQUIRED_RULE = rule_name(TENANT_QUEUE, STAFFING_REQUIRED.name, "sum")
+STAFFING_STAFFED_RULE = rule_name(TENANT_QUEUE, STAFFING_STAFFED.name, "min")
+STAFFING_PROJECTED_RULE = rule_name(TENANT_QUEUE_CHANNEL, STAFFING_PROJECTED.name, "min")
+STAFFING_TARGET_RULE = rule_name(TENANT_QUEUE_CHANNEL, STAFFING_TARGET.name, "max")
+# Agents short: the need over channels minus the staff (negative: to spare).
+STAFFING_GAP_RULE = rule_name(TENANT_QUEUE, "ccpipe_staffing_gap_agents", "difference")
 # 1 while a sink writes to ClickHouse; 0 while it cannot, or cannot be scraped.
 SINK_WRITING_RULE = rule_name(JOB_INSTANCE, SINK_STORE_UP.name, "min")
 
@@ -700,3 +749,29 @@ CHECKS: tuple[Check, ...] = (
           alert="CcpipeLongestWaitAboveLimit", hold="longest_wait_for_s"),
 )  # fmt: skip
 ALERTED_CHECKS: tuple[Check, ...] = tuple(check for check in CHECKS if check.alert)
+
+# --- the leading alerts of live staffing ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LeadingAlert:
+    """An alert on live staffing advice (core/staffing.py): pipeline/rules.py writes it for
+    Prometheus and the wallboard mirrors it, held for its `hold` duration of the `alerting`
+    targets (an `Alerting` field)."""
+
+    name: str
+    figure: str  # what the wallboard's alert shows as its value
+    label: str
+    hold: str
+
+
+STAFFING_GAP_ALERT = LeadingAlert(
+    "CcpipeStaffingGap", "gap", "agents short of the need", "staffing_gap_for_s"
+)
+PROJECTED_BELOW_ALERT = LeadingAlert(
+    "CcpipeProjectedServiceLevelBelowTarget",
+    "projected_service_level",
+    "projected service level",
+    "projected_below_for_s",
+)
+LEADING_ALERTS: tuple[LeadingAlert, ...] = (STAFFING_GAP_ALERT, PROJECTED_BELOW_ALERT)

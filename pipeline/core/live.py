@@ -658,6 +658,8 @@ class GroupPartial:
     windows: dict[str, list[int]]
     bands: tuple[int, ...]
     fcr: dict[str, tuple[int, int]]
+    # Per rolling window: the waits so far of the contacts waiting now that it holds.
+    waiting_sum_us: dict[str, int] = field(default_factory=dict)
 
     def merge(self, other: GroupPartial) -> GroupPartial:
         oldest = [t for t in (self.oldest_offer_us, other.oldest_offer_us) if t is not None]
@@ -673,6 +675,10 @@ class GroupPartial:
             windows,
             tuple(a + b for a, b in zip(self.bands, other.bands, strict=True)),
             _add_fcr(self.fcr, other.fcr),
+            {
+                name: self.waiting_sum_us.get(name, 0) + other.waiting_sum_us.get(name, 0)
+                for name in {*self.waiting_sum_us, *other.waiting_sum_us}
+            },
         )
 
 
@@ -716,6 +722,9 @@ class QueueFigures:
     # The queue's agents' time per state (microseconds, AGENT_STATES order) per window
     # (`AGENT_WINDOWS`); on queue tiles only, since agents list queues, not channels.
     agent_time: dict[str, Seconds] = field(default_factory=dict)
+    # Per rolling window: the waits so far of the contacts waiting now that the window holds
+    # (with the answered and abandoned waits, the exposure of live staffing's patience).
+    waiting_sum_us: dict[str, int] = field(default_factory=dict)
 
     def fcr_rate(self, name: str) -> float | None:
         num, den = self.fcr.get(name, (0, 0))
@@ -877,7 +886,10 @@ class MergedBoard:
                 or any(den for _, den in fcr.values())
             ):
                 bands = age_bands(offers, now_us)
-                by_channel[group] = GroupPartial(in_queue, oldest, stale, windows, bands, fcr)
+                waited = waiting_sums(offers, tenant_starts, now_us)
+                by_channel[group] = GroupPartial(
+                    in_queue, oldest, stale, windows, bands, fcr, waited
+                )
         by_queue: dict[tuple[str, str], GroupPartial] = {}
         for (tenant, queue, _), partial in by_channel.items():
             merged = by_queue.get((tenant, queue))
@@ -986,6 +998,19 @@ def _waiting(parts: Iterable[GroupPart], cutoff: int) -> tuple[int, int | None, 
         stale += part.stale + fresh
         offers.extend(part.waiting[fresh:])
     return len(offers), min(offers, default=None), stale, offers
+
+
+def waiting_sums(offers: Iterable[int], starts: Mapping[str, int], now_us: int) -> dict[str, int]:
+    """Per rolling window: the waits so far (`now` minus the offer, never negative) of the
+    waiting contacts offered in it, i.e. in its minute buckets (docs/live.md)."""
+    firsts = {name: _ceil_minute(starts[name]) for name, _ in ROLLING_WINDOWS}
+    sums = dict.fromkeys(firsts, 0)
+    for offered in offers:
+        wait = max(0, now_us - offered)
+        for name, first in firsts.items():
+            if offered >= first:
+                sums[name] += wait
+    return sums
 
 
 def live_fcr(parts: Iterable[FcrPart], today_us: int) -> dict[str, tuple[int, int]]:
@@ -1114,4 +1139,5 @@ def _figures(
         age_bands=part.bands,
         fcr=dict(part.fcr),
         agent_time=dict(agent_time or {}),
+        waiting_sum_us=dict(part.waiting_sum_us),
     )

@@ -51,6 +51,10 @@ class QueueConfig:
 # `at_us`. The core passes the start of the interval a segment's offer falls in, so every
 # segment of an interval is counted with the same version of the settings.
 QueueLookup = Callable[[str, str, str, int], QueueConfig]
+# The `at_us` of a caller without a time (live staffing advice): every dated version is in
+# force, as `Settings.queue(..., None)` gives them. A version dated in the future applies
+# there early.
+LATEST_US = 2**62
 
 
 def cached_lookup(lookup: QueueLookup) -> QueueLookup:

@@ -46,9 +46,8 @@ from pipeline.config import Settings
 from pipeline.kafka.connection import BrokerConnection
 from pipeline.kafka.partitioner import partition_for
 from pipeline.kafka.start_offsets import start_offsets
-from pipeline.liveview.metrics import LiveViewCollector
 from pipeline.liveview.reader import follow
-from pipeline.liveview.server import centre_view
+from pipeline.liveview.server import centre_view, view_collector
 from pipeline.stream.metrics import build_registry
 from pipeline.stream.offsets import OffsetGuard, Verdict
 from pipeline.stream.stage import Message, Output, Publishing, Stage, TableItems
@@ -110,7 +109,7 @@ class FaustRuntime:
         self._pending: list[Any] = []  # asyncio futures of aiokafka deliveries
         self.registry, self.latency = build_registry(self)
         self.view = centre_view(settings)
-        self.registry.register(LiveViewCollector(self.view))
+        self.registry.register(view_collector(self.view, settings))
         self._published_at: dict[tuple[object, int], float] = {}
         self._stop = asyncio.Event()
         self._declare()

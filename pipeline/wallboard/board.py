@@ -5,7 +5,8 @@ Everything is computed from the whole centre's live view (`pipeline.liveview`: e
 partition's latest published state, merged) at the centre's event-time watermark (the clock
 of docs/live.md): the tiles are `MergedBoard.figures`, the sparkline its quarter-hour counts of
 today, and the alerts mirror the Prometheus rules of `pipeline/rules.py` without needing
-Prometheus: a check breached for its `for` duration of event time is an active alert.
+Prometheus: a check breached for its `for` duration of event time is an active alert (the
+leading staffing alerts too, apart, from the staffing advice of each queue and channel).
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from pipeline.core.catalogue import (
     DEFAULT_HEADLINE,
     FCR_LIVE,
     KPI,
+    LEADING_ALERTS,
     NEAR_FLOOR_POINTS,
     NEAR_LIMIT_SHARE,
     OCCUPANCY,
+    PROJECTED_BELOW_ALERT,
     QUEUE_LONGEST_WAIT,
     QUEUE_STALE,
     QUEUE_WAITING,
@@ -30,6 +33,7 @@ from pipeline.core.catalogue import (
     SCORE,
     SECONDS,
     SERVICE_LEVELS,
+    STAFFING_GAP_ALERT,
     TARGET_UNITS,
     WINDOW_LABELS,
     WINDOW_TEXT,
@@ -47,7 +51,14 @@ from pipeline.core.live import (
     AgentFigures,
     QueueFigures,
 )
-from pipeline.core.thresholds import QueueLookup
+from pipeline.core.staffing import (
+    INPUTS_TEXT,
+    STAFFED_STATES,
+    ChannelStaffing,
+    LiveStaffing,
+    QueueStaffing,
+)
+from pipeline.core.thresholds import LATEST_US, QueueLookup
 from pipeline.targets import Goal, QueueTargets, Targets
 
 Status = Literal["met", "near", "missed", "low", "none"]
@@ -179,6 +190,72 @@ SERIES_SPEC: dict[str, Any] = {
 }
 
 
+# "needs N · has M" on a queue's tile, and per channel the need, the share of the staff and the
+# service level projected at it (pipeline/core/staffing.py, docs/staffing.md).
+STAFFING_SPEC: dict[str, Any] = {
+    "label": "needs {required} · has {staffed}",
+    "tooltip": (
+        f"Agents needed now for the service-level target ({INPUTS_TEXT}; Erlang A once enough "
+        "contacts abandoned to estimate patience, else Erlang C), against agents staffed: "
+        f"listing the queue and {', '.join(STAFFED_STATES)}. An agent listing several queues "
+        "counts in each. A queue needs the sum of its channels' agents; its staff is shared "
+        "among its channels in proportion to their need."
+    ),
+    "queue": [
+        {"key": "required", "label": "Needs", "format": "count",
+         "tooltip": "Agents needed on the floor now, the channels' needs summed."},
+        {"key": "staffed", "label": "Has", "format": "count",
+         "tooltip": f"Agents listing the queue and {', '.join(STAFFED_STATES)}."},
+        {"key": "gap", "label": "Short", "format": "count",
+         "tooltip": "Needed minus staffed (negative: agents to spare)."},
+    ],
+    "channel": [
+        {"key": "required", "label": "Needs", "format": "count",
+         "tooltip": "Agents this channel needs for its own target and threshold."},
+        {"key": "staffed", "label": "Share", "format": "count",
+         "tooltip": "The queue's staffed agents shared among its channels by their need."},
+        {"key": "projected_service_level", "label": "Projected SL", "format": "percent",
+         "tooltip": "Service level the share of agents gives at the trailing rates, "
+         "against the channel's service-level target."},
+        {"key": "rate_per_hour", "label": "Arrivals", "format": "count",
+         "tooltip": f"Contacts an hour, over the last {WINDOW_LABELS['15m']}."},
+        {"key": "aht_s", "label": "AHT", "format": "duration",
+         "tooltip": f"Average handle time over the last {WINDOW_LABELS['60m']} (today's when "
+         "none was handled in that hour)."},
+        {"key": "patience_s", "label": "Patience", "format": "duration",
+         "tooltip": "Mean patience estimated from the channel's abandons and waits over the "
+         "last 60 min (null: too few abandons, Erlang C)."},
+    ],
+}  # fmt: skip
+
+
+def live_staffing(targets: Targets, thresholds: QueueLookup) -> LiveStaffing:
+    """Live staffing advice for the targets and the queue settings' thresholds."""
+    return LiveStaffing(
+        lambda t, q, c: targets.service_target(t, q, c, thresholds(t, q, c, LATEST_US)),
+        targets.staffing.min_abandons,
+    )
+
+
+def staffing_row(advice: QueueStaffing) -> dict[str, Any]:
+    return {"required": advice.required, "staffed": advice.staffed, "gap": advice.gap}
+
+
+def channel_staffing_row(advice: ChannelStaffing) -> dict[str, Any]:
+    traffic = advice.traffic
+    return {
+        "required": advice.required,
+        "staffed": advice.staffed,
+        "projected_service_level": advice.projected_service_level,
+        "target": None if advice.target is None else advice.target.service_level,
+        "model": advice.model,
+        "rate_per_hour": advice.demand.rate_per_s * 3600,
+        "aht_s": advice.demand.aht_s,
+        "patience_s": None if traffic is None else traffic.patience_s,
+        "note": advice.note,
+    }
+
+
 def judge(value: float | None, target: float | None, check: Check, volume_ok: bool) -> Status:
     """met / near / missed against the target; `low` when too few contacts to judge a rate,
     `none` when there is no target or no value. `missed` is exactly the alert condition."""
@@ -267,8 +344,9 @@ class AlertTracker:
 
 def hold_seconds(targets: Targets, alert: str) -> int:
     """The `for` duration of an alert, from the `alerting` targets, as rules.py uses them."""
-    check = next(check for check in CHECKS if check.alert == alert)
-    hold: int = getattr(targets.alerting, check.hold)
+    holds = {check.alert: check.hold for check in CHECKS if check.alert}
+    holds.update({leading.name: leading.hold for leading in LEADING_ALERTS})
+    hold: int = getattr(targets.alerting, holds[alert])
     return hold
 
 
@@ -284,13 +362,48 @@ def _worst(statuses: Iterable[Status]) -> Status:
 
 @dataclass(frozen=True, slots=True)
 class _Judged:
-    """A check a queue misses now: an alert, pending until it has held for its duration."""
+    """A check a queue (or one of its channels) misses now: an alert, pending until it has
+    held for its duration."""
 
     tenant: str
     queue: str
-    check: Check
+    alert: str
+    figure: str
+    label: str
     value: float | None
     target: float | None
+    channel: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """The tracker's key: one breach per queue, or per channel for a channel's alert."""
+        name = self.alert if self.channel is None else f"{self.alert}/{self.channel}"
+        return (self.tenant, self.queue, name)
+
+
+def _staffing_breaches(advice: QueueStaffing | None, volume_ok: bool) -> list[_Judged]:
+    """The leading alerts' conditions on a queue's staffing advice, as pipeline/rules.py
+    writes them: agents short of the need, a channel projected below its own target; both
+    with the queue's volume."""
+    if advice is None or not volume_ok:
+        return []
+    found = []
+    gap = advice.gap
+    if gap is not None and gap > 0:
+        leading = STAFFING_GAP_ALERT
+        found.append(
+            _Judged(advice.tenant, advice.queue, leading.name, leading.figure, leading.label,
+                    gap, 0)
+        )  # fmt: skip
+    leading = PROJECTED_BELOW_ALERT
+    for channel in advice.channels:
+        projected, target = channel.projected_service_level, channel.target
+        if projected is not None and target is not None and projected < target.service_level:
+            found.append(
+                _Judged(advice.tenant, advice.queue, leading.name, leading.figure,
+                        leading.label, projected, target.service_level, channel.channel)
+            )  # fmt: skip
+    return found
 
 
 def _judge_tile(
@@ -312,10 +425,15 @@ def _judge_tile(
 
 
 def _channel_rows(
-    tiles: Sequence[QueueFigures], targets: Targets, thresholds: QueueLookup, now_us: int
+    tiles: Sequence[QueueFigures],
+    targets: Targets,
+    thresholds: QueueLookup,
+    now_us: int,
+    staffing: QueueStaffing | None = None,
 ) -> list[dict[str, Any]]:
     """A queue's channels, each judged against its own threshold (in force at `now_us`)
     and targets."""
+    advised = {c.channel: c for c in (staffing.channels if staffing is not None else ())}
     rows: list[dict[str, Any]] = []
     for tile in tiles:
         assert tile.channel is not None
@@ -334,6 +452,9 @@ def _channel_rows(
                 "targets": _target_values(own),
                 "age_bands": list(tile.age_bands),
                 "stale": tile.stale,
+                "staffing": None
+                if tile.channel not in advised
+                else channel_staffing_row(advised[tile.channel]),
             }
         )
     rows.sort(key=lambda row: (-(row["figures"]["in_queue"] or 0), row["channel"]))
@@ -403,20 +524,26 @@ def wallboard(
     thresholds: QueueLookup,
     zone_of: ZoneLookup,
     agents: Sequence[AgentFigures] = (),
+    staffing: LiveStaffing | None = None,
     headline: HeadlineLookup | None = None,
 ) -> dict[str, Any]:
     """The page's whole state as JSON-ready values (see docs/demo.md for the fields).
 
     `tiles` are the queues' tiles, and the channels' when given (`per_channel`); `thresholds`,
     `zone_of` and `headline` are the settings' lookups (`Settings.queue`,
-    `Settings.tenant_timezone`, `Settings.headline_service_level`; none: the contract's)."""
+    `Settings.tenant_timezone`, `Settings.headline_service_level`; none: the contract's);
+    `staffing` the advice kept between refreshes (a new one if not given: the same figures,
+    found with a little more work)."""
     series = day_series(day_counts)
+    advisor = staffing if staffing is not None else live_staffing(targets, thresholds)
+    advice = {(a.tenant, a.queue): a for a in advisor.advise(tiles, watermark_us)}
     channels: dict[tuple[str, str], list[QueueFigures]] = {}
     for tile in tiles:
         if tile.channel is not None:
             channels.setdefault((tile.tenant, tile.queue), []).append(tile)
     queues = []
     breached: list[_Judged] = []
+    leading: list[_Judged] = []  # the staffing alerts: figures of their own, not tiles'
     queue_tiles = [tile for tile in tiles if tile.channel is None]
     for tile in queue_tiles:
         own = targets.for_queue(tile.tenant, tile.queue)
@@ -431,12 +558,18 @@ def wallboard(
             if check.alert:
                 breached.append(
                     _Judged(
-                        tile.tenant, tile.queue, check, figures[check.figure],
-                        _target_values(own)[check.target],
+                        tile.tenant, tile.queue, check.alert, check.figure, check.label,
+                        figures[check.figure], _target_values(own)[check.target],
                     )
                 )  # fmt: skip
+        own_advice = advice.get((tile.tenant, tile.queue))
+        leading += _staffing_breaches(own_advice, _volume(tile, ROLLING) >= own.min_volume)
         rows = _channel_rows(
-            channels.get((tile.tenant, tile.queue), []), targets, thresholds, watermark_us
+            channels.get((tile.tenant, tile.queue), []),
+            targets,
+            thresholds,
+            watermark_us,
+            own_advice,
         )
         callbacks = [row for row in rows if row["channel"] == "callback"]
         queues.append(
@@ -455,6 +588,7 @@ def wallboard(
                 "agents": dict(tile.agents),
                 "age_bands": list(tile.age_bands),
                 "callbacks_waiting": sum(row["figures"]["in_queue"] for row in callbacks),
+                "staffing": None if own_advice is None else staffing_row(own_advice),
                 "channels": rows,
                 "series": [
                     {"start": format_utc(start), SERIES_KPI: value}
@@ -463,8 +597,10 @@ def wallboard(
             }
         )
     if watermark_us >= 0:
-        tracker.update(watermark_us, [(j.tenant, j.queue, j.check.alert) for j in breached])
+        tracker.update(watermark_us, [j.key for j in (*breached, *leading)])
     alerts = [_alert(j, tracker, targets, watermark_us) for j in breached]
+    staffing_alerts = [_alert(j, tracker, targets, watermark_us) for j in leading]
+    staffing_alerts.sort(key=lambda a: (not a["firing"], -a["held_s"], a["queue"]))
     alerts.sort(key=lambda a: (not a["firing"], -a["held_s"], a["queue"]))
     return {
         "watermark_us": watermark_us,
@@ -473,24 +609,30 @@ def wallboard(
         "channel_figures": CHANNEL_FIGURE_SPECS,
         "age_bands": list(AGE_BAND_LABELS),
         "series": SERIES_SPEC,
+        "staffing": STAFFING_SPEC,
         "queues": queues,
         "agents": agent_rows(agents),
         "teams": sorted({a.team for a in agents if a.team}),
         "goals": goal_rows(targets.goals, queue_tiles, watermark_us, zone_of),
         "alerts": alerts,
+        # Apart from `alerts`, whose figures are the tiles' (`figures`): these show the
+        # staffing figures of `staffing` (a queue's `gap`, a channel's
+        # `projected_service_level`).
+        "staffing_alerts": staffing_alerts,
     }
 
 
 def _alert(j: _Judged, tracker: AlertTracker, targets: Targets, now_us: int) -> dict[str, Any]:
-    since = tracker.since.get((j.tenant, j.queue, j.check.alert), now_us)
+    since = tracker.since.get(j.key, now_us)
     held_s = (now_us - since) / 1e6
-    hold = hold_seconds(targets, j.check.alert)
+    hold = hold_seconds(targets, j.alert)
     return {
-        "name": j.check.alert,
+        "name": j.alert,
         "tenant": j.tenant,
         "queue": j.queue,
-        "figure": j.check.figure,
-        "label": j.check.label,
+        "channel": j.channel,
+        "figure": j.figure,
+        "label": j.label,
         "value": j.value,
         "target": j.target,
         "since": format_utc(since),

@@ -24,7 +24,7 @@ from pipeline.core.live import AgentFigures, QueueFigures
 from pipeline.core.thresholds import QueueLookup
 from pipeline.targets import Targets
 from pipeline.wallboard import asset
-from pipeline.wallboard.board import AlertTracker, DayCounts, wallboard
+from pipeline.wallboard.board import AlertTracker, DayCounts, live_staffing, wallboard
 
 # How long an open stream may stay silent before a comment line keeps proxies and the
 # browser from timing the connection out, and how often "updated N s ago" is refreshed.
@@ -79,6 +79,7 @@ class WallboardPages:
         self.zone_of = zone_of
         self.headline = headline
         self.tracker = AlertTracker()
+        self.staffing = live_staffing(targets, thresholds)
         self._state: dict[str, Any] = {}
         self._generation = -1
         self._body = b""
@@ -107,6 +108,7 @@ class WallboardPages:
                 self.thresholds,
                 self.zone_of,
                 view.agents(),
+                self.staffing,
                 self.headline,
             )
         status = view.status()

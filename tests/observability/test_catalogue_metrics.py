@@ -24,11 +24,11 @@ from pipeline.core.catalogue import (
 )
 from pipeline.core.catalogue import Metric as Declared
 from pipeline.ingest.metrics import IngestMetrics
-from pipeline.liveview.metrics import LiveViewCollector
+from pipeline.liveview.server import view_collector
 from pipeline.liveview.view import CentreView
 from pipeline.sink.metrics import SinkMetrics
 from pipeline.stream.metrics import build_registry
-from tests.core.builders import abandoned, answered, ended, lines, offered
+from tests.core.builders import abandoned, answered, ended, ev, lines, offered
 from tests.stream.events import mixed_events
 from tests.stream.harness import LocalPipeline
 
@@ -99,8 +99,25 @@ def test_the_sink_exports_the_catalogue_s_metrics() -> None:
 
 
 def test_a_live_view_reader_exports_the_catalogue_s_metrics() -> None:
+    # A queue with traffic and an agent staffed, so that the staffing series have samples.
+    settings = load_settings(env={})
+    recent = [
+        ev("agent.state", 0, agent_id="a1", state="available", queues=["q"]),
+        offered(1, "c-1"),
+        answered(10, "c-1"),
+        ended(100, "c-1", talk=90),
+        offered(120, "c-2"),
+    ]
+    pipeline = LocalPipeline(settings, partitions=2)
+    pipeline.produce(lines(recent), batch=1)
+    pipeline.run(max_messages=5)
+    pipeline.assign_all()
+    view = CentreView(2, settings.tenant_timezone)
+    for p in range(2):
+        for _, value in pipeline.segment_stage.publications(p, published_ms=1_000):
+            view.apply(value)
     registry = CollectorRegistry()
-    registry.register(LiveViewCollector(CentreView(2, load_settings(env={}).tenant_timezone)))
+    registry.register(view_collector(view, settings))
     assert exported(registry) == declared(LIVE_VIEW_METRICS)
 
 
