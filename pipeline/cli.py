@@ -25,6 +25,8 @@ COMMANDS: tuple[str, ...] = (
     "worker",
     "migrate",
     "load",
+    "recompute",
+    "check",
     "sql",
     "sink",
     "wallboard",

@@ -34,7 +34,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from pipeline.config_reader import AtLeastOne, ConfigError, Duration, KeyPath, convert
+from pipeline.config_reader import AtLeastOne, ConfigError, Day, Duration, KeyPath, convert
 from pipeline.core.catalogue import KPI, RECORDED_KPIS, SCORE, SECONDS, TARGET_UNITS
 from pipeline.core.clock import US_PER_S
 from pipeline.core.erlang import ServiceTarget
@@ -57,7 +57,6 @@ Share = Annotated[float, Meta(gt=0, le=1, description="a share is written as a f
 Limit = Annotated[float, Meta(gt=0, description="expected seconds > 0")]
 Contacts = Annotated[int, Meta(ge=0, description="expected a whole number of contacts >= 0")]
 Ratio = Annotated[float, Meta(gt=0, lt=1, description="expected a fraction in (0, 1)")]
-Day = Annotated[date, Meta(description="expected a date such as 2026-06-30")]
 GoalName = Annotated[
     str,
     Meta(

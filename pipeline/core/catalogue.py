@@ -85,6 +85,11 @@ COUNTS: tuple[Count, ...] = (
           "NPS responses of 0 to 6."),
     Count("wait_abandoned_sum_us", "sum of abandoned waits", "ccpipe_abandon_wait_seconds_total",
           "Sum of waits of abandoned segments, short abandons included (for patience)."),
+    # Short abandons included: Connect's service level counts every contact that left the
+    # queue within the threshold. After the others, so that older count vectors line up.
+    Count("abandoned_within_sl", "abandoned within threshold",
+          "ccpipe_contacts_abandoned_within_sl_total",
+          "Abandoned (short abandons included) within the queue's service-level threshold."),
 )  # fmt: skip
 COUNT = {count.field: count for count in COUNTS}
 
@@ -158,11 +163,53 @@ KPIS: tuple[Kpi, ...] = (
         True, "ccpipe_csat"),
     Kpi("nps", "Net promoter score", "NPS", ("nps_promoters", "-nps_detractors"),
         ("nps_responses",), SCORE, True, "ccpipe_nps", scale=100),
+    # The other service-level variants (docs/kpis.md, "Service level, three ways").
+    Kpi("service_level_connect", "Service level (Connect)", "SL Connect",
+        ("answered_within_sl", "abandoned_within_sl"), ("offered",), RATIO, True,
+        "ccpipe_service_level_connect"),
+    Kpi("service_level_answered", "Service level (answered only)", "SL answered",
+        ("answered_within_sl",), ("answered",), RATIO, True, "ccpipe_service_level_answered"),
 )  # fmt: skip
 KPI = {kpi.name: kpi for kpi in KPIS}
 # Recorded over counter rates by pipeline/rules.py (a largest value has no counter).
 RECORDED_KPIS: tuple[Kpi, ...] = tuple(kpi for kpi in KPIS if kpi.stem is not None)
 WALLBOARD_KPIS: tuple[Kpi, ...] = tuple(kpi for kpi in KPIS if kpi.wallboard)
+
+
+# The names of the service-level variants below, as the settings spell them (a test holds the
+# two in step).
+ServiceLevelVariant = Literal["contract", "connect", "answered"]
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceLevel:
+    """One way of counting service level: the name a queue's `headline_service_level` setting
+    gives it, the KPI that computes it, and one line on whom it counts (for docs and tooltips).
+
+    Each is a ratio of interval counts, so every variant rolls up over intervals, days and
+    queues as sums of numerators over sums of denominators."""
+
+    variant: ServiceLevelVariant
+    kpi: Kpi
+    description: str
+
+
+SERVICE_LEVELS: tuple[ServiceLevel, ...] = (
+    ServiceLevel("contract", KPI["service_level"],
+                 "answered within the threshold, over answered plus abandoned after the "
+                 "short-abandon limit (short abandons and overflows left out)"),
+    ServiceLevel("connect", KPI["service_level_connect"],
+                 "contacts that left the queue within the threshold, answered or abandoned "
+                 "(short abandons included), over every contact queued"),
+    ServiceLevel("answered", KPI["service_level_answered"],
+                 "answered within the threshold, over answered (abandons left out)"),
+)  # fmt: skip
+SERVICE_LEVEL = {level.variant: level for level in SERVICE_LEVELS}
+# A queue's headline service level unless its settings name another variant.
+DEFAULT_HEADLINE: ServiceLevelVariant = "contract"
+# (tenant, queue, at_us) -> the variant the queue calls its own at that time
+# (`Settings.headline_service_level`).
+HeadlineLookup = Callable[[str, str, int], ServiceLevel]
 
 
 def join_terms(terms: tuple[str, ...], render: Callable[[str], str]) -> str:

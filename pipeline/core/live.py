@@ -387,7 +387,7 @@ class LiveBoard:
 
     def update(self, segments: Iterable[Segment], queue_config: QueueLookup) -> None:
         """Apply segments as they are now (replace semantics); segments not offered are skipped."""
-        configs: dict[Group, Any] = {}
+        configs: dict[tuple[Group, int], Any] = {}
         minutes = self._minutes
         open_map = self._open
         waitings = self._waiting
@@ -405,9 +405,12 @@ class LiveBoard:
             if waiting is None:
                 waiting = waitings[group] = _Waiting(channel)
             minute = ts - ts % MINUTE_US
-            config = configs.get(group)
+            # The thresholds in force at the start of the segment's interval, as the interval
+            # counts it.
+            start = minute - minute % INTERVAL_US
+            config = configs.get((group, start))
             if config is None:
-                config = configs[group] = queue_config(*group)
+                config = configs[(group, start)] = queue_config(*group, start)
             contribution = segment.contribution(config)
             if minute >= horizon:
                 key = IntervalKey(sid.tenant, sid.queue, channel, minute)

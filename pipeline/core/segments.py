@@ -214,6 +214,7 @@ class Segment:
         keeps one per segment, and a tuple is smaller than a list and quicker to build.
         """
         answered = abandoned = short_abandoned = within_sl = wait_sum = abandon_wait = 0
+        abandoned_within = 0
         max_wait = NO_WAIT
         outcome = self.outcome
         if outcome is not None:
@@ -226,6 +227,7 @@ class Segment:
                 within_sl = wait <= config.sl_threshold_us
             else:
                 abandon_wait = wait
+                abandoned_within = wait <= config.sl_threshold_us
                 if wait >= config.short_abandon_us:
                     abandoned = 1
                 else:
@@ -256,6 +258,7 @@ class Segment:
             self.nps_promoters,
             self.nps_detractors,
             abandon_wait,
+            abandoned_within,
         )
 
     def resolved_flag(self) -> bool:

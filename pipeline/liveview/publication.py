@@ -33,7 +33,9 @@ from pipeline.core.fcr import FcrPart
 from pipeline.core.intervals import N_COUNTS
 from pipeline.core.live import GroupPart
 
-FORMAT = 1
+# 2: count vectors of COUNT_FIELDS with `abandoned_within_sl` (format 1 had one count less,
+# which this reader would mis-merge).
+FORMAT = 2
 DAY = "/day"
 
 

@@ -58,7 +58,13 @@ def application(
 async def serve(settings: Settings, announce: Callable[[str], None] = print) -> None:
     """Serve until SIGINT or SIGTERM."""
     view = centre_view(settings)
-    pages = WallboardPages(view, settings.targets, settings.queue, settings.tenant_timezone)
+    pages = WallboardPages(
+        view,
+        settings.targets,
+        settings.queue,
+        settings.tenant_timezone,
+        settings.headline_service_level,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

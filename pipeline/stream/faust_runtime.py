@@ -114,7 +114,11 @@ class FaustRuntime:
         self._stop = asyncio.Event()
         self._declare()
         self.pages = WallboardPages(
-            self.view, settings.targets, settings.queue, settings.tenant_timezone
+            self.view,
+            settings.targets,
+            settings.queue,
+            settings.tenant_timezone,
+            settings.headline_service_level,
         )
         self._mount_pages()
 

@@ -41,6 +41,7 @@ from pipeline.core.live import (
     local_day_start_us,
 )
 from pipeline.core.segments import Segment
+from pipeline.core.thresholds import QueueLookup, cached_lookup
 from pipeline.kafka.partitioner import key_for_partition, partition_for
 from pipeline.liveview.publication import Publication, Publisher, day_key, fcr_key, source_key
 from pipeline.stream import codec
@@ -340,10 +341,7 @@ class SegmentStage:
         its version, so any partition will do: the source's own keeps them in order."""
         rows = []
         for segment in segments:
-            offered = segment.offered
-            assert offered is not None
-            config = state.queue_config(segment.sid.tenant, segment.sid.queue, offered.channel)
-            rows.append(orjson.dumps(segment.row(config)))
+            rows.append(orjson.dumps(segment.row(state.segment_config(segment))))
         target = partition % self.partitions.segments
         for chunk in _chunks(rows, ROWS_PER_MESSAGE):
             out.sends.append(Send(SEGMENTS_OUT, b"[" + b",".join(chunk) + b"]", partition=target))
@@ -458,9 +456,11 @@ class IntervalStage:
     source = PARTIALS
     tables = (HELD,)
 
-    def __init__(self) -> None:
+    def __init__(self, queue_config: QueueLookup) -> None:
         self.parts: dict[int, Held] = {}
         self.counters = StageCounters()
+        # Each published row names the settings version its interval is counted with.
+        self._queue_config = cached_lookup(queue_config)
 
     def assigned(self, partition: int, tables: Mapping[str, TableItems]) -> None:
         if partition not in self.parts:
@@ -491,7 +491,6 @@ class IntervalStage:
             held = state[text]
             out.writes.append((HELD, text.encode(), codec.encode_held(held)))
             merged = merge_counts([counts for _, counts in held.values()])
-            out.sends.append(
-                Send(INTERVALS_OUT, orjson.dumps(published_row(key, merged)), key=text.encode())
-            )
+            row = published_row(key, merged, self._queue_config(*key).version)
+            out.sends.append(Send(INTERVALS_OUT, orjson.dumps(row), key=text.encode()))
         return out

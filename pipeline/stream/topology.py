@@ -124,7 +124,7 @@ def build(settings: Settings) -> Topology:
     stages = Stages(
         SegmentStage(settings, partitions, settings.events_topic),
         FcrStage(partitions, settings.tenant_timezone),
-        IntervalStage(),
+        IntervalStage(settings.queue),
     )
     return Topology(
         topics=by_role,

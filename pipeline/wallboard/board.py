@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pipeline.core.catalogue import (
     AGE_BAND_LABELS,
     CHECKS,
+    DEFAULT_HEADLINE,
     FCR_LIVE,
     KPI,
     LEADING_ALERTS,
@@ -31,12 +32,15 @@ from pipeline.core.catalogue import (
     RATIO,
     SCORE,
     SECONDS,
+    SERVICE_LEVELS,
     STAFFING_GAP_ALERT,
     TARGET_UNITS,
     WINDOW_LABELS,
     WINDOW_TEXT,
     Check,
+    HeadlineLookup,
     LiveFcr,
+    ServiceLevelVariant,
 )
 from pipeline.core.clock import US_PER_S, ZoneLookup, format_utc, us_to_datetime
 from pipeline.core.intervals import COUNT_FIELDS, IntervalKey, merge_counts, report_row
@@ -54,7 +58,7 @@ from pipeline.core.staffing import (
     LiveStaffing,
     QueueStaffing,
 )
-from pipeline.core.thresholds import QueueLookup
+from pipeline.core.thresholds import LATEST_US, QueueLookup
 from pipeline.targets import Goal, QueueTargets, Targets
 
 Status = Literal["met", "near", "missed", "low", "none"]
@@ -228,7 +232,7 @@ STAFFING_SPEC: dict[str, Any] = {
 def live_staffing(targets: Targets, thresholds: QueueLookup) -> LiveStaffing:
     """Live staffing advice for the targets and the queue settings' thresholds."""
     return LiveStaffing(
-        lambda t, q, c: targets.service_target(t, q, c, thresholds(t, q, c)),
+        lambda t, q, c: targets.service_target(t, q, c, thresholds(t, q, c, LATEST_US)),
         targets.staffing.min_abandons,
     )
 
@@ -268,6 +272,30 @@ def judge(value: float | None, target: float | None, check: Check, volume_ok: bo
     if value > target:
         return "missed"
     return "near" if value >= target * NEAR_LIMIT_SHARE - _EDGE else "met"
+
+
+# The service-level figures whose hover text shows every variant's value beside the one shown.
+_SERVICE_LEVEL_FIGURES = {"service_level_15m": ROLLING, "service_level_today": TODAY}
+
+
+def service_level_hover(
+    tile: QueueFigures, headline: ServiceLevelVariant = DEFAULT_HEADLINE
+) -> dict[str, str]:
+    """Per service-level figure, a hover text with each variant over the same window, its
+    value and its formula (docs/kpis.md, "Service level, three ways"), the queue's headline
+    variant first and marked: the page's tooltip for that figure."""
+    levels = sorted(SERVICE_LEVELS, key=lambda level: level.variant != headline)
+    hover = {}
+    for key, window in _SERVICE_LEVEL_FIGURES.items():
+        kpis = tile.windows[window].kpis
+        lines = [f"Service level, {WINDOW_LABELS[window]}:"]
+        for level in levels:
+            value = kpis.get(level.kpi.name)
+            shown = "n/a" if value is None else f"{value:.1%}"
+            mark = " (headline)" if level.variant == headline else ""
+            lines.append(f"{level.kpi.short}{mark} {shown}: {level.kpi.formula}")
+        hover[key] = "\n".join(lines)
+    return hover
 
 
 def tile_figures(tile: QueueFigures, figures: Sequence[Figure] = FIGURES) -> dict[str, Any]:
@@ -400,9 +428,11 @@ def _channel_rows(
     tiles: Sequence[QueueFigures],
     targets: Targets,
     thresholds: QueueLookup,
+    now_us: int,
     staffing: QueueStaffing | None = None,
 ) -> list[dict[str, Any]]:
-    """A queue's channels, each judged against its own threshold and targets."""
+    """A queue's channels, each judged against its own threshold (in force at `now_us`)
+    and targets."""
     advised = {c.channel: c for c in (staffing.channels if staffing is not None else ())}
     rows: list[dict[str, Any]] = []
     for tile in tiles:
@@ -410,13 +440,14 @@ def _channel_rows(
         own = targets.for_queue(tile.tenant, tile.queue, tile.channel)
         figures = tile_figures(tile, CHANNEL_FIGURES)
         status, _ = _judge_tile(tile, figures, own)
-        config = thresholds(tile.tenant, tile.queue, tile.channel)
+        config = thresholds(tile.tenant, tile.queue, tile.channel, max(now_us, 0))
         rows.append(
             {
                 "channel": tile.channel,
                 "async": tile.channel in ASYNC_CHANNELS,
                 "threshold_s": config.sl_threshold_us / US_PER_S,
                 "figures": figures,
+                "hover": service_level_hover(tile),
                 "status": status,
                 "targets": _target_values(own),
                 "age_bands": list(tile.age_bands),
@@ -494,11 +525,13 @@ def wallboard(
     zone_of: ZoneLookup,
     agents: Sequence[AgentFigures] = (),
     staffing: LiveStaffing | None = None,
+    headline: HeadlineLookup | None = None,
 ) -> dict[str, Any]:
     """The page's whole state as JSON-ready values (see docs/demo.md for the fields).
 
-    `tiles` are the queues' tiles, and the channels' when given (`per_channel`); `thresholds`
-    and `zone_of` are the settings' lookups (`Settings.queue`, `Settings.tenant_timezone`);
+    `tiles` are the queues' tiles, and the channels' when given (`per_channel`); `thresholds`,
+    `zone_of` and `headline` are the settings' lookups (`Settings.queue`,
+    `Settings.tenant_timezone`, `Settings.headline_service_level`; none: the contract's);
     `staffing` the advice kept between refreshes (a new one if not given: the same figures,
     found with a little more work)."""
     series = day_series(day_counts)
@@ -514,6 +547,11 @@ def wallboard(
     queue_tiles = [tile for tile in tiles if tile.channel is None]
     for tile in queue_tiles:
         own = targets.for_queue(tile.tenant, tile.queue)
+        variant = (
+            DEFAULT_HEADLINE
+            if headline is None
+            else headline(tile.tenant, tile.queue, max(watermark_us, 0)).variant
+        )
         figures = tile_figures(tile)
         status, missed = _judge_tile(tile, figures, own)
         for check in missed:
@@ -527,7 +565,11 @@ def wallboard(
         own_advice = advice.get((tile.tenant, tile.queue))
         leading += _staffing_breaches(own_advice, _volume(tile, ROLLING) >= own.min_volume)
         rows = _channel_rows(
-            channels.get((tile.tenant, tile.queue), []), targets, thresholds, own_advice
+            channels.get((tile.tenant, tile.queue), []),
+            targets,
+            thresholds,
+            watermark_us,
+            own_advice,
         )
         callbacks = [row for row in rows if row["channel"] == "callback"]
         queues.append(
@@ -535,6 +577,8 @@ def wallboard(
                 "tenant": tile.tenant,
                 "queue": tile.queue,
                 "figures": figures,
+                "headline_service_level": variant,
+                "hover": service_level_hover(tile, variant),
                 "status": status,
                 "overall": _worst(
                     [*status.values(), *(s for row in rows for s in row["status"].values())]

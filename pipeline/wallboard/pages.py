@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import orjson
 from aiohttp import web
 
+from pipeline.core.catalogue import HeadlineLookup
 from pipeline.core.clock import ZoneLookup
 from pipeline.core.live import AgentFigures, QueueFigures
 from pipeline.core.thresholds import QueueLookup
@@ -65,12 +66,18 @@ class LiveView(Protocol):
 
 class WallboardPages:
     def __init__(
-        self, view: LiveView, targets: Targets, thresholds: QueueLookup, zone_of: ZoneLookup
+        self,
+        view: LiveView,
+        targets: Targets,
+        thresholds: QueueLookup,
+        zone_of: ZoneLookup,
+        headline: HeadlineLookup | None = None,
     ) -> None:
         self.view = view
         self.targets = targets
         self.thresholds = thresholds
         self.zone_of = zone_of
+        self.headline = headline
         self.tracker = AlertTracker()
         self.staffing = live_staffing(targets, thresholds)
         self._state: dict[str, Any] = {}
@@ -102,6 +109,7 @@ class WallboardPages:
                 self.zone_of,
                 view.agents(),
                 self.staffing,
+                self.headline,
             )
         status = view.status()
         key = (self._generation, orjson.dumps(status))

@@ -100,7 +100,9 @@ function figure(queue, spec) {
   box.dataset.status = status;
   const goal = spec.target ? goalText(spec, queue.targets[spec.target]) : "";
   const low = status === "low" ? " (too few contacts to judge)" : "";
-  box.title = spec.tooltip + (goal ? ` ${goal[0].toUpperCase()}${goal.slice(1)}${low}.` : "");
+  // A queue's own hover text (the service-level variants) replaces the figure's tooltip.
+  const tip = (queue.hover && queue.hover[spec.key]) || spec.tooltip;
+  box.title = tip + (goal ? ` ${goal[0].toUpperCase()}${goal.slice(1)}${low}.` : "");
   const head = el("span", "label");
   if (ICONS[status]) {
     const icon = el("span", "icon", ICONS[status]);

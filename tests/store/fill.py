@@ -72,8 +72,7 @@ def fill(
     for seg in state.segments.segments.values():
         if seg.offered is None:
             continue
-        config = state.segments.queue_config(seg.sid.tenant, seg.sid.queue, seg.offered.channel)
-        segments.append(seg.row(config))
+        segments.append(seg.row(state.segments.segment_config(seg)))
     assert tuple(segments[0]) == SEGMENT_ROW_FIELDS
     store.insert(SEGMENTS, SEGMENT_COLUMNS, columnar(segments, SEGMENT_COLUMNS))
     # Duplicated events are stored twice on purpose: the table collapses them.
@@ -83,7 +82,8 @@ def fill(
     intervals = []
     for key in sorted(state.segments.intervals.keys()):
         counts = state.interval_counts(key)
-        intervals.append([*key, *counts, "seg:0", 1])
+        version = state.segments.queue_config(*key).version
+        intervals.append([*key, *counts, version, "seg:0", 1])
     by_column = [list(column) for column in zip(*intervals, strict=True)]
     store.insert(KPI_INTERVALS, KPI_INTERVAL_COLUMNS, by_column)
     store.insert(

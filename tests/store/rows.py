@@ -97,7 +97,7 @@ def interval_state(
 ) -> dict[str, Any]:
     row: dict[str, Any] = dict.fromkeys(KPI_INTERVAL_COLUMNS, 0)
     row.update(tenant="default", queue=queue, channel="voice", interval_start=interval_us)
-    row.update(max_wait_us=-1, source=source, version=version)
+    row.update(max_wait_us=-1, settings_version="", source=source, version=version)
     row.update(counts)
     return row
 
