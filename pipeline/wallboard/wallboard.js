@@ -100,8 +100,9 @@ function figure(queue, spec) {
   box.dataset.status = status;
   const goal = spec.target ? goalText(spec, queue.targets[spec.target]) : "";
   const low = status === "low" ? " (too few contacts to judge)" : "";
-  // A queue's own hover text (the service-level variants) replaces the figure's tooltip.
-  const tip = (queue.hover && queue.hover[spec.key]) || spec.tooltip;
+  // A queue's own hover text (the service-level variants) follows the figure's definition.
+  const extra = queue.hover && queue.hover[spec.key];
+  const tip = extra ? `${spec.tooltip}\n${extra}` : spec.tooltip;
   box.title = tip + (goal ? ` ${goal[0].toUpperCase()}${goal.slice(1)}${low}.` : "");
   const head = el("span", "label");
   if (ICONS[status]) {

@@ -125,6 +125,8 @@ def test_every_figure_on_the_page_equals_the_json(browser: Chromium, demo: Serve
             assert on_page["text"] == shown(expected, spec["format"]), where
             assert on_page["status"] == queue["status"].get(key, "none"), where
             assert on_page["tip"].startswith(spec["tooltip"]), where  # from the JSON's spec
+            # A service level's hover lists every variant's value (docs/definitions.md).
+            assert queue.get("hover", {}).get(key, "") in on_page["tip"], where
             checked += 1
         assert list(tile["channels"]) == [row["channel"] for row in queue["channels"]]
         for row in queue["channels"]:
