@@ -252,23 +252,48 @@ class LiveStaffing:
         return QueueStaffing(tile.tenant, tile.queue, staff, tuple(channels))
 
     def _need(self, group: Group, dem: Demand, guess: int | None, share: int | None) -> _Need:
-        """The group's need, and the service level projected at `share` agents if given."""
-        target = self._target_of(*group)
-        if target is None:
-            return _Need(group, dem, None, None, None, note="no service-level target")
-        if not dem.offered:
-            return _Need(group, dem, target, None, 0)
-        traffic = dem.traffic(self._min_abandons)
-        if traffic is None:
-            return _Need(group, dem, target, None, None, note="no contact handled yet")
-        try:
-            advice = advise(traffic, target, share or 0, guess)
-        except StaffingError as exc:
-            return _Need(group, dem, target, traffic, None, note=str(exc))
-        return _Need(
-            group, dem, target, traffic, advice.required.agents, share,
-            advice.projected_service_level,
-        )  # fmt: skip
+        return channel_need(group, dem, self._target_of(*group), self._min_abandons, guess, share)
+
+
+def channel_need(
+    group: Group,
+    dem: Demand,
+    target: ServiceTarget | None,
+    min_abandons: int,
+    guess: int | None = None,
+    share: int | None = None,
+) -> _Need:
+    """A channel's need for its demand and target, and the service level projected at
+    `share` agents if given: what the live view and `ccpipe staffing history` both advise."""
+    if target is None:
+        return _Need(group, dem, None, None, None, note="no service-level target")
+    if not dem.offered:
+        return _Need(group, dem, target, None, 0)
+    traffic = dem.traffic(min_abandons)
+    if traffic is None:
+        return _Need(group, dem, target, None, None, note="no contact handled yet")
+    try:
+        advice = advise(traffic, target, share or 0, guess)
+    except StaffingError as exc:
+        return _Need(group, dem, target, traffic, None, note=str(exc))
+    return _Need(
+        group, dem, target, traffic, advice.required.agents, share,
+        advice.projected_service_level,
+    )  # fmt: skip
+
+
+def interval_demand(counts: Mapping[str, int], interval_s: float) -> Demand:
+    """One stored interval's demand (`kpi_intervals_merged` counts by name): its offers over
+    the interval, its handle time, and patience from its abandons over the waits that ended
+    in it (answered and abandoned; history has no waits still open, docs/staffing.md)."""
+    return Demand(
+        offered=counts["offered"],
+        elapsed_s=interval_s,
+        handled=counts["handled"],
+        handle_sum_s=counts["handle_sum_us"] / US_PER_S,
+        abandons=counts["abandoned"] + counts["short_abandoned"],
+        exposure_s=(counts["wait_answered_sum_us"] + counts["wait_abandoned_sum_us"]) / US_PER_S,
+    )
 
 
 def _projected(need: _Need, share: int) -> float | None:
