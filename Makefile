@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint typecheck unit bench clean
+.PHONY: install demo test lint typecheck unit bench screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ test: lint typecheck unit
 
 bench: install
 	$(BIN)/python -m bench
+
+# The wallboard screenshots of docs/demo.md, from the demo's simulated feed (needs chromium).
+screenshots: install
+	$(BIN)/python -m tests.demo.screenshots --out docs/img
 
 clean:
 	rm -rf $(VENV) .ccpipe .pytest_cache .mypy_cache .ruff_cache

@@ -20,12 +20,17 @@ PURE = (
     ("bench.report_cli",),  # 1 M and 10 M events
     ("bench.sink_rows",),
     ("bench.erlang",),
+    ("bench.staffing_live",),
+    ("bench.live_topic",),
 )
 ON_KAFKA = (
     ("bench.worker_throughput", "--naive-seconds", "30", "--profile", "docs/profiles/worker.svg"),
     ("bench.latency", "--seconds", "45"),
     ("bench.recovery",),
     ("bench.scaling",),
+    ("bench.live_latency", "--seconds", "40"),
+    ("bench.wallboard_clients",),
+    ("bench.ingest_throughput",),
 )
 
 

@@ -44,26 +44,44 @@ from pipeline.kafka.connection import BrokerConnection
 QUEUES = ("billing", "sales", "support")
 
 
-def offers(count: int, first_us: int, rate: float, prefix: str) -> list[bytes]:
-    """`count` offers, one new contact each, stamped `rate` a second from `first_us`."""
+def contacts(count: int, first_us: int, rate: float, prefix: str, waiting: int) -> list[bytes]:
+    """`count` contacts as a steady stream at `rate` events a second from `first_us`: each
+    offered, answered `waiting` offers later and ended `waiting` offers after that, so about
+    `waiting` contacts wait and as many are served at any time, as on a real floor (a view of
+    ever more waiting callers would measure the size of the queue, not the pipeline)."""
     rng = random.Random(7)
-    return [
-        orjson.dumps(
-            {
-                "event_id": f"{prefix}{i}",
-                "type": "contact.offered",
-                "ts": format_utc(first_us + int(i * 1e6 / rate)),
-                "contact_id": f"{prefix}{i}",
-                "queue": rng.choice(QUEUES),
-                "channel": "voice",
-            }
+    queue = [rng.choice(QUEUES) for _ in range(count)]
+    out: list[dict[str, str]] = []
+    for step in range(count + 2 * waiting):
+        if step < count:
+            out.append({"type": "contact.offered", "channel": "voice", "n": str(step)})
+        if 0 <= step - waiting < count:
+            out.append({"type": "contact.answered", "agent_id": f"agent{step % 97}",
+                        "n": str(step - waiting)})  # fmt: skip
+        if 0 <= step - 2 * waiting < count:
+            out.append({"type": "contact.ended", "n": str(step - 2 * waiting)})
+    lines = []
+    for j, event in enumerate(out):
+        n = int(event.pop("n"))
+        event.update(
+            event_id=f"{prefix}{n}-{event['type']}",
+            ts=format_utc(first_us + int(j * 1e6 / rate)),
+            contact_id=f"{prefix}{n}",
+            queue=queue[n],
         )
-        for i in range(count)
-    ]
+        lines.append(orjson.dumps(event))
+    return lines
+
+
+def offered(lines: list[bytes]) -> list[int]:
+    """The indices of the offers among `lines`."""
+    return [i for i, line in enumerate(lines) if b'"contact.offered"' in line]
 
 
 class Follower(threading.Thread):
-    """Follows /live/stream: (arrival time, contacts waiting) of every message."""
+    """Follows /live/stream: (arrival time, offers shown) of every message. An offer shows as
+    a contact waiting, then as one answered (the 15-minute volume): their sum counts every
+    offer the view has."""
 
     def __init__(self, port: int) -> None:
         super().__init__(daemon=True)
@@ -86,7 +104,9 @@ class Follower(threading.Thread):
                         at = time.monotonic()
                         state = orjson.loads(line[6:])
                         self.times.append(at)
-                        self.counts.append(sum(q["figures"]["in_queue"] for q in state["queues"]))
+                        self.counts.append(
+                            sum(q["figures"]["in_queue"] + q["volume_15m"] for q in state["queues"])
+                        )
             except (OSError, http.client.HTTPException):
                 self.stopped.wait(0.2)  # the server is not up yet: try again shortly
 
@@ -145,9 +165,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=45)
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--warm", type=int, default=400)
+    parser.add_argument("--waiting", type=int, default=300)
+    parser.add_argument("--keep", type=Path, help="keep the processes' logs and state here")
+    parser.add_argument("--dump", type=Path, help="write each offer's ack time and latency (CSV)")
     args = parser.parse_args()
     with broker() as bootstrap, tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
+        work = args.keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
         settings = fresh_settings(bootstrap, args.partitions, work / "state")
         create_topics(settings)
         processes = []
@@ -167,15 +191,16 @@ def main() -> None:
             for follower in followers:
                 follower.start()
             now_us = int(time.time() * 1e6)
-            warm = keyed(offers(args.warm, now_us, args.rate, "w"), args.partitions)
+            warm = keyed(contacts(args.warm, now_us, args.rate, "w", args.waiting), args.partitions)
             produce_steadily(bootstrap, settings.events_topic, warm, args.rate)
             for follower in followers:
                 follower.wait_for(args.warm, 120)
             # Both workers in the group, each with its share: no rebalance during the run.
             wait_shared(ports, settings.events_topic, args.partitions, 120)
-            count = int(args.rate * args.seconds)
+            count = int(args.rate * args.seconds / 3)  # three events a contact
             start_us = int(time.time() * 1e6)
-            data = keyed(offers(count, start_us, args.rate, "c"), args.partitions)
+            lines = contacts(count, start_us, args.rate, "c", args.waiting)
+            data = keyed(lines, args.partitions)
             cpu_before = [cpu_seconds(p) for p in processes]
             started = time.monotonic()
             acks, failures = produce_steadily(bootstrap, settings.events_topic, data, args.rate)
@@ -193,7 +218,16 @@ def main() -> None:
     results = []
     for name, follower in zip(("ccpipe wallboard", "worker 1"), followers, strict=True):
         seen = reflected_at(follower.times, follower.counts, args.warm, count)
-        ordered = sorted(t - a for t, a in zip(seen, acks, strict=True))
+        offer_acks = [acks[i] for i in offered(lines)]
+        latencies = [t - a for t, a in zip(seen, offer_acks, strict=True)]
+        if args.dump and name == "ccpipe wallboard":
+            args.dump.write_text(
+                "".join(
+                    f"{a - offer_acks[0]:.3f},{x:.3f}\n"
+                    for a, x in zip(offer_acks, latencies, strict=True)
+                )
+            )
+        ordered = sorted(latencies)
         results.append(
             f"{name}: p50 {quantile(ordered, 0.5) * 1e3:,.0f} ms, p99 "
             f"{quantile(ordered, 0.99) * 1e3:,.0f} ms, max {ordered[-1] * 1e3:,.0f} ms"
@@ -201,8 +235,9 @@ def main() -> None:
     span = acks[-1] - acks[0]
     record(
         "event to wall screen (live view, SSE)",
-        f"{'; '.join(results)} from broker ack to a /live/stream message showing the event; "
-        f"{count:,} single-event messages at {(count - 1) / span:,.0f} events/s, 2 workers, "
+        f"{'; '.join(results)} from an offer's broker ack to a /live/stream message showing "
+        f"it; {len(lines):,} single-event messages ({count:,} contacts offered, answered and "
+        f"ended, {args.waiting} waiting) at {(len(lines) - 1) / span:,.0f} events/s, 2 workers, "
         f"{args.partitions} partitions; CPU of a core: workers {cpu[0] / wall:.0%} and "
         f"{cpu[1] / wall:.0%}, ccpipe wallboard {cpu[2] / wall:.0%}",
         packages=("faust-streaming", "aiokafka", "aiohttp"),

@@ -1,4 +1,5 @@
-"""Resident memory of the KPI core's state: per 1 M open segments and per 1 M FCR customers.
+"""Resident memory of the KPI core's state: per 1 M open segments, FCR customers, contacts
+waiting on the live board and agents.
 
     python -m bench.memory [--count 1000000] [--trace]
 
@@ -13,7 +14,13 @@ difference is what the items cost. The state is fed the way the stream feeds it:
   the stream's codec (`encode_fcr_message` / `decode_fcr_message`) into an `FcrTracker`,
   flushed batch by batch as the customer-keyed FCR stage does. Read twice: while every
   window is still open (each fact also waits in the closing heap), and after the watermark
-  passed them all (what an old customer costs for as long as it is kept).
+  passed them all (what an old customer costs for as long as it is kept);
+- contacts waiting on the live board: the open segments above (built before the baseline)
+  applied to a worker's `LiveBoard` (what the live view adds per waiting contact: its entry,
+  its place in the queue's heap and in the minute and day buckets);
+- agents: `agent.state` events decoded from JSON batches into an `AgentBoard`, four changes an
+  agent over a day (available, busy, after-contact work, available), two queues and a team
+  each, as the segment stage keeps them for the wallboard's agent panel and occupancy.
 
 `--trace` runs the same children under tracemalloc and prints the allocation sites that hold
 the most (RSS figures are then inflated by tracemalloc itself, so nothing is recorded).
@@ -27,18 +34,20 @@ import json
 import subprocess
 import sys
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psutil
 
 from bench.record import record
 from pipeline.config import load_settings
+from pipeline.core.agents import AgentBoard
 from pipeline.core.clock import US_PER_S, interval_start_us, parse_rfc3339, us_to_datetime
-from pipeline.core.events import decode_message
+from pipeline.core.events import AgentState, decode_message
 from pipeline.core.fcr import FcrFact, FcrTracker
 from pipeline.core.intervals import IntervalKey
 from pipeline.core.kpi_state import SegmentState, apply_fcr_updates
+from pipeline.core.live import LiveBoard
 from pipeline.core.segments import SegmentId
 from pipeline.core.thresholds import DEFAULT_FCR_WINDOW_S
 from pipeline.runtime import tune_gc
@@ -52,6 +61,7 @@ QUEUES = ("sales", "support", "billing")
 CHANNELS = ("voice", "chat", "email")
 TRACE_TOP = 12
 MIB = 1 << 20
+KINDS = ("segments", "fcr", "waiting", "agents")
 
 
 def rss() -> int:
@@ -88,6 +98,43 @@ def open_segments(prefix: str, count: int) -> SegmentState:
         state.flush()
     assert len(state.segments) == count
     return state
+
+
+def agent_batches(prefix: str, count: int) -> Iterator[bytes]:
+    """JSON batches of `agent.state` events: four changes per agent over the day."""
+    states = ("available", "busy", "acw", "available")
+    for start in range(0, count, BATCH):
+        events = []
+        for i in range(start, min(count, start + BATCH)):
+            for n, state in enumerate(states):
+                ts_us = START_US + n * 3_600 * US_PER_S + i % 1000 * US_PER_S
+                ts = us_to_datetime(ts_us).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+                events.append(
+                    f'{{"event_id":"{prefix}-a{i:09d}-{n}","type":"agent.state","ts":"{ts}Z",'
+                    f'"agent_id":"agent-{prefix}-{i}","state":"{state}",'
+                    f'"queues":["{QUEUES[i % 3]}","{QUEUES[(i + 1) % 3]}"],'
+                    f'"team":"team-{i % 20}"}}'
+                )
+        yield ("[" + ",".join(events) + "]").encode()
+
+
+def agents(prefix: str, count: int) -> AgentBoard:
+    board = AgentBoard()
+    for message in agent_batches(prefix, count):
+        events, rejections = decode_message(message)
+        assert not rejections, rejections[0].reason
+        for event in events:
+            assert isinstance(event, AgentState)
+            board.apply(event)
+    assert len(board) == count
+    return board
+
+
+def waiting_board(segments: SegmentState) -> LiveBoard:
+    board = LiveBoard()
+    board.update(segments.segments.values(), segments.queue_config)
+    assert board.open_segments == len(segments.segments)
+    return board
 
 
 def fact_batches(prefix: str, count: int) -> Iterator[tuple[int, bytes]]:
@@ -141,10 +188,23 @@ def top_sites(snapshot: tracemalloc.Snapshot, count: int) -> list[list[Any]]:
     ]
 
 
+def builder(kind: str, count: int) -> Callable[[str, int], object]:
+    """What `kind` builds; for the live board, the segments it reads are made beforehand."""
+    if kind == "waiting":
+        segments = {n: open_segments(f"s{n}", n) for n in (WARM_UP, count)}
+        return lambda _prefix, n: waiting_board(segments[n])
+    builds: dict[str, Callable[[str, int], object]] = {
+        "segments": open_segments,
+        "fcr": fcr_customers,
+        "agents": agents,
+    }
+    return builds[kind]
+
+
 def child(kind: str, count: int, trace: bool) -> dict[str, Any]:
     """Build one state in this (fresh) process; RSS before and after, in bytes."""
     tune_gc()  # as every ccpipe command does
-    build = open_segments if kind == "segments" else fcr_customers
+    build = builder(kind, count)
     warm = build("w", WARM_UP)  # imports, caches and code paths, then thrown away
     if isinstance(warm, FcrTracker):
         settle(warm)
@@ -187,7 +247,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=1_000_000)
     parser.add_argument("--trace", action="store_true", help="tracemalloc top sites, no record")
-    parser.add_argument("--child", choices=("segments", "fcr"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=KINDS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     n = args.count
     if args.child:
@@ -196,10 +256,14 @@ def main() -> None:
 
     seg = measure("segments", n, args.trace)
     fcr = measure("fcr", n, args.trace)
+    live = measure("waiting", n, args.trace)
+    people = measure("agents", n, args.trace)
     if args.trace:
         show_top("open segments", seg["top"], n)
         show_top("FCR customers, windows open", fcr["top"], n)
         show_top("FCR customers, windows closed", fcr["top_settled"], n)
+        show_top("contacts waiting on the live board", live["top"], n)
+        show_top("agents", people["top"], n)
         return
     record(
         "memory: open segments (SegmentState, offered only)",
@@ -212,6 +276,18 @@ def main() -> None:
         f"{per_million(fcr['after'] - fcr['baseline'], n)} with windows open, "
         f"{per_million(fcr['settled'] - fcr['baseline'], n)} once closed; {n:,} customers, "
         f"baseline {fcr['baseline'] / MIB:,.0f} MiB",
+        packages=("msgspec", "psutil"),
+    )
+    record(
+        "memory: contacts waiting on the live board (LiveBoard, beside their open segments)",
+        f"{per_million(live['after'] - live['baseline'], n)}; {n:,} waiting contacts, "
+        f"baseline {live['baseline'] / MIB:,.0f} MiB (their segments included)",
+        packages=("msgspec", "psutil"),
+    )
+    record(
+        "memory: agents (AgentBoard, four state changes each)",
+        f"{per_million(people['after'] - people['baseline'], n)}; {n:,} agents, "
+        f"baseline {people['baseline'] / MIB:,.0f} MiB",
         packages=("msgspec", "psutil"),
     )
 

@@ -72,7 +72,8 @@ class Screens:
             self.tasks.append(asyncio.create_task(self._follow(i)))
 
     async def _follow(self, i: int) -> None:
-        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        # A state of a large centre is one SSE line of more than asyncio's default 64 KiB.
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.port, limit=1 << 24)
         writer.write(b"GET /live/stream HTTP/1.1\r\nHost: x\r\n\r\n")
         await writer.drain()
         try:

@@ -124,20 +124,7 @@ def main() -> None:
         ours_rate = n / ours_s
 
         naive_config = write_config(settings, work / "naive.yaml", free_port())
-        progress = work / "naive.progress"
-        naive = subprocess.Popen(
-            [sys.executable, "-m", "bench.naive_app", str(naive_config), str(progress)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
-        )
-        try:
-            first = _wait_progress(progress, 120)
-            time.sleep(args.naive_seconds)  # the measured span itself, not a synchronisation
-            last = _read_progress(progress)
-        finally:
-            stop(naive)
-        naive_rate = (last[0] - first[0]) / max(last[1] - first[1], 1e-9)
+        naive_rate = naive_app_rate(naive_config, work, args.naive_seconds)
 
     record(
         "worker end to end, one process, every KPI",
@@ -163,6 +150,24 @@ def _first_line(source: Path, target: Path) -> Path:
     with source.open("rb") as handle:
         target.write_bytes(handle.readline())
     return target
+
+
+def naive_app_rate(config: Path, work: Path, seconds: float) -> float:
+    """Events/s of bench/naive_app.py over `seconds` once it has processed its first."""
+    progress = work / "naive.progress"
+    naive = subprocess.Popen(
+        [sys.executable, "-m", "bench.naive_app", str(config), str(progress)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )
+    try:
+        first = _wait_progress(progress, 120)
+        time.sleep(seconds)  # the measured span itself, not a synchronisation
+        last = _read_progress(progress)
+    finally:
+        stop(naive)
+    return (last[0] - first[0]) / max(last[1] - first[1], 1e-9)
 
 
 def _read_progress(path: Path) -> tuple[int, float]:

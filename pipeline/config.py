@@ -10,8 +10,9 @@ reported with the file (or variable, or flag), the key and the value (pipeline/c
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,7 +21,14 @@ import msgspec
 import yaml
 from msgspec import Meta
 
-from pipeline.config_reader import AtLeastOne, ConfigError, KeyPath, convert
+from pipeline.config_reader import AtLeastOne, ConfigError, Day, KeyPath, convert, versions_of
+from pipeline.core.catalogue import (
+    DEFAULT_HEADLINE,
+    SERVICE_LEVEL,
+    ServiceLevel,
+    ServiceLevelVariant,
+)
+from pipeline.core.clock import day_start_us, seconds_to_us
 from pipeline.core.events import Channel
 from pipeline.core.thresholds import (
     DEFAULT_FCR_WINDOW_S,
@@ -39,16 +47,29 @@ Positive = Annotated[float, Meta(gt=0, description="expected a number > 0")]
 
 
 class QueueOverrides(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """What the file says of one queue's thresholds (None: the contract's default)."""
+    """One version of a queue's definitions, as the file says it (None: not set here).
+
+    A queue's entry is one version, or a list of them, oldest first, each applying from its
+    `effective_from` date (local midnight in the tenant's time zone; none: from the start).
+    What a version sets replaces the earlier value from that date on, per channel for a map
+    per channel; what it leaves unset keeps the earlier version's value, then the contract's
+    default."""
 
     sl_threshold_s: PerChannelSeconds | None = None
     short_abandon_s: PerChannelSeconds | None = None
     fcr_window_s: Seconds | None = None
+    # Which service-level variant is the queue's own (docs/kpis.md); None: `contract`.
+    headline_service_level: ServiceLevelVariant | None = None
+    effective_from: Day | None = None
+
+
+# One version for all time, or a list of versions, oldest first.
+QueueVersions = QueueOverrides | list[QueueOverrides]
 
 
 class TenantSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     timezone: str | None = None  # None: the top-level `timezone`
-    queues: dict[str, QueueOverrides] = {}  # over the top-level `queues`, for this tenant
+    queues: dict[str, QueueVersions] = {}  # over the top-level `queues`, for this tenant
 
 
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -92,6 +113,21 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     sink_batch_seconds: Seconds = 1.0
     sink_metrics_port: Port = 6067
     sink_sql_port: Port = 0
+    # Ingest (docs/ingest.md): the input topic of single events or platform records, its
+    # consumer group, the compacted topic of the converters' pairing state, how long a
+    # partial batch waits for more events, and its /metrics port.
+    ingest_topic: str = "cc.input"
+    ingest_group: str = "ccpipe-ingest"
+    ingest_state_topic: str = "ccpipe-ingest-state"
+    ingest_linger_ms: Count = 50
+    ingest_metrics_port: Port = 6069
+    # TaskRouter callbacks (`ccpipe ingest --http`): port, the public URL Twilio calls when a
+    # proxy stands in front (signatures cover it; empty: the request's own), largest body,
+    # and a file holding the auth token (else CCPIPE_TWILIO_AUTH_TOKEN).
+    webhook_port: Port = 8088
+    webhook_url: str = ""
+    webhook_max_body_bytes: AtLeastOne = 65536
+    twilio_auth_token_file: str = ""
     # The tenant's time zone for "today" (per tenant in `tenants`, this is the fallback).
     timezone: str = "UTC"
     # Live view: a source partition's state is published at most this often after a change,
@@ -105,25 +141,58 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     max_wait_s: Positive = 86400.0
     # Per-agent Prometheus series cost one series per agent and state: opt in.
     per_agent_metrics: bool = False
-    queues: dict[str, QueueOverrides] = {}
+    queues: dict[str, QueueVersions] = {}
     tenants: dict[str, TenantSettings] = {}
     targets: Targets = Targets()
     # Where the values were read from, for messages; not a key of the file.
     source: str = msgspec.field(default="defaults", name="$source")
 
-    def queue(self, tenant: str, queue: str, channel: str) -> QueueConfig:
-        own = self._overrides(tenant, queue)
-        return QueueConfig.from_seconds(
-            _per_channel(own.sl_threshold_s, channel, DEFAULT_SL_THRESHOLD_S),
-            _per_channel(own.short_abandon_s, channel, DEFAULT_SHORT_ABANDON_S),
-            DEFAULT_FCR_WINDOW_S if own.fcr_window_s is None else own.fcr_window_s,
+    def queue(self, tenant: str, queue: str, channel: str, at_us: int | None = None) -> QueueConfig:
+        """The queue's thresholds on `channel` in force at `at_us` (the core passes the start
+        of a segment's interval, so one interval is computed with one version), with the name
+        of the version they come from; None: from the latest version on (for tools without a
+        time: the simulator, staffing)."""
+        versions = self.queue_versions(tenant, queue, at_us)
+        sl_s = _layered(versions, "sl_threshold_s", channel, DEFAULT_SL_THRESHOLD_S.get(channel, 0))
+        short_s = _layered(
+            versions, "short_abandon_s", channel, DEFAULT_SHORT_ABANDON_S.get(channel, 0)
         )
+        fcr_s = _layered(versions, "fcr_window_s", channel, DEFAULT_FCR_WINDOW_S)
+        sl_us, short_us, fcr_us = seconds_to_us(sl_s), seconds_to_us(short_s), seconds_to_us(fcr_s)
+        return QueueConfig(
+            sl_us, short_us, fcr_us, _version_name(versions, sl_us, short_us, fcr_us)
+        )
+
+    def headline_service_level(
+        self, tenant: str, queue: str, at_us: int | None = None
+    ) -> ServiceLevel:
+        """The service-level variant the queue calls its own at `at_us` (None: the latest)."""
+        versions = self.queue_versions(tenant, queue, at_us)
+        named = next(
+            (v.headline_service_level for v in reversed(versions) if v.headline_service_level),
+            DEFAULT_HEADLINE,
+        )
+        return SERVICE_LEVEL[named]
+
+    def queue_versions(
+        self, tenant: str, queue: str, at_us: int | None = None
+    ) -> list[QueueOverrides]:
+        """The queue's versions in force at `at_us`, oldest first (None: all of them)."""
+        versions = versions_of(self._overrides(tenant, queue))
+        if at_us is None:
+            return versions
+        zone = self.tenant_timezone(tenant)
+        return [
+            v
+            for v in versions
+            if v.effective_from is None or day_start_us(v.effective_from, zone) <= at_us
+        ]
 
     def tenant_timezone(self, tenant: str) -> ZoneInfo:
         own = self.tenants.get(tenant)
         return ZoneInfo(self.timezone if own is None or own.timezone is None else own.timezone)
 
-    def _overrides(self, tenant: str, queue: str) -> QueueOverrides:
+    def _overrides(self, tenant: str, queue: str) -> QueueVersions:
         own = self.tenants.get(tenant)
         if own is not None and queue in own.queues:
             return own.queues[queue]
@@ -139,12 +208,26 @@ _SCALARS = tuple(
 )
 
 
-def _per_channel(
-    value: float | Mapping[Any, float] | None, channel: str, defaults: Mapping[str, float]
-) -> float:
-    if isinstance(value, Mapping):
-        value = value.get(channel, value.get("default"))
-    return defaults.get(channel, 0) if value is None else value
+def _layered(versions: Sequence[QueueOverrides], field: str, channel: str, default: float) -> float:
+    """A field's value on `channel`: the latest version that sets it for that channel (a
+    number, or a map naming the channel or a `default`), else the contract's `default`."""
+    for version in reversed(versions):
+        value = getattr(version, field)
+        if isinstance(value, Mapping):
+            value = value.get(channel, value.get("default"))
+        if value is not None:
+            return float(value)
+    return default
+
+
+def _version_name(versions: Sequence[QueueOverrides], *values_us: int) -> str:
+    """`2026-11-25#1f0c6a2e`: the date the latest version in force applies from (`base`
+    before any dated one), and a digest of the values it gives, so that a version edited in
+    place has another name than the rows computed before the edit."""
+    dated = [v.effective_from for v in versions if v.effective_from is not None]
+    since = dated[-1].isoformat() if dated else "base"
+    digest = hashlib.sha256("/".join(map(str, values_us)).encode()).hexdigest()[:8]
+    return f"{since}#{digest}"
 
 
 def load_settings(
@@ -192,6 +275,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    except ValueError as exc:  # YAML's own date, such as `2026-13-01`, out of range
+        raise ConfigError(f"{path}: not a valid date: {exc}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

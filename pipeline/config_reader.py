@@ -15,6 +15,7 @@ import re
 import types
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import msgspec
@@ -42,6 +43,12 @@ class KeyPath:
 
 # Value types the settings and the targets share.
 AtLeastOne = Annotated[int, msgspec.Meta(ge=1)]
+Day = Annotated[date, msgspec.Meta(description="expected a date such as 2026-06-30")]
+
+
+def versions_of(value: T | list[T]) -> list[T]:
+    """A setting written as one version or as a list of versions (oldest first), as a list."""
+    return value if isinstance(value, list) else [value]
 
 
 class Duration(int):

@@ -24,7 +24,7 @@ import orjson
 
 from pipeline.config import Settings
 from pipeline.core.events import AnyEvent
-from pipeline.core.intervals import COUNT_FIELDS
+from pipeline.core.intervals import COUNT_FIELDS, SETTINGS_VERSION
 from pipeline.core.kpi_state import KpiState
 from pipeline.report import BATCH_LINES, Progress
 from pipeline.sink.rows import LOAD_VERSION, STREAM_SOURCE, Row, decoded_rows, interval_row
@@ -140,11 +140,9 @@ def segment_rows(state: KpiState) -> list[Row]:
     segments = state.segments
     rows = []
     for segment in segments.segments.values():
-        offered = segment.offered
-        if offered is None:
+        if segment.offered is None:
             continue  # waits for its offer, as in the stream
-        config = segments.queue_config(segment.sid.tenant, segment.sid.queue, offered.channel)
-        row: dict[str, Any] = segment.row(config)
+        row: dict[str, Any] = segment.row(segments.segment_config(segment))
         rows.append(tuple(row[c] for c in SEGMENT_COLUMNS))
     return rows
 
@@ -156,6 +154,7 @@ def interval_rows(state: KpiState) -> list[Row]:
     rows = []
     for key in sorted(state.segments.intervals.keys()):
         counts = state.interval_counts(key)
-        named = dict(zip(COUNT_FIELDS, counts, strict=True))
+        named: dict[str, Any] = dict(zip(COUNT_FIELDS, counts, strict=True))
+        named[SETTINGS_VERSION] = state.segments.queue_config(*key).version
         rows.append(interval_row(key, named, STREAM_SOURCE, LOAD_VERSION))
     return rows

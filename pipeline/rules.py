@@ -30,6 +30,8 @@ from typing import Any
 import yaml
 
 from pipeline.core.catalogue import (
+    AGENT_TIME,
+    AGENT_TIME_RULE,
     AGENTS,
     AGENTS_RULE,
     ALERTED_CHECKS,
@@ -42,12 +44,20 @@ from pipeline.core.catalogue import (
     EVENT_TO_METRIC,
     EVENTS,
     EVENTS_RATE_RULE,
+    FCR_WINDOW_ELIGIBLE,
+    FCR_WINDOW_RESOLVED,
+    FCR_WINDOW_RULE,
+    INGEST_DEAD_LETTERED,
+    INGEST_EVENTS,
     KPI,
     LAG_RULE,
     LATENCY_P95_RULE,
     LIVE_NOT_FRESH_RULE,
     LIVE_OLDEST_UPDATE,
     LIVE_PARTITIONS,
+    OCCUPANCY,
+    OCCUPANCY_RULE,
+    PROJECTED_BELOW_ALERT,
     QUEUE_LONGEST_WAIT,
     QUEUE_LONGEST_WAIT_RULE,
     QUEUE_SERIES,
@@ -59,6 +69,17 @@ from pipeline.core.catalogue import (
     SINK_JOB,
     SINK_STORE_UP,
     SINK_WRITING_RULE,
+    STAFFING_GAP_ALERT,
+    STAFFING_GAP_RULE,
+    STAFFING_PROJECTED,
+    STAFFING_PROJECTED_RULE,
+    STAFFING_REQUIRED,
+    STAFFING_REQUIRED_CHANNEL_RULE,
+    STAFFING_REQUIRED_RULE,
+    STAFFING_STAFFED,
+    STAFFING_STAFFED_RULE,
+    STAFFING_TARGET,
+    STAFFING_TARGET_RULE,
     TARGET_UNITS,
     TENANT_QUEUE,
     TENANT_QUEUE_CHANNEL,
@@ -70,6 +91,7 @@ from pipeline.core.catalogue import (
     WORKER_LAG_RULE,
     Check,
     Kpi,
+    Metric,
     kpi_rule,
     rate_rule,
     target_rule,
@@ -131,6 +153,7 @@ def recording_groups(targets: Targets) -> list[dict[str, Any]]:
         {"name": "ccpipe-contact-rates", "rules": list(_rate_rules())},
         {"name": "ccpipe-kpis", "rules": list(_kpi_rules())},
         {"name": "ccpipe-live", "rules": list(_live_rules())},
+        {"name": "ccpipe-staffing", "rules": list(_staffing_rules())},
         {"name": "ccpipe-targets", "rules": list(_target_rules(targets))},
         {"name": "ccpipe-pipeline-rates", "rules": list(_pipeline_rules())},
     ]
@@ -182,6 +205,54 @@ def _live_rules() -> Iterator[dict[str, Any]]:
         "record": AGENTS_RULE,
         "expr": f"sum by ({QUEUE}, state) ({AGENTS.name})",
     }
+    yield {
+        "record": AGENT_TIME_RULE,
+        "expr": f"sum by ({QUEUE}, state, window) ({AGENT_TIME.name})",
+    }
+
+    def time_in(states: tuple[str, ...]) -> str:
+        return f'sum by ({by}) ({AGENT_TIME_RULE}{{state=~"{"|".join(states)}"}})'
+
+    yield {
+        "record": OCCUPANCY_RULE,
+        "expr": _ratio([time_in(OCCUPANCY.numerator)], [time_in(OCCUPANCY.denominator)]),
+    }
+    yield {
+        "record": FCR_WINDOW_RULE,
+        "expr": _ratio(
+            [f"sum by ({by}) ({FCR_WINDOW_RESOLVED.name})"],
+            [f"sum by ({by}) ({FCR_WINDOW_ELIGIBLE.name})"],
+        ),
+    }
+
+
+def _staffing_rules() -> Iterator[dict[str, Any]]:
+    # Every reader of the live view exports the whole centre's advice: one reader's value,
+    # not a sum over them (readers differ only while one lags: take the worse reading).
+    yield {
+        "record": STAFFING_REQUIRED_CHANNEL_RULE,
+        "expr": f"max by ({CHANNEL}) ({STAFFING_REQUIRED.name})",
+    }
+    yield {
+        "record": STAFFING_REQUIRED_RULE,
+        "expr": f"sum by ({QUEUE}) ({STAFFING_REQUIRED_CHANNEL_RULE})",
+    }
+    yield {
+        "record": STAFFING_STAFFED_RULE,
+        "expr": f"min by ({QUEUE}) ({STAFFING_STAFFED.name})",
+    }
+    yield {
+        "record": STAFFING_GAP_RULE,
+        "expr": f"{STAFFING_REQUIRED_RULE}\n- on ({QUEUE})\n{STAFFING_STAFFED_RULE}",
+    }
+    yield {
+        "record": STAFFING_PROJECTED_RULE,
+        "expr": f"min by ({CHANNEL}) ({STAFFING_PROJECTED.name})",
+    }
+    yield {
+        "record": STAFFING_TARGET_RULE,
+        "expr": f"max by ({CHANNEL}) ({STAFFING_TARGET.name})",
+    }
 
 
 def _selector(tenant: str | None, queue: str | None) -> str:
@@ -228,8 +299,18 @@ def _target_rules(targets: Targets) -> Iterator[dict[str, Any]]:
             yield {"record": target_rule(field), "expr": expr}
 
 
+def _either(*metrics: Metric) -> str:
+    """A selector of several metric names: their series side by side, each keeping its job."""
+    return f'{{__name__=~"{"|".join(metric.name for metric in metrics)}"}}'
+
+
 def _pipeline_rules() -> Iterator[dict[str, Any]]:
-    dead, events = DEAD_LETTERED.name, EVENTS.name
+    events = EVENTS.name
+    # Bad input is dead-lettered where it is first read: by ingest when platforms feed it
+    # (docs/ingest.md), by the worker when producers write the events topic themselves. The
+    # dead-letter rules (and so the alert) count both, each job against its own input.
+    dead = _either(DEAD_LETTERED, INGEST_DEAD_LETTERED)
+    read = _either(EVENTS, INGEST_EVENTS)
     yield {
         "record": EVENTS_RATE_RULE,
         "expr": f"sum by (job) (rate({events}[5m]))",
@@ -245,7 +326,7 @@ def _pipeline_rules() -> Iterator[dict[str, Any]]:
     yield {
         "record": DEAD_LETTERS_RATIO_RULE,
         "expr": f"sum by (job) (rate({dead}[15m]))\n/\n"
-        f"(sum by (job) (rate({dead}[15m])) + sum by (job) (rate({events}[15m])) > 0)",
+        f"(sum by (job) (rate({dead}[15m])) + sum by (job) (rate({read}[15m])) > 0)",
     }
     yield {
         "record": LAG_RULE,
@@ -409,6 +490,8 @@ def alerts(targets: Targets) -> list[Alert]:
         for check in ALERTED_CHECKS
         if target_rule(check.target) in present
     ]
+    if target_rule("service_level") in present:
+        found += _staffing_alerts(targets)
     found += [
         Alert(
             "CcpipeQueueSilent",
@@ -522,6 +605,46 @@ def alerts(targets: Targets) -> list[Alert]:
         ),
     ]
     return found
+
+
+def _staffing_alerts(targets: Targets) -> list[Alert]:
+    """The leading alerts: the queue is short of the agents its service-level target needs,
+    or a channel's service level projected at the agents staffed is below its target, both
+    at the trailing rates (docs/staffing.md), before the measured service level falls."""
+    a = targets.alerting
+    queue = "{{ $labels.queue }} ({{ $labels.tenant }})"
+    return [
+        Alert(
+            STAFFING_GAP_ALERT.name,
+            STAFFING_GAP_RULE,
+            f"> 0\n{_volume_guard()}",
+            getattr(a, STAFFING_GAP_ALERT.hold),
+            "warning",
+            "queue",
+            f"{queue}: {{{{ $value }}}} agents short of what the service-level target needs "
+            f"at the current arrivals, for {_duration(getattr(a, STAFFING_GAP_ALERT.hold))}.",
+            "Fewer agents are available, busy or in after-contact work on the queue than "
+            "Erlang's staffing for its target asks at the arrival rate and handle time of the "
+            "last minutes. Bring agents back from breaks or off-phone work, move agents from "
+            "queues with agents to spare (the queue dashboard's required vs staffed), or open "
+            "overflow, before the service level falls.",
+        ),
+        Alert(
+            PROJECTED_BELOW_ALERT.name,
+            STAFFING_PROJECTED_RULE,
+            f"< on ({CHANNEL}) {STAFFING_TARGET_RULE}\n{_volume_guard()}",
+            getattr(a, PROJECTED_BELOW_ALERT.hold),
+            "warning",
+            "queue",
+            f"{queue}: {{{{ $labels.channel }}}} is projected to answer "
+            "{{ $value | humanizePercentage }} within its threshold at the agents staffed, "
+            "below its target.",
+            "At the current arrivals, handle time and patience, the agents staffed for this "
+            "channel cannot meet its service-level target: the measured service level will "
+            "follow within the interval. Add agents to the queue or move them between its "
+            "channels.",
+        ),
+    ]
 
 
 def alert_groups(targets: Targets) -> list[dict[str, Any]]:

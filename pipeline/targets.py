@@ -16,7 +16,8 @@ the file and the key that hold it:
         billing: {asa_s: null} # null switches a check off for that queue
       tenants:
         acme: {queues: {sales: {service_level: 0.90}}}
-      alerting: {breach_for: 10m, lag_messages: 5000}
+      alerting: {breach_for: 10m, lag_messages: 5000, staffing_gap_for: 10m}
+      staffing: {min_abandons: 20}   # live staffing advice (docs/staffing.md)
       goals:
         - {name: support-csat, kpi: csat, queue: support, baseline: 0.78, target: 0.88,
            start: 2026-01-01, due: 2026-06-30}
@@ -28,35 +29,34 @@ A queue's value of a field is the most specific one set: tenant's queue, then qu
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from pipeline.config_reader import AtLeastOne, ConfigError, Duration, KeyPath, convert
+from pipeline.config_reader import AtLeastOne, ConfigError, Day, Duration, KeyPath, convert
+from pipeline.core.catalogue import KPI, RECORDED_KPIS, SCORE, SECONDS, TARGET_UNITS
+from pipeline.core.clock import US_PER_S
+from pipeline.core.erlang import ServiceTarget
+from pipeline.core.events import Channel
+from pipeline.core.thresholds import QueueConfig
 
-# KPIs a goal may name (the contract's report fields), and which way is better.
-GoalKpi = Literal[
-    "service_level",
-    "response_rate",
-    "fcr_rate",
-    "csat",
-    "nps",
-    "asa_s",
-    "abandon_rate",
-    "aht_s",
-    "transfer_rate",
-]
-_LOWER_IS_BETTER = ("asa_s", "abandon_rate", "aht_s", "transfer_rate")
+# KPIs a goal may name (those recorded over time, pipeline/core/catalogue.py), and which way
+# is better.
 GOAL_KPIS: dict[str, str] = {
-    kpi: "down" if kpi in _LOWER_IS_BETTER else "up" for kpi in get_args(GoalKpi)
+    kpi.name: "up" if kpi.higher_is_better else "down" for kpi in RECORDED_KPIS
 }
+GoalKpi = Annotated[
+    str,
+    Meta(
+        pattern=f"^({'|'.join(GOAL_KPIS)})$", description=f"expected one of {', '.join(GOAL_KPIS)}"
+    ),
+]
 
 Share = Annotated[float, Meta(gt=0, le=1, description="a share is written as a fraction in (0, 1]")]
 Limit = Annotated[float, Meta(gt=0, description="expected seconds > 0")]
 Contacts = Annotated[int, Meta(ge=0, description="expected a whole number of contacts >= 0")]
 Ratio = Annotated[float, Meta(gt=0, lt=1, description="expected a fraction in (0, 1)")]
-Day = Annotated[date, Meta(description="expected a date such as 2026-06-30")]
 GoalName = Annotated[
     str,
     Meta(
@@ -76,9 +76,9 @@ class QueueTargets(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     min_volume: Contacts = 20  # answered + abandoned in 15 min before rate alerts may fire
 
 
-class QueueTargetOverrides(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """What one level (a queue, a tenant's queue) sets of QueueTargets; UNSET: not set here,
-    so the less specific level's value holds (None is a value: the check is off)."""
+class ChannelTargetOverrides(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What one level sets of QueueTargets for one channel; UNSET: not set here, so the less
+    specific level's value holds (None is a value: the check is off)."""
 
     service_level: Share | UnsetType | None = UNSET
     asa_s: Limit | UnsetType | None = UNSET
@@ -87,8 +87,16 @@ class QueueTargetOverrides(msgspec.Struct, frozen=True, forbid_unknown_fields=Tr
     min_volume: Contacts | UnsetType = UNSET
 
 
+class QueueTargetOverrides(ChannelTargetOverrides, frozen=True, forbid_unknown_fields=True):
+    """What one level (a queue, a tenant's queue) sets of QueueTargets, and per channel of
+    it (a chat row of a queue judged against its own target)."""
+
+    channels: dict[Channel, ChannelTargetOverrides] = {}
+
+
 DEFAULT_QUEUE_TARGETS = QueueTargets()
-QUEUE_TARGET_FIELDS: tuple[str, ...] = QueueTargets.__struct_fields__
+# The catalogue's checks compare figures with these fields (a test holds both structs to them).
+QUEUE_TARGET_FIELDS: tuple[str, ...] = tuple(TARGET_UNITS)
 
 
 class TenantTargets(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -112,14 +120,31 @@ class Alerting(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     dead_letter_ratio: Ratio = 0.01
     dead_letter_min: AtLeastOne = 10  # dead letters in 15 minutes before the ratio counts
     dead_letter_for_s: Duration = msgspec.field(default=Duration(300), name="dead_letter_for")
-    # A sink that cannot write falls behind as a lagging worker does: the same patience.
+    # A sink that cannot write to ClickHouse: the store falls behind as a lagging worker does.
     sink_failing_for_s: Duration = msgspec.field(default=Duration(300), name="sink_failing_for")
+    # Leading alerts of live staffing (docs/staffing.md): fewer agents staffed than the queue
+    # needs, and a channel's service level projected at the agents staffed below its target.
+    # The gap must last: agents come back from breaks within minutes.
+    staffing_gap_for_s: Duration = msgspec.field(default=Duration(600), name="staffing_gap_for")
+    projected_below_for_s: Duration = msgspec.field(
+        default=Duration(300), name="projected_below_for"
+    )
     # A worker that answers scrapes while its lag grows and its watermark stands still.
     worker_stuck_for_s: Duration = msgspec.field(default=Duration(300), name="worker_stuck_for")
     # A live view with partitions stale or missing; a failover takes well under a minute.
     wallboard_stale_for_s: Duration = msgspec.field(
         default=Duration(120), name="wallboard_stale_for"
     )
+
+
+class StaffingAdvice(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """How the live view advises staffing (docs/staffing.md, "Live")."""
+
+    # Abandons (short ones included) in the last 60 minutes before a queue/channel's patience
+    # is estimated from them (Erlang A); with fewer the estimate is too noisy: Erlang C.
+    min_abandons: AtLeastOne = 20
+    # Agents needed also keep occupancy at or under this share (None: no cap).
+    max_occupancy: Share | None = None
 
 
 class Goal(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -152,28 +177,59 @@ class Goal(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 class Targets(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     default: QueueTargets = DEFAULT_QUEUE_TARGETS
+    # Per channel, for every queue (email judged against 0.9 in a day, say).
+    channels: dict[Channel, ChannelTargetOverrides] = {}
     queues: dict[str, QueueTargetOverrides] = {}
     # `tenants:` in the file; `tenants()` lists the tenants that set a queue's targets.
     by_tenant: dict[str, TenantTargets] = msgspec.field(default_factory=dict, name="tenants")
     alerting: Alerting = Alerting()
     goals: tuple[Goal, ...] = ()
+    staffing: StaffingAdvice = StaffingAdvice()
 
-    def for_queue(self, tenant: str, queue: str) -> QueueTargets:
+    def for_queue(self, tenant: str, queue: str, channel: str | None = None) -> QueueTargets:
+        """A queue's targets, or those of one channel of it."""
         return QueueTargets(
-            **{name: self.value(name, tenant, queue) for name in QUEUE_TARGET_FIELDS}
+            **{name: self.value(name, tenant, queue, channel) for name in QUEUE_TARGET_FIELDS}
         )
 
-    def value(self, name: str, tenant: str | None, queue: str | None) -> Any:
+    def service_target(
+        self, tenant: str, queue: str, channel: str, config: QueueConfig
+    ) -> ServiceTarget | None:
+        """What live staffing advises a queue's channel for: its service-level target at its
+        threshold and short-abandon limit (`config`, the queue settings), with the staffing
+        settings; None when the channel has no service-level target."""
+        level = self.value("service_level", tenant, queue, channel)
+        if level is None or level >= 1:
+            return None  # 1 is no target a finite staff can promise: nothing to advise
+        return ServiceTarget(
+            level,
+            config.sl_threshold_us / US_PER_S,
+            config.short_abandon_us / US_PER_S,
+            self.staffing.max_occupancy,
+        )
+
+    def value(
+        self, name: str, tenant: str | None, queue: str | None, channel: str | None = None
+    ) -> Any:
         """The value of one field at one level: (None, None) is the default, (None, q) the
-        queue's, (t, q) the tenant's queue's; falls back to the less specific levels."""
-        levels = []
+        queue's, (t, q) the tenant's queue's; falls back to the less specific levels. With a
+        channel, each level's setting for that channel comes before the level's own, and the
+        `channels` section comes last before the default."""
+        queue_levels: list[QueueTargetOverrides | None] = []
         if tenant is not None and queue is not None and tenant in self.by_tenant:
-            levels.append(self.by_tenant[tenant].queues.get(queue))
+            queue_levels.append(self.by_tenant[tenant].queues.get(queue))
         if queue is not None:
-            levels.append(self.queues.get(queue))
-        for own in levels:
-            if own is not None and getattr(own, name) is not UNSET:
-                return getattr(own, name)
+            queue_levels.append(self.queues.get(queue))
+        levels: list[ChannelTargetOverrides | None] = []
+        for own in queue_levels:
+            if channel is not None and own is not None:
+                levels.append(own.channels.get(channel))  # type: ignore[call-overload]
+            levels.append(own)
+        if channel is not None:
+            levels.append(self.channels.get(channel))  # type: ignore[call-overload]
+        for level in levels:
+            if level is not None and getattr(level, name) is not UNSET:
+                return getattr(level, name)
         return getattr(self.default, name)
 
     def overridden(self, name: str) -> list[tuple[str | None, str]]:
@@ -221,10 +277,11 @@ def check_targets(targets: Targets, where: KeyPath) -> None:
 
 
 def _check_goal_value(kpi: str, value: float, where: KeyPath) -> None:
-    if kpi == "nps":
+    unit = KPI[kpi].unit
+    if unit == SCORE:
         if not -100 <= value <= 100:
             raise ConfigError(f"{where}: NPS lies in [-100, 100], got {value!r}")
-    elif kpi.endswith("_s"):
+    elif unit == SECONDS:
         if value < 0:
             raise ConfigError(f"{where}: expected seconds >= 0, got {value!r}")
     elif not 0 <= value <= 1:

@@ -114,6 +114,24 @@ def test_the_installed_package_is_the_wheel(installed: Path, work: Path) -> None
     assert not where.is_relative_to(ROOT)
 
 
+def test_the_wheel_holds_the_package_data(installed: Path, work: Path) -> None:
+    """What the installed commands read beside the code: the schema's migrations and the
+    wallboard's static page, as the source tree has them."""
+    listing = (
+        "from importlib import resources\n"
+        "for package in ('pipeline.store', 'pipeline.wallboard'):\n"
+        "    for f in resources.files(package).rglob('*'):\n"
+        "        if f.suffix in ('.sql', '.html', '.css', '.js'):\n"
+        "            print(f.relative_to(resources.files('pipeline')))\n"
+    )
+    shipped = set(run([installed / "python", "-c", listing], work).split())
+    tree = ROOT / "pipeline"
+    wanted = {"store/schema/*.sql", "wallboard/*.html", "wallboard/*.css", "wallboard/*.js"}
+    expected = {str(f.relative_to(tree)) for pattern in wanted for f in tree.glob(pattern)}
+    assert len(expected) >= 8 + 3
+    assert shipped == expected
+
+
 def test_migrate_then_load_and_kpis_from_the_wheel(installed: Path, work: Path) -> None:
     ccpipe = installed / "ccpipe"
     events = work / "events.jsonl"

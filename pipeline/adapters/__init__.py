@@ -14,6 +14,9 @@ from pipeline.adapters.asterisk import AsteriskConverter
 from pipeline.adapters.connect_ctr import ConnectCtrConverter
 from pipeline.adapters.connect_events import ConnectEventsConverter
 from pipeline.adapters.converter import AdapterError, Converter, Event
+from pipeline.adapters.genesys import GenesysConverter
+from pipeline.adapters.pairing import DEFAULT_CAPACITY
+from pipeline.adapters.segment_ledger import LedgeredConverter
 from pipeline.adapters.taskrouter import TaskRouterConverter
 
 CONVERTERS: dict[str, type[Any]] = {
@@ -21,6 +24,7 @@ CONVERTERS: dict[str, type[Any]] = {
     "connect-ctr": ConnectCtrConverter,
     "taskrouter": TaskRouterConverter,
     "asterisk": AsteriskConverter,
+    "genesys": GenesysConverter,
 }
 FORMATS: tuple[str, ...] = tuple(CONVERTERS)
 
@@ -41,7 +45,8 @@ def converter_for(name: str, **options: Any) -> Converter:
         raise ValueError(
             f"{name} takes no option {', '.join(unknown)} (its options: {', '.join(sorted(known))})"
         )
-    converter: Converter = cls(**options)
+    capacity = options.get("capacity", DEFAULT_CAPACITY)
+    converter: Converter = LedgeredConverter(cls(**options), capacity)
     return converter
 
 

@@ -212,8 +212,13 @@ class AsteriskConverter:
                 call = self.last_call.pop(member)
                 if call is not None:
                     self.in_acw.put(member, [*call, ts])
+            # The pause reason is why the agent is away (a break, training), as the agent
+            # panel shows it.
+            away_reason = None if acw else (reason or None)
             events.append(
-                self._agent_state(member, queue, ts, epoch, verb, "acw" if acw else "away")
+                self._agent_state(
+                    member, queue, ts, epoch, verb, "acw" if acw else "away", away_reason
+                )
             )
             return events
         work = self.in_acw.pop(member)
@@ -236,7 +241,14 @@ class AsteriskConverter:
         return events
 
     def _agent_state(
-        self, agent: str, queue: str, ts: int, epoch: str, verb: str, state: str
+        self,
+        agent: str,
+        queue: str,
+        ts: int,
+        epoch: str,
+        verb: str,
+        state: str,
+        reason: str | None = None,
     ) -> Event:
         member = _member(agent, verb)
         return self.factory.make(
@@ -246,6 +258,7 @@ class AsteriskConverter:
             agent_id=member,
             state=state,
             queues=None if queue in NO_ONE else [queue],
+            reason=reason,
         )
 
     def state(self) -> dict[str, Any]:

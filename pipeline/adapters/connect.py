@@ -31,8 +31,13 @@ from pipeline.adapters.record_fields import (
 from pipeline.adapters.times import rfc3339_us
 
 CONNECT_CHANNELS: dict[str, str] = {"voice": "voice", "chat": "chat", "email": "email"}
-# Initiation methods whose PreviousContactId is the contact this one was transferred from.
-TRANSFER_METHODS = frozenset({"transfer", "queue_transfer"})
+# Initiation methods whose PreviousContactId is the contact this one continues. A queued
+# callback is one: the inbound contact left its queue for the callback's queue, which the
+# contract calls a transfer (the inbound record has `NextContactId` and no agent).
+TRANSFER_METHODS = frozenset({"transfer", "queue_transfer", "callback"})
+# Contacts the centre dials: no one waited in a queue, so no segment (as Twilio's outbound
+# tasks, see taskrouter.py).
+OUTBOUND_METHODS = frozenset({"outbound", "external_outbound"})
 
 
 @dataclass(frozen=True)
@@ -68,14 +73,17 @@ class ConnectFields:
         own = text_or_none(record.get("contactid"))
         if own is None:
             raise AdapterError("`ContactId` is missing")
+        if initiation_method(record) == "callback":
+            # A callback is queued again, often in the queue the caller left: as the same
+            # contact it would be the same segment (contact, queue) a second time.
+            return own, own
         return own, text_or_none(record.get("initialcontactid")) or own
 
     def channel(self, record: Mapping[str, Any]) -> str:
         name = text_or_none(record.get("channel"))
         if name is None:
             raise AdapterError("`Channel` is missing")
-        method = str(record.get("initiationmethod") or "").lower()
-        if method == "callback" and name.lower() == "voice":
+        if initiation_method(record) == "callback" and name.lower() == "voice":
             # A queued callback is a voice contact Connect dials back: the contract's own
             # `callback` channel, with its own service-level threshold.
             return "callback"
@@ -108,6 +116,15 @@ class ConnectFields:
         if path == ("endpoint",):
             return customer_or_none(dig(record, ("customerendpoint", "address")))
         return customer_or_none(dig(record.get("attributes"), path[1:]))
+
+
+def initiation_method(record: Mapping[str, Any]) -> str:
+    """`InitiationMethod`, lower-cased ("" when absent)."""
+    return str(record.get("initiationmethod") or "").lower()
+
+
+def is_outbound(record: Mapping[str, Any]) -> bool:
+    return initiation_method(record) in OUTBOUND_METHODS
 
 
 def arn_id(arn: str) -> str:
@@ -155,14 +172,24 @@ class Transfer(NamedTuple):
 
 
 class TransferPairing:
-    """Pairs a contact transferred out with the contact it became, whichever comes first."""
+    """Pairs a contact transferred out with the contact it became, whichever comes first.
+
+    `pending` holds the contacts whose segment waits for its follow-on contact (it left its
+    queue with no agent, for another queue or a callback), and why; a transfer made takes
+    its contact out of it. (If that contact never comes, the segment ledger names the
+    segment left open.)
+    """
 
     def __init__(self, capacity: int) -> None:
-        self.pairs = PairingState(capacity, "left", "waiting")
+        self.pairs = PairingState(capacity, "left", "waiting", "pending", "transferred")
         # ContactId -> [v1 contact_id, queue, agent_id]
         self.left = self.pairs["left"]
         # previous ContactId -> [to_queue, ts_us]
         self.waiting = self.pairs["waiting"]
+        # ContactId -> what is still to come for its segment to close
+        self.pending = self.pairs["pending"]
+        # ContactId -> 1 once its transfer was made
+        self.transferred = self.pairs["transferred"]
 
     def contact(
         self, key: str, contact_id: str, queue: str, agent_id: str | None
@@ -172,7 +199,7 @@ class TransferPairing:
         waiting = self.waiting.pop(key)
         if waiting is None:
             return None
-        return Transfer(key, contact_id, queue, agent_id, waiting[0], waiting[1])
+        return self._made(Transfer(key, contact_id, queue, agent_id, waiting[0], waiting[1]))
 
     def successor(self, previous_key: str, to_queue: str, ts_us: int) -> Transfer | None:
         """A contact transferred in from `previous_key`; the transfer if that one was seen."""
@@ -180,7 +207,23 @@ class TransferPairing:
         if left is None:
             self.waiting.put(previous_key, [to_queue, ts_us])
             return None
-        return Transfer(previous_key, left[0], left[1], left[2], to_queue, ts_us)
+        return self._made(Transfer(previous_key, left[0], left[1], left[2], to_queue, ts_us))
+
+    def expect(self, key: str, why: str) -> None:
+        """`key`'s segment closes when its follow-on contact comes (unless it already did)."""
+        if self.transferred.get(key) is None:
+            self.pending.put(key, why)
+
+    def was_transferred(self, key: str) -> bool:
+        return self.transferred.get(key) is not None
+
+    def expected(self, key: str) -> bool:
+        return self.pending.get(key) is not None
+
+    def _made(self, transfer: Transfer) -> Transfer:
+        self.pending.pop(transfer.contact_key)
+        self.transferred.put(transfer.contact_key, 1)
+        return transfer
 
     def unresolved(self) -> list[str]:
         return [
@@ -221,3 +264,13 @@ def transferred_event(factory: EventFactory, transfer: Transfer) -> Event:
         to_queue=transfer.to_queue,
         agent_id=transfer.agent_id,
     )
+
+
+def endpoint_address(record: Mapping[str, Any]) -> str | None:
+    """Where a contact transferred out of Connect went (`TransferredToEndpoint.Address`),
+    "external" when the record says it was (`TransferCompletedTimestamp`) but names no
+    address; None when it was not sent out."""
+    endpoint = record.get("transferredtoendpoint")
+    if isinstance(endpoint, Mapping):
+        return text_or_none(endpoint.get("address")) or "external"
+    return "external" if record.get("transfercompletedtimestamp") else None

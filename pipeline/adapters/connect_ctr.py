@@ -18,6 +18,10 @@ from typing import Any
 from pipeline.adapters.connect import (
     TRANSFER_METHODS,
     ConnectFeed,
+    Transfer,
+    endpoint_address,
+    initiation_method,
+    is_outbound,
     load_object,
     timestamp,
     transferred_event,
@@ -37,7 +41,7 @@ class ConnectCtrConverter(ConnectFeed):
         own, contact_id = fields.contact_ids(ctr)
         enqueued = timestamp(ctr, "Queue.EnqueueTimestamp")
         queue = fields.queue(ctr.get("queue"))
-        if enqueued is None or queue is None:
+        if enqueued is None or queue is None or is_outbound(ctr):
             return []
         make = fields.factory.make
         key = (own,)
@@ -54,9 +58,10 @@ class ConnectCtrConverter(ConnectFeed):
         ]
         agent_info = ctr.get("agent")
         connected = timestamp(ctr, "Agent.ConnectedToAgentTimestamp")
-        transferred_out = any(
-            ctr.get(name) for name in ("nextcontactid", "transfercompletedtimestamp")
-        )
+        next_contact = text_or_none(ctr.get("nextcontactid"))
+        # Sent out of Connect (a number outside it): AWS says no later record comes, so
+        # this record closes the segment with the transfer itself.
+        sent_out = None if next_contact else endpoint_address(ctr)
         agent = None
         if connected is not None:
             agent = fields.agent(agent_info)
@@ -64,9 +69,7 @@ class ConnectCtrConverter(ConnectFeed):
                 raise AdapterError("`Agent` has neither `ARN` nor `Username`")
             assert isinstance(agent_info, Mapping)
             events += self._handled(ctr, agent_info, key, contact_id, queue, agent, connected)
-        elif not transferred_out:
-            # Moved to another queue by a flow (QUEUE_TRANSFER) is no abandon: the contact
-            # is still waiting, in the next queue.
+        elif next_contact is None and sent_out is None:
             left = timestamp(ctr, "Queue.DequeueTimestamp") or timestamp(ctr, "DisconnectTimestamp")
             if left is None:
                 raise AdapterError(
@@ -74,12 +77,23 @@ class ConnectCtrConverter(ConnectFeed):
                     "nor `DisconnectTimestamp`"
                 )
             events.append(make("contact.abandoned", key, left, contact_id=contact_id, queue=queue))
-        if transferred_out:
+        if sent_out is not None:
+            out_at = (
+                (timestamp(ctr, "Queue.DequeueTimestamp") if connected is None else None)
+                or timestamp(ctr, "TransferCompletedTimestamp")
+                or timestamp(ctr, "DisconnectTimestamp")
+                or enqueued
+            )
+            out = Transfer(own, contact_id, queue, agent, sent_out, out_at)
+            events.append(transferred_event(fields.factory, out))
+        elif next_contact is not None:
+            # Moved on to another contact (a transfer, a flow's queue move, a queued
+            # callback): no abandon; that contact's record closes this segment.
             transfer = self.pairing.contact(own, contact_id, queue, agent)
             if transfer is not None:
                 events.append(transferred_event(fields.factory, transfer))
         previous = text_or_none(ctr.get("previouscontactid"))
-        if previous is not None and str(ctr.get("initiationmethod")).lower() in TRANSFER_METHODS:
+        if previous is not None and initiation_method(ctr) in TRANSFER_METHODS:
             started = timestamp(ctr, "InitiationTimestamp") or enqueued
             transfer = self.pairing.successor(previous, queue, started)
             if transfer is not None:
@@ -111,7 +125,7 @@ class ConnectCtrConverter(ConnectFeed):
             make(
                 "contact.answered",
                 key,
-                connected,
+                first_reply(ctr) or connected,
                 contact_id=contact_id,
                 queue=queue,
                 agent_id=agent,
@@ -143,3 +157,11 @@ class ConnectCtrConverter(ConnectFeed):
                 )
             )
         return events
+
+
+def first_reply(ctr: Mapping[str, Any]) -> int | None:
+    """A chat's first agent reply (`ChatMetrics.ContactMetrics.AgentFirstResponseTimestamp`),
+    the contract's answer for chat; None where the record has none (voice, older records)."""
+    if str(ctr.get("channel") or "").lower() == "voice":
+        return None
+    return timestamp(ctr, "ChatMetrics.ContactMetrics.AgentFirstResponseTimestamp")

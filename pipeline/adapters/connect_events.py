@@ -20,10 +20,13 @@ from typing import Any
 from pipeline.adapters.connect import (
     TRANSFER_METHODS,
     ConnectFeed,
+    initiation_method,
+    is_outbound,
     load_object,
     timestamp,
     transferred_event,
 )
+from pipeline.adapters.connect_agent_events import agent_events, is_agent_event
 from pipeline.adapters.converter import AdapterError, Event
 from pipeline.adapters.event_factory import in_time_order
 from pipeline.adapters.record_fields import text_or_none
@@ -31,8 +34,12 @@ from pipeline.adapters.times import duration_us, rfc3339_us, seconds
 
 Detail = Mapping[str, Any]
 DETAIL_TYPE = "Amazon Connect Contact Event"
-# Steps with no v1 meaning: media set up, data updated, outbound dialling details.
-IGNORED = frozenset({"INITIATED", "CONNECTED_TO_SYSTEM", "CONTACT_DATA_UPDATED", "AMD_DISABLED"})
+# Steps with no v1 meaning: media set up, data updated, outbound dialling details. (An
+# INITIATED contact that continues another one is noted, see `_initiated`.)
+IGNORED = frozenset({"CONNECTED_TO_SYSTEM", "CONTACT_DATA_UPDATED", "AMD_DISABLED"})
+# How a contact left its queue when the caller hung up: the one disconnect that is an
+# abandon. Other reasons (a flow ended it, an API) wait for a follow-on contact.
+CUSTOMER_DISCONNECT = "customer_disconnect"
 
 
 class ConnectEventsConverter(ConnectFeed):
@@ -46,6 +53,8 @@ class ConnectEventsConverter(ConnectFeed):
 
     def convert(self, record: bytes) -> list[Event]:
         obj = load_object(record)
+        if is_agent_event(obj):  # the agent event stream, on the same converter
+            return agent_events(obj, self.fields)
         fallback: int | None = None
         detail: Mapping[str, Any] = obj
         if "detail" in obj:
@@ -60,6 +69,9 @@ class ConnectEventsConverter(ConnectFeed):
         kind = str(detail.get("eventtype") or "").upper()
         if kind in IGNORED:
             return []
+        if kind == "INITIATED":
+            self._initiated(detail)
+            return []
         handler = {
             "QUEUED": self._queued,
             "CONNECTED_TO_AGENT": self._connected,
@@ -72,7 +84,26 @@ class ConnectEventsConverter(ConnectFeed):
         own, contact_id = fields.contact_ids(detail)
         fields.channel(detail)  # a contact of an unmapped channel is rejected at every step
         queue = fields.queue(detail.get("queueinfo"))
-        return in_time_order(handler(detail, own, contact_id, queue, fallback))
+        events = handler(detail, own, contact_id, queue, fallback)
+        # Checked after the handler, so a malformed record is dead-lettered whatever its
+        # direction.
+        if is_outbound(detail):
+            return []  # dialled by the centre: no one waited in a queue
+        return in_time_order(events)
+
+    def _initiated(self, detail: Detail) -> None:
+        """A contact that continues another (a queued callback, a transfer) is created
+        before the other one disconnects: note it, so that disconnect is not an abandon."""
+        previous = text_or_none(detail.get("previouscontactid"))
+        own = text_or_none(detail.get("contactid"))
+        method = initiation_method(detail)
+        if previous is None or previous == own or method not in TRANSFER_METHODS:
+            return
+        self.pairing.expect(
+            previous,
+            f"contact {previous} was continued by contact {own} ({method.upper()}), "
+            "which was never queued",
+        )
 
     def _queued(
         self, detail: Detail, own: str, contact_id: str, queue: str | None, fallback: int | None
@@ -95,8 +126,8 @@ class ConnectEventsConverter(ConnectFeed):
         if transfer is not None:
             events.append(transferred_event(fields.factory, transfer))
         previous = text_or_none(detail.get("previouscontactid"))
-        method = str(detail.get("initiationmethod")).lower()
-        if previous is not None and previous != own and method in TRANSFER_METHODS:
+        continues = initiation_method(detail) in TRANSFER_METHODS
+        if previous is not None and previous != own and continues:
             started = timestamp(detail, "initiationTimestamp") or ts
             transfer = self.pairing.successor(previous, queue, started)
             if transfer is not None:
@@ -134,7 +165,7 @@ class ConnectEventsConverter(ConnectFeed):
         make = self.fields.factory.make
         connected = timestamp(detail, "agentInfo.connectedToAgentTimestamp")
         if connected is None:
-            return [make("contact.abandoned", (own,), ts, contact_id=contact_id, queue=queue)]
+            return self._left_unanswered(detail, own, contact_id, queue, ts)
         if ts < connected:
             raise AdapterError("`disconnectTimestamp` is before `connectedToAgentTimestamp`")
         return [
@@ -149,6 +180,29 @@ class ConnectEventsConverter(ConnectFeed):
                 hold_s=0,
             )
         ]
+
+    def _left_unanswered(
+        self, detail: Detail, own: str, contact_id: str, queue: str, ts: int
+    ) -> list[Event]:
+        """A queued contact disconnected with no agent: an abandon when the caller hung up;
+        when it continues in another contact (a queued callback, a flow's queue move), that
+        contact's QUEUED closes the segment with a transfer, whichever comes first."""
+        pairing = self.pairing
+        if pairing.was_transferred(own) or pairing.expected(own):
+            return []
+        reason = str(detail.get("disconnectreason") or CUSTOMER_DISCONNECT).lower()
+        if reason == CUSTOMER_DISCONNECT:
+            return [
+                self.fields.factory.make(
+                    "contact.abandoned", (own,), ts, contact_id=contact_id, queue=queue
+                )
+            ]
+        pairing.expect(
+            own,
+            f"contact {own} left queue {queue} unanswered ({reason.upper()}) and no contact "
+            "continuing it was queued: its outcome is unknown",
+        )
+        return []
 
     def _completed(
         self, detail: Detail, own: str, contact_id: str, queue: str | None, fallback: int | None

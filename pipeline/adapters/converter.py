@@ -31,7 +31,7 @@ class AdapterError(ValueError):
 
 
 @runtime_checkable
-class Converter(Protocol):
+class PlatformConverter(Protocol):
     """One platform's format to v1 events; see the module docstring for the rules."""
 
     source: str
@@ -50,4 +50,14 @@ class Converter(Protocol):
 
     def unresolved(self) -> list[str]:
         """Pairings still waiting for their other record, described for the end of a file."""
+        ...
+
+
+@runtime_checkable
+class Converter(PlatformConverter, Protocol):
+    """What `converter_for` gives: a platform converter with its segment ledger."""
+
+    def open_segments(self) -> list[str]:
+        """Segments offered and not yet closed (answered and ended, abandoned or
+        transferred), described for the end of a file (`segment_ledger`)."""
         ...

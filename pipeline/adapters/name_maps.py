@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+import orjson
+
 from pipeline.adapters.converter import AdapterError
 from pipeline.core.events import AGENT_STATES, CHANNELS
 
@@ -64,3 +66,30 @@ def parse_pairs(items: Iterable[str], what: str) -> dict[str, str]:
             raise ValueError(f"{what}: {item!r} is not NAME=VALUE")
         pairs[name] = value
     return pairs
+
+
+def queue_names_from(data: bytes, what: str) -> dict[str, str]:
+    """Queue names by id from a JSON file: an object `{id: name}`, or a list of queues as a
+    platform's API lists them (Genesys `{"entities": [{"id", "name"}]}`, Connect
+    `QueueSummaryList` `[{"Id", "Name"}]`, or a bare list of either)."""
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"{what}: not JSON: {exc}") from None
+    if isinstance(obj, dict):
+        listed = obj.get("entities", obj.get("QueueSummaryList"))
+        if listed is None:
+            if all(isinstance(v, str) for v in obj.values()):
+                return {str(key): value for key, value in obj.items()}
+            raise ValueError(f"{what}: an object whose values are not all names")
+        obj = listed
+    if not isinstance(obj, list):
+        raise ValueError(f"{what}: expected an object of names or a list of queues")
+    names: dict[str, str] = {}
+    for queue in obj:
+        queue_id = isinstance(queue, dict) and (queue.get("id") or queue.get("Id"))
+        name = isinstance(queue, dict) and (queue.get("name") or queue.get("Name"))
+        if not isinstance(queue_id, str) or not isinstance(name, str):
+            raise ValueError(f"{what}: a queue without a string id and name: {queue!r}")
+        names[queue_id] = name
+    return names

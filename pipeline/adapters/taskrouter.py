@@ -20,11 +20,18 @@ A task is one contact's work item; a segment starts when it enters a queue:
 
 TaskRouter events carry no talk or wrap-up durations, so the converter remembers, per task,
 when it was accepted and wrapped: that is its pairing state. TaskRouter knows no hold time.
+
+Callbacks may come late, out of order or twice (Twilio retries one that failed), so each
+milestone of a task is kept with the identity of the callback that brought it, and an event
+that needs two of them leaves when the second arrives, whichever it is, with the ids it would
+have had in order. A closed task is remembered a while (`CLOSED_CAPACITY`), so a late or
+repeated callback of it still pairs. A repeat gives the same events again: the same ids, so
+duplicates downstream.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -34,7 +41,7 @@ import orjson
 from pipeline.adapters.converter import AdapterError, Event
 from pipeline.adapters.event_factory import EventFactory
 from pipeline.adapters.name_maps import channel_of, checked_channel_map, checked_state_map
-from pipeline.adapters.pairing import DEFAULT_CAPACITY, PairingState
+from pipeline.adapters.pairing import DEFAULT_CAPACITY, BoundedMap, PairingState
 from pipeline.adapters.record_fields import (
     attribute_path,
     customer_or_none,
@@ -50,8 +57,13 @@ TASKROUTER_CHANNELS: dict[str, str] = {
     "chat": "chat",
     "sms": "sms",
     "email": "email",
-    # Flex's `channelType` for its web chat.
+    # Flex's `channelType` task attribute (a Flex Flow's channel type): its web chat, and the
+    # messaging apps that arrive on the chat task channel.
     "web": "chat",
+    "whatsapp": "social",
+    "facebook": "social",
+    "messenger": "social",
+    "line": "social",
 }
 # Flex's default activities; any other name must be mapped (`activity_map`).
 FLEX_ACTIVITIES: dict[str, str] = {
@@ -91,8 +103,15 @@ IGNORED = frozenset(
 )
 Fields = Mapping[str, Any]
 Identity = tuple[Any, ...]
-# Task state slots, kept as a list so the state is JSON as it stands.
-CONTACT, QUEUE, ACCEPTED, AGENT, WRAPUP = range(5)
+# Task state slots, kept as a list so the state is JSON as it stands: the contact and queue,
+# each milestone's time, and the identity of the callback that brought the wrap-up, the
+# completion and the cancellation (their events may leave only when another milestone comes).
+(CONTACT, QUEUE, ACCEPTED, AGENT, WRAPUP, WRAPUP_ID, COMPLETED, COMPLETED_ID, REASON, CANCELED,
+ CANCELED_ID, ENTERED) = range(12)  # fmt: skip
+SLOTS = 12
+# Closed (completed or canceled) tasks remembered for late and repeated callbacks: Twilio
+# retries within minutes, far fewer tasks than this close in that time.
+CLOSED_CAPACITY = 10_000
 
 
 @dataclass(frozen=True)
@@ -124,11 +143,16 @@ class TaskRouterConverter:
         self.channels = checked_channel_map(TASKROUTER_CHANNELS, opts.channel_map)
         self.activities = checked_state_map(FLEX_ACTIVITIES, opts.activity_map)
         self.queue_names = dict(opts.queue_names or {})
-        self.pairs = PairingState(opts.capacity, "tasks", "contacts")
-        # TaskSid -> [contact_id, queue, accepted_us, agent_id, wrapup_us]
+        # TaskSid -> the task's slots (above): open tasks; contact_id -> [queue, agent_id,
+        # entry time, entry identity]: the contact's latest segment, to see transfers.
+        self.pairs = PairingState(opts.capacity, "tasks", "contacts", "outbound")
         self.tasks = self.pairs["tasks"]
-        # contact_id -> [queue, agent_id]: the contact's latest segment, to see transfers.
         self.contacts = self.pairs["contacts"]
+        # Recently closed tasks, fewer than the open ones: checkpointed with them.
+        self.closed = BoundedMap(min(opts.capacity, CLOSED_CAPACITY))
+        # TaskSid -> 1: outbound tasks, left out to their end (later events may not repeat
+        # the attributes that say so).
+        self.outbound = self.pairs["outbound"]
 
     def convert(self, record: bytes) -> list[Event]:
         fields = parse_record(record)
@@ -147,9 +171,12 @@ class TaskRouterConverter:
             if kind in IGNORED or kind.startswith(IGNORED_PREFIXES):
                 if kind in ("task.deleted", "task.system-deleted"):
                     self.tasks.pop(str(fields.get("TaskSid")))
+                    self.closed.pop(str(fields.get("TaskSid")))
                 return []
             raise AdapterError(f"`EventType` {kind!r} is not a known TaskRouter event")
         ts = event_time(fields)
+        if handler != self._activity and self._is_outbound(fields, kind):
+            return []
         sid = text_or_none(fields.get("Sid"))
         # The event's own Sid is stable across redeliveries; without it, what it is about.
         identity = (sid,) if sid else (fields.get("TaskSid") or fields.get("WorkerSid"), kind, ts)
@@ -162,26 +189,12 @@ class TaskRouterConverter:
         attributes = _attributes(fields)
         contact_id = self._contact_id(task_sid, attributes)
         queue = self._queue(fields)
-        channel_name = text_or_none(fields.get("TaskChannelUniqueName")) or text_or_none(
-            attributes.get("channelType")
-        )
-        if channel_name is None:
-            raise AdapterError("neither `TaskChannelUniqueName` nor a `channelType` attribute")
-        channel = channel_of(channel_name, self.channels, "TaskRouter channel")
+        channel = self._channel(fields, attributes)
         events: list[Event] = []
-        previous = self.contacts.get(contact_id)
-        if previous is not None and previous[0] != queue:
-            events.append(
-                self.factory.make(
-                    "contact.transferred",
-                    identity,
-                    ts,
-                    contact_id=contact_id,
-                    queue=previous[0],
-                    to_queue=queue,
-                    agent_id=previous[1],
-                )
-            )
+        task = self._known(task_sid) or _new_task(contact_id, queue)
+        transfer = self._transfer(contact_id, queue, task[AGENT], ts, identity)
+        if transfer is not None:
+            events.append(transfer)
         events.append(
             self.factory.make(
                 "contact.offered",
@@ -193,18 +206,47 @@ class TaskRouterConverter:
                 customer_id=self._customer(attributes),
             )
         )
-        self.contacts.put(contact_id, [queue, None])
-        self.tasks.put(task_sid, [contact_id, queue, None, None, None])
+        # Milestones that came before this queue entry (late or retried callbacks) stay.
+        task[CONTACT], task[QUEUE], task[ENTERED] = contact_id, queue, ts
+        if task[CANCELED] is not None and task[ACCEPTED] is None:
+            events.append(self._abandoned(task))
+        self._keep(task_sid, task)
         return events
+
+    def _transfer(
+        self, contact_id: str, queue: str, agent: str | None, ts: int, identity: Identity
+    ) -> Event | None:
+        """The transfer a queue entry makes: from the contact's latest queue to this one or,
+        for an entry that arrives after a later one of the same contact, from this queue to
+        that later one's, with the later entry's id and time (the event it gave in order)."""
+        latest = self.contacts.get(contact_id)  # [queue, agent, entry time, entry identity]
+        entry = [queue, agent, ts, list(identity)]
+        if latest is None or len(latest) < 4 or latest[2] is None or latest[2] <= ts:
+            self.contacts.put(contact_id, entry)
+            if latest is None or latest[0] == queue:
+                return None
+            source, target, at, ids, by = latest[0], queue, ts, identity, latest[1]
+        elif latest[0] == queue:
+            return None
+        else:
+            source, target, at, ids, by = queue, latest[0], latest[2], latest[3], agent
+        return self.factory.make(
+            "contact.transferred",
+            ids,
+            at,
+            contact_id=contact_id,
+            queue=source,
+            to_queue=target,
+            agent_id=by,
+        )
 
     def _accepted(self, fields: Fields, ts: int, identity: Identity) -> list[Event]:
         task_sid = _task_sid(fields)
         task = self._task(task_sid, fields)
         agent = self._agent(fields)
         task[ACCEPTED], task[AGENT] = ts, agent
-        self.tasks.put(task_sid, task)
-        self.contacts.put(task[CONTACT], [task[QUEUE], agent])
-        return [
+        self._note_agent(task, agent)
+        events = [
             self.factory.make(
                 "contact.answered",
                 identity,
@@ -214,46 +256,79 @@ class TaskRouterConverter:
                 agent_id=agent,
             )
         ]
+        # A wrap-up or completion that came first waited for this acceptance.
+        events += self._after_acceptance(task)
+        self._keep(task_sid, task)
+        return events
+
+    def _note_agent(self, task: list[Any], agent: str) -> None:
+        """The agent of the contact's latest segment, when this task's is that segment."""
+        latest = self.contacts.get(task[CONTACT])
+        if latest is None:
+            # Not entered yet (a late queue entry): the entry notes the agent when it comes.
+            if task[ENTERED] is not None:
+                self.contacts.put(task[CONTACT], [task[QUEUE], agent, task[ENTERED], None])
+        elif latest[0] == task[QUEUE] and (len(latest) < 4 or latest[2] == task[ENTERED]):
+            self.contacts.put(task[CONTACT], [latest[0], agent, *latest[2:]])
 
     def _canceled(self, fields: Fields, ts: int, identity: Identity) -> list[Event]:
-        task = self.tasks.pop(_task_sid(fields))
-        if task is None or task[ACCEPTED] is not None:
-            return []  # canceled before it entered a queue: no segment
-        return [
-            self.factory.make(
-                "contact.abandoned", identity, ts, contact_id=task[CONTACT], queue=task[QUEUE]
-            )
-        ]
+        task_sid = _task_sid(fields)
+        task = self._known(task_sid)
+        if task is None:
+            # Not (yet) seen in a queue: no segment, unless its queue entry comes late.
+            contact_id = self._contact_id(task_sid, _attributes(fields))
+            task = _new_task(contact_id, None)
+        task[CANCELED], task[CANCELED_ID] = ts, list(identity)
+        self._keep(task_sid, task)
+        if task[ENTERED] is None or task[ACCEPTED] is not None:
+            return []
+        return [self._abandoned(task)]
 
     def _wrapup(self, fields: Fields, ts: int, identity: Identity) -> list[Event]:
         task_sid = _task_sid(fields)
-        task = self.tasks.get(task_sid)
+        task = self._known(task_sid)
         if task is None or task[ACCEPTED] is None:
+            # Kept: an acceptance that comes late (a retried callback) completes it.
+            if task is not None or _names_queue(fields):
+                task = task or self._task(task_sid, fields)
+                task[WRAPUP], task[WRAPUP_ID] = ts, list(identity)
+                self._keep(task_sid, task)
             raise AdapterError(f"task {task_sid} wraps up, but its acceptance was never seen")
-        task[WRAPUP] = ts
-        self.tasks.put(task_sid, task)
-        return [self._ended(task, ts, identity)]
+        task[WRAPUP], task[WRAPUP_ID] = ts, list(identity)
+        events = [self._ended(task, ts, identity)]
+        if task[COMPLETED] is not None:  # its completion came first
+            events.append(self._wrapped(task))
+        self._keep(task_sid, task)
+        return events
 
     def _completed(self, fields: Fields, ts: int, identity: Identity) -> list[Event]:
-        task = self.tasks.pop(_task_sid(fields))
-        if task is None or task[ACCEPTED] is None:
+        task_sid = _task_sid(fields)
+        task = self._known(task_sid)
+        if task is None:
+            if not _names_queue(fields):
+                return []
+            task = self._task(task_sid, fields)
+        task[COMPLETED], task[COMPLETED_ID] = ts, list(identity)
+        task[REASON] = text_or_none(fields.get("TaskCompletedReason"))
+        self._keep(task_sid, task)
+        if task[ACCEPTED] is None:
             return []
         if task[WRAPUP] is None:
             return [self._ended(task, ts, identity)]
-        return [
-            self.factory.make(
-                "contact.wrapup_ended",
-                identity,
-                ts,
-                contact_id=task[CONTACT],
-                queue=task[QUEUE],
-                agent_id=task[AGENT],
-                acw_s=seconds(_elapsed(task[WRAPUP], ts, "wrap-up")),
-                disposition=text_or_none(fields.get("TaskCompletedReason")),
-            )
-        ]
+        return [self._wrapped(task)]
 
-    def _ended(self, task: list[Any], ts: int, identity: Identity) -> Event:
+    def _after_acceptance(self, task: list[Any]) -> list[Event]:
+        """What a wrap-up or completion that came before the acceptance gives once it is in."""
+        if task[WRAPUP] is not None:
+            events = [self._ended(task, task[WRAPUP], task[WRAPUP_ID])]
+            if task[COMPLETED] is not None:
+                events.append(self._wrapped(task))
+            return events
+        if task[COMPLETED] is not None:
+            return [self._ended(task, task[COMPLETED], task[COMPLETED_ID])]
+        return []
+
+    def _ended(self, task: list[Any], ts: int, identity: Iterable[Any]) -> Event:
         return self.factory.make(
             "contact.ended",
             identity,
@@ -264,6 +339,68 @@ class TaskRouterConverter:
             talk_s=seconds(_elapsed(task[ACCEPTED], ts, "talk")),
             hold_s=0,
         )
+
+    def _wrapped(self, task: list[Any]) -> Event:
+        return self.factory.make(
+            "contact.wrapup_ended",
+            task[COMPLETED_ID],
+            task[COMPLETED],
+            contact_id=task[CONTACT],
+            queue=task[QUEUE],
+            agent_id=task[AGENT],
+            acw_s=seconds(_elapsed(task[WRAPUP], task[COMPLETED], "wrap-up")),
+            disposition=task[REASON],
+        )
+
+    def _abandoned(self, task: list[Any]) -> Event:
+        return self.factory.make(
+            "contact.abandoned",
+            task[CANCELED_ID],
+            task[CANCELED],
+            contact_id=task[CONTACT],
+            queue=task[QUEUE],
+        )
+
+    def _known(self, task_sid: str) -> list[Any] | None:
+        """A copy of the task's slots, open or recently closed; None if it is not known."""
+        task = self.tasks.get(task_sid) or self.closed.get(task_sid)
+        if task is None:
+            return None
+        return [*task, *([None] * (SLOTS - len(task)))]
+
+    def _keep(self, task_sid: str, task: list[Any]) -> None:
+        """Store the task with the open ones, or with the closed once completed or canceled."""
+        if task[COMPLETED] is not None or task[CANCELED] is not None:
+            self.tasks.pop(task_sid)
+            self.closed.put(task_sid, task)
+        else:
+            self.tasks.put(task_sid, task)
+
+    def _channel(self, fields: Fields, attributes: Mapping[str, Any]) -> str:
+        """The `channelType` attribute when it is mapped (WhatsApp, Facebook and LINE come
+        on the chat task channel, and only it tells them apart), else the task channel."""
+        channel_type = text_or_none(attributes.get("channelType"))
+        if channel_type is not None and channel_type.lower() in self.channels:
+            return self.channels[channel_type.lower()]
+        channel_name = text_or_none(fields.get("TaskChannelUniqueName")) or channel_type
+        if channel_name is None:
+            raise AdapterError("neither `TaskChannelUniqueName` nor a `channelType` attribute")
+        return channel_of(channel_name, self.channels, "TaskRouter channel")
+
+    def _is_outbound(self, fields: Fields, kind: str) -> bool:
+        """A task the agent started (Flex's outbound call, an agent-initiated message):
+        `direction` outbound in its attributes. No one waited in a queue, so no segment,
+        as Amazon Connect's outbound contacts."""
+        task_sid = text_or_none(fields.get("TaskSid"))
+        if task_sid is None:
+            return False
+        attributes = _attributes(fields) if fields.get("TaskAttributes") else {}
+        if str(attributes.get("direction") or "").lower() == "outbound":
+            self.outbound.put(task_sid, 1)
+        known = self.outbound.get(task_sid) is not None
+        if known and kind in ("task.completed", "task.canceled", "task.deleted"):
+            self.outbound.pop(task_sid)
+        return known
 
     # Agents ------------------------------------------------------------------------------
 
@@ -277,22 +414,34 @@ class TaskRouterConverter:
                 f"activity {name!r} has no v1 agent state; map it with "
                 f"--activity-map {name}=<available|busy|acw|away|offline>"
             )
+        worker = _json_attributes(fields.get("WorkerAttributes"), "WorkerAttributes")
         return [
             self.factory.make(
-                "agent.state", identity, ts, agent_id=self._agent(fields), state=state
+                "agent.state",
+                identity,
+                ts,
+                agent_id=self._agent(fields),
+                state=state,
+                # The activity says why an agent is away (Break, Lunch, Training...).
+                reason=name if state == "away" else None,
+                # Flex Insights' worker attribute for the agent's team.
+                team=text_or_none(worker.get("team_name")),
             )
         ]
 
     # Fields ------------------------------------------------------------------------------
 
     def _task(self, task_sid: str, fields: Mapping[str, Any]) -> list[Any]:
-        task = self.tasks.get(task_sid)
-        if task is not None:
-            return list(task)
-        # Its queue entry was not seen (not subscribed, or before this stream began): the
-        # event names the task's queue itself.
+        task = self._known(task_sid)
+        if task is not None and task[QUEUE] is not None:
+            return task
+        # Its queue entry was not seen (not subscribed, before this stream began, or not yet
+        # come): the event names the task's queue itself.
         contact_id = self._contact_id(task_sid, _attributes(fields))
-        return [contact_id, self._queue(fields), None, None, None]
+        if task is None:
+            return _new_task(contact_id, self._queue(fields))
+        task[CONTACT], task[QUEUE] = contact_id, self._queue(fields)
+        return task
 
     def _contact_id(self, task_sid: str, attributes: Mapping[str, Any]) -> str:
         path = self.contact_path
@@ -324,10 +473,21 @@ class TaskRouterConverter:
     # Checkpoint --------------------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:
-        return self.pairs.state()
+        return {**self.pairs.state(), "closed": self.closed.dump()}
 
     def restore(self, state: Mapping[str, Any]) -> None:
         self.pairs.restore(state)
+        self.closed.load(state.get("closed", []))
+
+    def key(self, record: bytes) -> bytes | None:
+        """The Kafka key of a raw record on an input topic: its contact for task events (so a
+        contact's tasks pair in one partition), its worker for worker events."""
+        fields = parse_record(record)
+        task_sid = text_or_none(fields.get("TaskSid"))
+        if task_sid is not None:
+            return self._contact_id(task_sid, _attributes(fields)).encode()
+        worker = text_or_none(fields.get("WorkerSid"))
+        return None if worker is None else worker.encode()
 
     def unresolved(self) -> list[str]:
         return [
@@ -385,18 +545,36 @@ def _task_sid(fields: Mapping[str, Any]) -> str:
 
 
 def _attributes(fields: Mapping[str, Any]) -> dict[str, Any]:
-    raw = fields.get("TaskAttributes")
+    return _json_attributes(fields.get("TaskAttributes"), "TaskAttributes")
+
+
+def _json_attributes(raw: object, name: str) -> dict[str, Any]:
+    """Task or worker attributes: a JSON object, as text (callbacks) or parsed (JSON)."""
     if raw in (None, ""):
         return {}
     if isinstance(raw, dict):
         return raw
+    if not isinstance(raw, str | bytes):
+        raise AdapterError(f"`{name}` is not a JSON object")
     try:
         attributes = orjson.loads(raw)
-    except (orjson.JSONDecodeError, TypeError):
-        raise AdapterError("`TaskAttributes` is not a JSON object") from None
+    except orjson.JSONDecodeError:
+        raise AdapterError(f"`{name}` is not a JSON object") from None
     if not isinstance(attributes, dict):
-        raise AdapterError("`TaskAttributes` is not a JSON object")
+        raise AdapterError(f"`{name}` is not a JSON object")
     return attributes
+
+
+def _new_task(contact_id: str, queue: str | None) -> list[Any]:
+    task: list[Any] = [None] * SLOTS
+    task[CONTACT], task[QUEUE] = contact_id, queue
+    return task
+
+
+def _names_queue(fields: Mapping[str, Any]) -> bool:
+    return bool(
+        text_or_none(fields.get("TaskQueueName")) or text_or_none(fields.get("TaskQueueSid"))
+    )
 
 
 def _elapsed(start_us: int, end_us: int, what: str) -> int:

@@ -24,7 +24,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     parser = sub.add_parser(
         "convert",
-        help="convert a platform's events (Amazon Connect, Twilio TaskRouter, Asterisk) to v1",
+        help="convert a platform's events (Amazon Connect, Twilio TaskRouter, Asterisk, "
+        "Genesys Cloud) to v1",
         description=(
             "Convert records in a contact-centre platform's own format to v1 events (JSONL), "
             "one record per input line. The mapping of each format, and what each option "
@@ -43,7 +44,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help=(
             "input format: connect-events (EventBridge contact events), connect-ctr (contact "
             "records from Kinesis), taskrouter (event callbacks or Event Streams), asterisk "
-            "(queue_log lines)"
+            "(queue_log lines), genesys (analytics conversation detail records)"
         ),
     )
     parser.add_argument("--output", "-o", default="-", help="v1 JSONL output file (default -)")
@@ -64,12 +65,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="no summary and no per-record reasons on stderr (the --dlq file still has them)",
     )
+    add_converter_options(parser)
+    parser.set_defaults(func=run)
+
+
+def add_converter_options(parser: argparse.ArgumentParser) -> None:
+    """The converters' options (`converter_options` reads them back); `ccpipe ingest` too."""
     parser.add_argument("--tenant", help="tenant of every event (default: the contract's)")
     parser.add_argument(
         "--customer-from",
         metavar="SPEC",
         help="where the customer id comes from: none (default); endpoint (connect: "
-        "CustomerEndpoint.Address); callerid (asterisk: the ENTERQUEUE caller id); "
+        "CustomerEndpoint.Address); callerid (asterisk: the ENTERQUEUE caller id); ani "
+        "(genesys: the customer session's ani); "
         "attribute:NAME (connect: a contact attribute; taskrouter: a task attribute, dotted "
         "path)",
     )
@@ -79,14 +87,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="NAME=CHANNEL",
         action="append",
         help="map a platform channel to a v1 channel (connect: VOICE, CHAT, EMAIL, TASK; "
-        "taskrouter: the task channel's unique name), e.g. TASK=email; repeatable",
+        "taskrouter: the task channel's unique name or Flex's channelType attribute; genesys: "
+        "a mediaType or messageType), e.g. TASK=email, whatsapp=sms; repeatable",
     )
     platform.add_argument(
         "--queue-name",
         metavar="ID=NAME",
         action="append",
         help="name of a queue given by id (connect: the id in the queue ARN; taskrouter: "
-        "the TaskQueueSid); repeatable",
+        "the TaskQueueSid; genesys: the queueId); repeatable",
+    )
+    platform.add_argument(
+        "--queue-names",
+        metavar="FILE",
+        help="queue names by id from a JSON file: an object {id: name}, or a list of queues "
+        'as the platforms\' APIs list them ({"entities": [{"id", "name"}]} from Genesys '
+        'GET /api/v2/routing/queues; [{"Id", "Name"}] from Connect ListQueues\' '
+        "QueueSummaryList); --queue-name entries win",
     )
     platform.add_argument(
         "--agent-from",
@@ -116,7 +133,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="asterisk: the PAUSE reason agents use for after-call work; the pause after a "
         "call then gives its wrap-up time (default: no wrap-up, queue_log has none)",
     )
-    parser.set_defaults(func=run)
 
 
 def converter_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -139,6 +155,12 @@ def converter_options(args: argparse.Namespace) -> dict[str, Any]:
         items = getattr(args, attr)
         if items:
             options[option] = parse_pairs(items, flag)
+    if args.queue_names is not None:
+        from pipeline.adapters.name_maps import queue_names_from
+
+        with open(args.queue_names, "rb") as file:
+            named = queue_names_from(file.read(), args.queue_names)
+        options["queue_names"] = {**named, **options.get("queue_names", {})}
     return options
 
 
@@ -149,6 +171,9 @@ def run(args: argparse.Namespace) -> int:
         converter = converter_for(args.source, **converter_options(args))
     except ValueError as exc:
         print(f"ccpipe convert: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"ccpipe convert: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 2
     state_path = Path(args.state) if args.state else None
     if state_path is not None and state_path.exists():
@@ -163,18 +188,16 @@ def run(args: argparse.Namespace) -> int:
             out = _open_out(stack, args.output)
             dlq = stack.enter_context(open(args.dlq, "wb")) if args.dlq else None
             summary = convert_lines(converter, records, out, dlq, sys.stderr, args.quiet)
+            if state_path is None:
+                # No later file will close them: say so, in the summary and the dead letters.
+                notes = converter.unresolved() + converter.open_segments()
+                note_unresolved(notes, summary, dlq, sys.stderr, args.quiet)
     except FileNotFoundError as exc:
         print(f"ccpipe convert: no such file: {exc.filename}", file=sys.stderr)
         return 2
     if state_path is not None:
         # The next file goes on from here: what is still waiting is not lost, only pending.
         state_path.write_text(json.dumps(converter.state()))
-    elif not args.quiet:
-        unresolved = converter.unresolved()
-        for note in unresolved[:SHOWN_ERRORS]:
-            print(f"convert: unresolved at the end: {note}", file=sys.stderr)
-        if len(unresolved) > SHOWN_ERRORS:
-            print(f"convert: ... {len(unresolved):,} unresolved in all", file=sys.stderr)
     if not args.quiet:
         print(f"convert: {summary}", file=sys.stderr)
     return 0
@@ -186,12 +209,35 @@ class Summary:
         self.events = 0
         self.empty = 0
         self.dead = 0
+        self.unresolved = 0
 
     def __str__(self) -> str:
-        return (
+        text = (
             f"{self.records:,} records, {self.events:,} events, {self.empty:,} records with "
             f"no v1 meaning, {self.dead:,} dead-lettered"
         )
+        if self.unresolved:
+            text += f", {self.unresolved:,} left open (unresolved at the end)"
+        return text
+
+
+def note_unresolved(
+    notes: list[str], summary: Summary, dlq: IO[bytes] | None, errors: IO[str], quiet: bool
+) -> None:
+    """What the converter could not close by the end of the input: counted, listed on
+    stderr (the first few) and written to the dead letters (`line` null, no `raw`)."""
+    import orjson
+
+    summary.unresolved = len(notes)
+    if not quiet:
+        for note in notes[:SHOWN_ERRORS]:
+            print(f"convert: unresolved at the end: {note}", file=errors)
+        if len(notes) > SHOWN_ERRORS:
+            print(f"convert: ... {len(notes):,} unresolved in all", file=errors)
+    if dlq is not None:
+        for note in notes:
+            reason = f"unresolved at the end: {note}"
+            dlq.write(orjson.dumps({"line": None, "reason": reason, "raw": ""}) + b"\n")
 
 
 def convert_lines(
@@ -206,7 +252,7 @@ def convert_lines(
     import orjson
 
     from pipeline.adapters import AdapterError
-    from pipeline.core.events import Rejection, decode_event
+    from pipeline.ingest.records import checked_events
 
     summary = Summary()
 
@@ -224,20 +270,17 @@ def convert_lines(
             continue
         summary.records += 1
         try:
-            events = converter.convert(record)
+            # A converter must only write contract events; one that does not is a bug to
+            # see, not to pass on: checked_events refuses it with its reason.
+            events, reasons = checked_events(converter, record)
         except AdapterError as exc:
             dead(number, exc.reason, record)
             continue
-        if not events:
+        if not events and not reasons:
             summary.empty += 1
-        for event in events:
-            encoded = orjson.dumps(event)
-            # A converter must only write contract events; one that does not is a bug to
-            # see, not to pass on.
-            checked = decode_event(encoded)
-            if isinstance(checked, Rejection):
-                dead(number, f"converted event is not valid v1: {checked.reason}", record)
-                continue
+        for reason in reasons:
+            dead(number, reason, record)
+        for _, encoded in events:
             out.write(encoded + b"\n")
             summary.events += 1
     return summary

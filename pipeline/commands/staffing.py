@@ -20,6 +20,19 @@ Staffing advice from the Erlang models (docs/staffing.md).
 subcommands:
   erlang   the agents a forecast needs for a service-level target, and what a few more or
            fewer would give
+  history  required agents against staffed per 15-minute interval, from the store
+"""
+HISTORY_HELP = "required against staffed per 15-minute interval of stored days (what if)"
+HISTORY_DESCRIPTION = """\
+For each 15-minute interval of the days --from to --to (both included, in the settings' time
+zone) and each queue and channel: the agents its stored traffic needed for its service-level
+target (offers over the interval, its handle time, and patience from its abandons when it has
+`targets.staffing.min_abandons` of them: Erlang A, else C; the same maths as the live view),
+the queue's total need, the agents it had on the floor on average (available, busy or in
+after-contact work, from the agents' stored states) and the gap. --sl-target and
+--sl-threshold-s replace the settings' to ask "what if".
+
+example: ccpipe staffing history --from 2026-11-23 --to 2026-11-23 --queue support
 """
 ERLANG_HELP = "required agents for a service-level target, Erlang C or (with --patience-s) A"
 ERLANG_DESCRIPTION = """\
@@ -135,6 +148,69 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "(p_abandon, abandon_rate, mean_wait_s)}]}",
     )
     erlang.set_defaults(func=run_erlang)
+    _register_history(commands)
+
+
+def _register_history(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from pipeline.commands.recompute import add_range
+
+    history = commands.add_parser(
+        "history",
+        help=HISTORY_HELP,
+        description=HISTORY_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_range(history)
+    history.add_argument("--queue", help="only this queue (default: every queue)")
+    history.add_argument("--sl-target", type=float, metavar="X", help="what if the target were X")
+    history.add_argument(
+        "--sl-threshold-s", type=float, metavar="T", help="what if the threshold were T seconds"
+    )
+    history.add_argument(
+        "--format", choices=("table", "csv", "jsonl"), default="table", help="default: table"
+    )
+    history.add_argument("--store", metavar="URL", help="store URL (default: from settings)")
+    history.add_argument("--config", help="YAML settings file (default: $CCPIPE_CONFIG)")
+    history.set_defaults(func=run_history)
+
+
+def run_history(args: argparse.Namespace) -> int:
+    from pipeline.commands.recompute import over_range
+    from pipeline.core.clock import format_utc
+    from pipeline.output_format import write_rows
+    from pipeline.staffing_history import COLUMNS, history_rows
+
+    def say(message: str) -> None:
+        print(f"ccpipe staffing history: {message}", file=sys.stderr)
+
+    if args.sl_target is not None and not 0 < args.sl_target < 1:
+        say(f"--sl-target must be between 0 and 1 (exclusive), not {args.sl_target}")
+        return 2
+    if args.sl_threshold_s is not None and args.sl_threshold_s <= 0:
+        say(f"--sl-threshold-s must be more than 0, not {args.sl_threshold_s}")
+        return 2
+
+    def progress(n: int) -> None:
+        if n and n % 500 == 0:
+            say(f"{n:,} queue intervals advised")
+
+    def work(store: Any, settings: Any, scope: Any) -> int:
+        rows = [
+            (format_utc(row[0]), *row[1:])
+            for row in history_rows(
+                store, settings, scope, args.sl_target, args.sl_threshold_s, progress
+            )
+        ]
+        if not rows:
+            say(
+                "no stored interval in that range"
+                + (f" for queue {args.queue}" if args.queue else "")
+            )
+            return 1
+        write_rows(args.format, COLUMNS, rows, sys.stdout.buffer)
+        return 0
+
+    return over_range(args, say, work)
 
 
 class _BadOption(Exception):

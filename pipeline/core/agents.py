@@ -1,46 +1,147 @@
-"""Agents: each one's latest state by event time, per tenant."""
+"""Agents: each one's state changes by event time, per tenant, and the time spent in each state.
+
+The latest state is the agent's state now (agents per state on the wallboard); the changes of
+the last day or so give the seconds in each state over a window (occupancy), split by the
+queues the agent listed in each state. Occupancy is the share of the time an agent was
+handling work, (busy + after-contact work) over (busy + after-contact work + available), per
+agent and per queue (an agent serving several queues counts in each): `pipeline/core/
+catalogue.py` declares it.
+"""
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 
-from pipeline.core.events import AgentState
+import msgspec
+
+from pipeline.core.clock import US_PER_S
+from pipeline.core.events import AGENT_STATES, AgentState
+
+# Changes kept per agent: a day and two hours covers "today" in any zone (a local day lasts
+# at most 25 hours) and the 15-minute window; the state in force at the edge is kept too.
+HISTORY_US = 26 * 3600 * US_PER_S
+_STATE = {state: i for i, state in enumerate(AGENT_STATES)}
+# A part carries the changes from this long before its clock, summed before that: any window
+# a reader computes at that clock or later, 15 minutes long, starts after it.
+SPANS_US = 16 * 60 * US_PER_S
+MINUTE_US = 60 * US_PER_S
+
+Seconds = list[int]  # microseconds per state, in AGENT_STATES order
+
+
+def zero_seconds() -> Seconds:
+    return [0] * len(AGENT_STATES)
+
+
+class AgentPart(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    """One agent of one tenant, as a live part: its state now, and the time it spent in each
+    state today, clock-free.
+
+    `before` holds microseconds per state from `day_us` (the local day's start) to `cut_us`
+    (none when the day started after it), for the agent ("") and for each queue it listed
+    while in a state; `spans` the changes from `cut_us` on, each (start, state, queues
+    listed), the first starting at `cut_us`; the last is the state now, which lasts until
+    whatever `now` a reader uses.
+    """
+
+    agent_id: str
+    tenant: str
+    state: str
+    since_us: int
+    queues: list[str] | None
+    reason: str | None
+    team: str | None
+    capacity: int | None
+    day_us: int
+    cut_us: int
+    before: list[tuple[str, Seconds]]
+    spans: list[tuple[int, str, list[str]]]
+
+    def seconds(self, start_us: int, end_us: int) -> dict[str, Seconds]:
+        """Microseconds per state in [start_us, end_us], for the agent ("") and per queue.
+
+        From `before` when the window starts at the part's day start, so "today" is whole;
+        from the spans only otherwise (a window must then start at or after `cut_us`)."""
+        out: dict[str, Seconds] = {}
+        if start_us <= self.day_us:
+            for queue, held in self.before:
+                out[queue] = list(held)
+            start_us = max(self.day_us, self.cut_us)
+        for i, (begin, state, queues) in enumerate(self.spans):
+            end = self.spans[i + 1][0] if i + 1 < len(self.spans) else end_us
+            overlap = min(end, end_us) - max(begin, start_us)
+            if overlap <= 0:
+                continue
+            index = _STATE[state]
+            for queue in ("", *set(queues)):
+                seconds = out.get(queue)
+                if seconds is None:
+                    seconds = out[queue] = zero_seconds()
+                seconds[index] += overlap
+        return out
 
 
 class AgentBoard:
-    """Latest `agent.state` per (tenant, agent), whatever order events arrive in.
+    """Each agent's state changes per tenant, in event-time order, for `HISTORY_US`.
 
-    Applying an agent event is idempotent (the latest by (ts, event_id) wins), so no history
-    of event ids is kept: a re-sent copy of an agent's latest event is recognised as a
-    duplicate, and any other old event changes nothing. Kept by agent id (the events' Kafka
-    key) so that one agent's states travel together to the table that makes them durable.
+    Applying an agent event is idempotent: a copy of an event held (same event id) is a
+    duplicate, an event that arrives late takes its place in time. Kept by agent id (the
+    events' Kafka key), so that one agent's changes travel together to the table that makes
+    them durable.
     """
 
-    __slots__ = ("latest",)
+    __slots__ = ("_exported", "_touched", "history", "latest")
 
     def __init__(self) -> None:
         self.latest: dict[str, dict[str, AgentState]] = {}  # agent_id -> tenant -> state
+        self.history: dict[str, dict[str, list[AgentState]]] = {}  # ... -> changes, in order
+        self._touched: set[tuple[str, str]] = set()
+        self._exported: dict[tuple[str, str], tuple[int, int, AgentPart]] = {}
 
     def __len__(self) -> int:
         return sum(len(by_tenant) for by_tenant in self.latest.values())
 
     def apply(self, event: AgentState) -> bool:
-        """False for a re-sent copy of the agent's latest event."""
-        by_tenant = self.latest.setdefault(event.agent_id, {})
-        held = by_tenant.get(event.tenant)
-        if held is not None and held.event_id == event.event_id:
+        """False for a copy of an event already held."""
+        changes = self.history.setdefault(event.agent_id, {}).setdefault(event.tenant, [])
+        order = (event.ts_us, event.event_id)
+        at = bisect.bisect_left(changes, order, key=lambda e: (e.ts_us, e.event_id))
+        if at < len(changes) and changes[at].event_id == event.event_id:
             return False
-        if held is None or (event.ts_us, event.event_id) > (held.ts_us, held.event_id):
-            by_tenant[event.tenant] = event
+        if any(e.event_id == event.event_id for e in changes):
+            return False  # the same event id at another time: a conflicting copy, ignored
+        changes.insert(at, event)
+        self.latest.setdefault(event.agent_id, {})[event.tenant] = changes[-1]
+        self._touched.add((event.agent_id, event.tenant))
         return True
 
     def states(self, agent_id: str) -> list[AgentState]:
-        """What to make durable of one agent: its latest state per tenant."""
-        return list(self.latest.get(agent_id, {}).values())
+        """What to make durable of one agent: its changes kept, every tenant."""
+        return [e for changes in self.history.get(agent_id, {}).values() for e in changes]
 
     def restore(self, agent_id: str, states: Iterable[AgentState]) -> None:
-        self.latest[agent_id] = {state.tenant: state for state in states}
+        by_tenant: dict[str, list[AgentState]] = {}
+        for event in states:
+            by_tenant.setdefault(event.tenant, []).append(event)
+        for changes in by_tenant.values():
+            changes.sort(key=lambda e: (e.ts_us, e.event_id))
+        self.history[agent_id] = by_tenant
+        self.latest[agent_id] = {tenant: changes[-1] for tenant, changes in by_tenant.items()}
+        self._touched.update((agent_id, tenant) for tenant in by_tenant)
+
+    def prune(self, now_us: int) -> int:
+        """Forget changes older than `HISTORY_US`, but the one in force then; how many."""
+        edge = now_us - HISTORY_US
+        dropped = 0
+        for by_tenant in self.history.values():
+            for tenant, changes in by_tenant.items():
+                at = bisect.bisect_right(changes, edge, key=lambda e: e.ts_us)
+                if at > 1:
+                    by_tenant[tenant] = changes[at - 1 :]
+                    dropped += at - 1
+        return dropped
 
     def counts(self, tenant: str, queue: str | None = None) -> Counter[str]:
         """Agents per state; with `queue`, only agents whose latest state lists that queue."""
@@ -52,3 +153,88 @@ class AgentBoard:
             if queue is None or (event.queues is not None and queue in event.queues):
                 out[event.state] += 1
         return out
+
+    def export(self, now_us: int, day_start: Callable[[str], int]) -> list[AgentPart]:
+        """Every agent as a part at `now_us` (good for any later `now` in the same local day);
+        `day_start(tenant)` is the first instant of the tenant's day at `now_us`. A part is cut
+        again only when its agent changed or its minute cut moved."""
+        cut_edge = now_us - SPANS_US
+        cut_edge -= cut_edge % MINUTE_US
+        out = []
+        touched, self._touched = self._touched, set()
+        for agent_id, by_tenant in self.history.items():
+            for tenant, changes in by_tenant.items():
+                day = day_start(tenant)
+                cut = cut_edge
+                key = (agent_id, tenant)
+                held = self._exported.get(key)
+                if held is None or key in touched or held[:2] != (day, cut):
+                    held = self._exported[key] = (day, cut, _cut(changes, day, cut))
+                out.append(held[2])
+        return out
+
+
+def _cut(changes: Sequence[AgentState], day_us: int, cut_us: int) -> AgentPart:
+    latest = changes[-1]
+    before: dict[str, Seconds] = {}
+    spans: list[tuple[int, str, list[str]]] = []
+    for i, event in enumerate(changes):
+        end = changes[i + 1].ts_us if i + 1 < len(changes) else None
+        queues = list(dict.fromkeys(event.queues or ()))
+        # The part of this state before the cut, and from the day's start.
+        lo, hi = max(event.ts_us, day_us), cut_us if end is None else min(end, cut_us)
+        if hi > lo:
+            index = _STATE[event.state]
+            for queue in ("", *queues):
+                held = before.get(queue)
+                if held is None:
+                    held = before[queue] = zero_seconds()
+                held[index] += hi - lo
+        if end is None or end > cut_us:
+            spans.append((max(event.ts_us, cut_us), event.state, queues))
+    return AgentPart(
+        latest.agent_id,
+        latest.tenant,
+        latest.state,
+        latest.ts_us,
+        latest.queues,
+        latest.reason,
+        latest.team,
+        latest.capacity,
+        day_us,
+        cut_us,
+        sorted(before.items()),
+        spans,
+    )
+
+
+def occupancy(seconds: Seconds) -> float | None:
+    """(busy + acw) / (busy + acw + available); None when the agent was none of these."""
+    busy = seconds[_STATE["busy"]] + seconds[_STATE["acw"]]
+    total = busy + seconds[_STATE["available"]]
+    return busy / total if total else None
+
+
+def interval_seconds(
+    changes: Sequence[AgentState], until_us: int, interval_us: int
+) -> dict[tuple[int, str], Seconds]:
+    """Microseconds per state, per interval (aligned to the UTC epoch) and queue ("" = the
+    agent), of one agent's changes in one tenant, in order: each state lasts until the next
+    change, the last one until `until_us` (the watermark). What the store's per-interval agent
+    view computes in SQL (tests/store hold the two equal)."""
+    out: dict[tuple[int, str], Seconds] = {}
+    for i, event in enumerate(changes):
+        end = changes[i + 1].ts_us if i + 1 < len(changes) else until_us
+        index = _STATE[event.state]
+        queues = ("", *dict.fromkeys(event.queues or ()))
+        start = event.ts_us
+        while start < end:
+            interval = start - start % interval_us
+            piece = min(end, interval + interval_us) - start
+            for queue in queues:
+                held = out.get((interval, queue))
+                if held is None:
+                    held = out[(interval, queue)] = zero_seconds()
+                held[index] += piece
+            start += piece
+    return out

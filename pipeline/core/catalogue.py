@@ -83,6 +83,13 @@ COUNTS: tuple[Count, ...] = (
     Count("nps_promoters", "promoters", "ccpipe_nps_promoters_total", "NPS responses of 9 or 10."),
     Count("nps_detractors", "detractors", "ccpipe_nps_detractors_total",
           "NPS responses of 0 to 6."),
+    Count("wait_abandoned_sum_us", "sum of abandoned waits", "ccpipe_abandon_wait_seconds_total",
+          "Sum of waits of abandoned segments, short abandons included (for patience)."),
+    # Short abandons included: Connect's service level counts every contact that left the
+    # queue within the threshold. After the others, so that older count vectors line up.
+    Count("abandoned_within_sl", "abandoned within threshold",
+          "ccpipe_contacts_abandoned_within_sl_total",
+          "Abandoned (short abandons included) within the queue's service-level threshold."),
 )  # fmt: skip
 COUNT = {count.field: count for count in COUNTS}
 
@@ -156,11 +163,53 @@ KPIS: tuple[Kpi, ...] = (
         True, "ccpipe_csat"),
     Kpi("nps", "Net promoter score", "NPS", ("nps_promoters", "-nps_detractors"),
         ("nps_responses",), SCORE, True, "ccpipe_nps", scale=100),
+    # The other service-level variants (docs/kpis.md, "Service level, three ways").
+    Kpi("service_level_connect", "Service level (Connect)", "SL Connect",
+        ("answered_within_sl", "abandoned_within_sl"), ("offered",), RATIO, True,
+        "ccpipe_service_level_connect"),
+    Kpi("service_level_answered", "Service level (answered only)", "SL answered",
+        ("answered_within_sl",), ("answered",), RATIO, True, "ccpipe_service_level_answered"),
 )  # fmt: skip
 KPI = {kpi.name: kpi for kpi in KPIS}
 # Recorded over counter rates by pipeline/rules.py (a largest value has no counter).
 RECORDED_KPIS: tuple[Kpi, ...] = tuple(kpi for kpi in KPIS if kpi.stem is not None)
 WALLBOARD_KPIS: tuple[Kpi, ...] = tuple(kpi for kpi in KPIS if kpi.wallboard)
+
+
+# The names of the service-level variants below, as the settings spell them (a test holds the
+# two in step).
+ServiceLevelVariant = Literal["contract", "connect", "answered"]
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceLevel:
+    """One way of counting service level: the name a queue's `headline_service_level` setting
+    gives it, the KPI that computes it, and one line on whom it counts (for docs and tooltips).
+
+    Each is a ratio of interval counts, so every variant rolls up over intervals, days and
+    queues as sums of numerators over sums of denominators."""
+
+    variant: ServiceLevelVariant
+    kpi: Kpi
+    description: str
+
+
+SERVICE_LEVELS: tuple[ServiceLevel, ...] = (
+    ServiceLevel("contract", KPI["service_level"],
+                 "answered within the threshold, over answered plus abandoned after the "
+                 "short-abandon limit (short abandons and overflows left out)"),
+    ServiceLevel("connect", KPI["service_level_connect"],
+                 "contacts that left the queue within the threshold, answered or abandoned "
+                 "(short abandons included), over every contact queued"),
+    ServiceLevel("answered", KPI["service_level_answered"],
+                 "answered within the threshold, over answered (abandons left out)"),
+)  # fmt: skip
+SERVICE_LEVEL = {level.variant: level for level in SERVICE_LEVELS}
+# A queue's headline service level unless its settings name another variant.
+DEFAULT_HEADLINE: ServiceLevelVariant = "contract"
+# (tenant, queue, at_us) -> the variant the queue calls its own at that time
+# (`Settings.headline_service_level`).
+HeadlineLookup = Callable[[str, str, int], ServiceLevel]
 
 
 def join_terms(terms: tuple[str, ...], render: Callable[[str], str]) -> str:
@@ -176,7 +225,77 @@ def join_terms(terms: tuple[str, ...], render: Callable[[str], str]) -> str:
 
 
 # Labels of the live rolling windows (core/live.py WINDOW_NAMES), for titles and tiles.
-WINDOW_LABELS: dict[str, str] = {"15m": "15 min", "60m": "60 min", "today": "today"}
+WINDOW_LABELS: dict[str, str] = {
+    "15m": "15 min",
+    "60m": "60 min",
+    "today": "today",
+    "7d": "7 days",
+}
+# How each live window is defined, for the figures that explain themselves.
+WINDOW_TEXT: dict[str, str] = {
+    "15m": "contacts offered in the last 15 minutes (whole minutes of event time)",
+    "60m": "contacts offered in the last 60 minutes (whole minutes of event time)",
+    "today": "contacts offered since midnight in the tenant's time zone",
+    "7d": "contacts offered today and on the six days before it (tenant's time zone)",
+}
+
+# --- waiting contacts by age, occupancy, live FCR ----------------------------------------------
+
+# The edges of the wallboard's age bands, in seconds: under 20 s, 20-60 s, 1-2 min, 2-5 min,
+# over 5 min. A contact waiting exactly on an edge is in the older band.
+AGE_BAND_EDGES_S: tuple[int, ...] = (20, 60, 120, 300)
+AGE_BAND_LABELS: tuple[str, ...] = ("< 20 s", "20-60 s", "1-2 min", "2-5 min", "> 5 min")
+
+
+@dataclass(frozen=True, slots=True)
+class StateRatio:
+    """A ratio of an agent's (or a queue's agents') time in some states to others."""
+
+    name: str
+    label: str
+    numerator: tuple[str, ...]  # agent states
+    denominator: tuple[str, ...]
+
+    @property
+    def formula(self) -> str:
+        return f"time {' + '.join(self.numerator)} / time {' + '.join(self.denominator)}"
+
+
+# Occupancy: the share of the time an agent was handling work (away and offline do not count).
+# Per queue, an agent serving several queues counts in each.
+OCCUPANCY = StateRatio("occupancy", "Occupancy", ("busy", "acw"), ("busy", "acw", "available"))
+
+
+@dataclass(frozen=True, slots=True)
+class LiveFcr:
+    """A first-contact-resolution figure of the wallboard, over the FCR facts of a window."""
+
+    name: str
+    label: str
+    formula: str
+    days: int  # 0: today's provisional figure
+
+    @property
+    def window(self) -> str:
+        """The `window` label of its Prometheus series: `7d`, `30d`, `today`."""
+        return self.name.removeprefix("fcr_")
+
+
+# The contract's FCR over the windows that closed recently, and today's provisional figure:
+# of today's handled contacts with a customer, the share whose customer has not come back
+# (another contact offered) within 24 hours so far, and whose wrap-up did not say unresolved.
+FCR_LIVE: tuple[LiveFcr, ...] = (
+    LiveFcr("fcr_7d", "FCR 7 days",
+            "resolved / eligible, segments whose FCR window closed today or on the six days "
+            "before it", 7),
+    LiveFcr("fcr_30d", "FCR 30 days",
+            "resolved / eligible, segments whose FCR window closed in the last 30 days", 30),
+    LiveFcr("fcr_today", "FCR today (provisional)",
+            "handled today with a customer, not come back within 24 h so far and not wrapped "
+            "up unresolved / handled today with a customer", 0),
+)  # fmt: skip
+# A repeat counts when the same customer's next contact is offered within this long.
+REPEAT_WINDOW_S = 24 * 3600
 
 # --- Prometheus metrics ----------------------------------------------------------------------
 
@@ -252,6 +371,28 @@ AGENT_STATE = Metric(
     "1 for the agent's current state (opt-in: per_agent_metrics).",
     ("tenant", "agent", "state"),
 )
+AGENT_TIME = Metric(
+    "ccpipe_window_agent_state_seconds",
+    "gauge",
+    "Time the queue's agents spent in each state in the window (an agent counts in every "
+    "queue it listed then); occupancy divides sums of these.",
+    ("tenant", "queue", "window", "state"),
+)
+# The live FCR figures' terms (catalogue FCR_LIVE, label `window` its `LiveFcr.window`): for
+# 7d and 30d the segments whose FCR window closed then; for today, today's handled contacts
+# with a customer and those not come back nor wrapped up unresolved so far.
+FCR_WINDOW_ELIGIBLE = Metric(
+    "ccpipe_window_fcr_eligible",
+    "gauge",
+    "FCR-eligible segments of the live FCR figure (today: handled with a customer).",
+    WINDOW_GAUGE_LABELS,
+)
+FCR_WINDOW_RESOLVED = Metric(
+    "ccpipe_window_fcr_resolved",
+    "gauge",
+    "Of those, resolved at first contact (today: so far).",
+    WINDOW_GAUGE_LABELS,
+)
 EVENTS = Metric("ccpipe_events_total", "counter", "Events decoded from the events topic.")
 EVENTS_DUPLICATE = Metric(
     "ccpipe_events_duplicate_total", "counter", "Events ignored as duplicates."
@@ -301,6 +442,9 @@ WORKER_METRICS: tuple[Metric, ...] = (
     QUEUE_LONGEST_WAIT,
     AGENTS,
     *WINDOW_GAUGES.values(),
+    AGENT_TIME,
+    FCR_WINDOW_ELIGIBLE,
+    FCR_WINDOW_RESOLVED,
     AGENT_STATE,
     EVENTS,
     EVENTS_DUPLICATE,
@@ -333,7 +477,47 @@ LIVE_OLDEST_UPDATE = Metric(
     "gauge",
     "Age of the least recent publication in the live view (wall clock).",
 )
-LIVE_VIEW_METRICS: tuple[Metric, ...] = (LIVE_MESSAGES, LIVE_PARTITIONS, LIVE_OLDEST_UPDATE)
+# Live staffing advice (core/staffing.py) over the whole centre's view: every reader exports
+# the same figures of the whole (not a share of them), so the rules take one reader's value
+# (max or min), never a sum over readers.
+STAFFING_REQUIRED = Metric(
+    "ccpipe_staffing_required_agents",
+    "gauge",
+    "Agents a queue's channel needs on the floor now for its service-level target (Erlang A "
+    "or C at the trailing rates).",
+    ("tenant", "queue", "channel"),
+)
+STAFFING_STAFFED = Metric(
+    "ccpipe_staffing_staffed_agents",
+    "gauge",
+    "Agents listing the queue and available, busy or in after-contact work (an agent listing "
+    "several queues counts in each).",
+    ("tenant", "queue"),
+)
+STAFFING_PROJECTED = Metric(
+    "ccpipe_staffing_projected_service_level",
+    "gauge",
+    "Service level a channel's share of the staffed agents gives at the trailing rates.",
+    ("tenant", "queue", "channel"),
+)
+STAFFING_TARGET = Metric(
+    "ccpipe_staffing_target_service_level",
+    "gauge",
+    "The channel's service-level target the advice is for (a channel may have its own).",
+    ("tenant", "queue", "channel"),
+)
+STAFFING_METRICS: tuple[Metric, ...] = (
+    STAFFING_REQUIRED,
+    STAFFING_STAFFED,
+    STAFFING_PROJECTED,
+    STAFFING_TARGET,
+)
+LIVE_VIEW_METRICS: tuple[Metric, ...] = (
+    LIVE_MESSAGES,
+    LIVE_PARTITIONS,
+    LIVE_OLDEST_UPDATE,
+    *STAFFING_METRICS,
+)
 
 # The sink's series (pipeline/sink/metrics.py declares them; a test holds the two equal).
 SINK_ROWS_WRITTEN = Metric(
@@ -392,12 +576,56 @@ SINK_METRICS: tuple[Metric, ...] = (
     SINK_COMMITS,
 )
 
+# The ingest stage's series (pipeline/ingest/metrics.py makes them from these).
+INGEST_RECORDS = Metric(
+    "ccpipe_ingest_records_total", "counter", "Input records read (a replayed record counts again)."
+)
+INGEST_EVENTS = Metric(
+    "ccpipe_ingest_events_total", "counter", "Valid v1 events produced to the events topic."
+)
+INGEST_DEAD_LETTERED = Metric(
+    "ccpipe_ingest_dead_lettered_total",
+    "counter",
+    "Input records sent to the dead-letter topic, by what was wrong.",
+    ("reason",),
+)
+INGEST_BATCH_EVENTS = Metric(
+    "ccpipe_ingest_batch_events", "histogram", "Events per batch message produced."
+)
+INGEST_LAG = Metric(
+    "ccpipe_ingest_consumer_lag_messages",
+    "gauge",
+    "Input records in a partition not yet read by this ingest process.",
+    ("topic", "partition"),
+)
+INGEST_COMMITS = Metric(
+    "ccpipe_ingest_commits_total",
+    "counter",
+    "Input offset commits, each after every batch and state it covers was acknowledged.",
+)
+INGEST_WEBHOOK_REQUESTS = Metric(
+    "ccpipe_ingest_webhook_requests_total",
+    "counter",
+    "Webhook requests by outcome: accepted, bad_signature, too_large, bad_request, unavailable.",
+    ("outcome",),
+)
+INGEST_METRICS: tuple[Metric, ...] = (
+    INGEST_RECORDS,
+    INGEST_EVENTS,
+    INGEST_DEAD_LETTERED,
+    INGEST_BATCH_EVENTS,
+    INGEST_LAG,
+    INGEST_COMMITS,
+    INGEST_WEBHOOK_REQUESTS,
+)
+
 # The series a queue exists by: every (tenant, queue) with an interval has it.
 QUEUE_SERIES = CONTACT_COUNTERS["offered"].name
 
 # The scrape jobs of deploy/prometheus/prometheus.yml.
 WORKER_JOB = "ccpipe-worker"
 SINK_JOB = "ccpipe-sink"
+INGEST_JOB = "ccpipe-ingest"
 
 # --- recording rules: `level:metric:operations` ----------------------------------------------
 
@@ -453,12 +681,26 @@ WINDOW_OFFERED_RULE = rule_name(TENANT_QUEUE, WINDOW_GAUGES["offered"].name, "su
 QUEUE_WAITING_RULE = rule_name(TENANT_QUEUE, QUEUE_WAITING.name, "sum")
 QUEUE_LONGEST_WAIT_RULE = rule_name(TENANT_QUEUE, QUEUE_LONGEST_WAIT.name, "max")
 AGENTS_RULE = rule_name(TENANT_QUEUE_STATE, AGENTS.name, "sum")
+AGENT_TIME_RULE = rule_name(TENANT_QUEUE_STATE, AGENT_TIME.name, "sum")
+# Occupancy per queue and live window (label `window`), summed over workers, then divided.
+OCCUPANCY_RULE = rule_name(TENANT_QUEUE, f"ccpipe_window_{OCCUPANCY.name}", RATIO)
+# The live FCR figures per queue (label `window`: 7d, 30d, today), summed, then divided.
+FCR_WINDOW_RULE = rule_name(TENANT_QUEUE, "ccpipe_window_fcr", KPI["fcr_rate"].unit)
 EVENTS_RATE_RULE = rule_name(JOB, EVENTS.family, "rate5m")
 DEAD_LETTERS_RATE_RULE = rule_name(JOB_REASON, DEAD_LETTERED.family, "rate5m")
 DEAD_LETTERS_INCREASE_RULE = rule_name(JOB, DEAD_LETTERED.family, "increase15m")
 DEAD_LETTERS_RATIO_RULE = rule_name(JOB, DEAD_LETTERED.family, "ratio_rate15m")
 LAG_RULE = rule_name(JOB_TOPIC, CONSUMER_LAG.name, "sum")
 LATENCY_P95_RULE = rule_name(JOB, EVENT_TO_METRIC.name, "p95_rate5m")
+# Live staffing: one reader's figure (readers agree but for lag: the need at its largest, the
+# staff and the projection at their smallest), then the queue's need summed over channels.
+STAFFING_REQUIRED_CHANNEL_RULE = rule_name(TENANT_QUEUE_CHANNEL, STAFFING_REQUIRED.name, "max")
+STAFFING_REQUIRED_RULE = rule_name(TENANT_QUEUE, STAFFING_REQUIRED.name, "sum")
+STAFFING_STAFFED_RULE = rule_name(TENANT_QUEUE, STAFFING_STAFFED.name, "min")
+STAFFING_PROJECTED_RULE = rule_name(TENANT_QUEUE_CHANNEL, STAFFING_PROJECTED.name, "min")
+STAFFING_TARGET_RULE = rule_name(TENANT_QUEUE_CHANNEL, STAFFING_TARGET.name, "max")
+# Agents short: the need over channels minus the staff (negative: to spare).
+STAFFING_GAP_RULE = rule_name(TENANT_QUEUE, "ccpipe_staffing_gap_agents", "difference")
 # 1 while a sink writes to ClickHouse; 0 while it cannot, or cannot be scraped.
 SINK_WRITING_RULE = rule_name(JOB_INSTANCE, SINK_STORE_UP.name, "min")
 # A worker's lag over every partition it owns (growing while its watermark stands: stuck).
@@ -511,3 +753,29 @@ CHECKS: tuple[Check, ...] = (
           alert="CcpipeLongestWaitAboveLimit", hold="longest_wait_for_s"),
 )  # fmt: skip
 ALERTED_CHECKS: tuple[Check, ...] = tuple(check for check in CHECKS if check.alert)
+
+# --- the leading alerts of live staffing ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LeadingAlert:
+    """An alert on live staffing advice (core/staffing.py): pipeline/rules.py writes it for
+    Prometheus and the wallboard mirrors it, held for its `hold` duration of the `alerting`
+    targets (an `Alerting` field)."""
+
+    name: str
+    figure: str  # what the wallboard's alert shows as its value
+    label: str
+    hold: str
+
+
+STAFFING_GAP_ALERT = LeadingAlert(
+    "CcpipeStaffingGap", "gap", "agents short of the need", "staffing_gap_for_s"
+)
+PROJECTED_BELOW_ALERT = LeadingAlert(
+    "CcpipeProjectedServiceLevelBelowTarget",
+    "projected_service_level",
+    "projected service level",
+    "projected_below_for_s",
+)
+LEADING_ALERTS: tuple[LeadingAlert, ...] = (STAFFING_GAP_ALERT, PROJECTED_BELOW_ALERT)

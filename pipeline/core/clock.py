@@ -6,7 +6,11 @@ a 20 s threshold with no float doubt.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+ZoneLookup = Callable[[str], ZoneInfo]  # tenant -> its time zone
 
 US_PER_S = 1_000_000
 INTERVAL_US = 15 * 60 * US_PER_S
@@ -17,6 +21,13 @@ _ONE_US = timedelta(microseconds=1)
 def datetime_to_us(value: datetime) -> int:
     """Microseconds since the epoch of an offset-aware datetime."""
     return (value - _EPOCH) // _ONE_US
+
+
+def day_start_us(day: date, zone: ZoneInfo) -> int:
+    """The first instant of `day` in `zone`. fold=0 reads a midnight that a DST gap skips
+    with the offset before the gap, which lands on the gap's end: the day's real first
+    instant."""
+    return datetime_to_us(datetime(day.year, day.month, day.day, tzinfo=zone))
 
 
 def us_to_datetime(us: int) -> datetime:

@@ -127,6 +127,12 @@ class AgentState(Event, tag="agent.state", kw_only=True):
     agent_id: NonEmpty
     state: AgentStateName
     queues: list[NonEmpty] | None = None
+    # Optional v1 fields (docs/events.md): why an agent is away (a break, training...), the
+    # team the agent belongs to (wallboard filters), and how many contacts the agent can
+    # handle at once (chat, email), for occupancy.
+    reason: NonEmpty | None = None
+    team: NonEmpty | None = None
+    capacity: Annotated[int, msgspec.Meta(ge=1)] | None = None
 
     KEY_FIELD: ClassVar[str] = "agent_id"
 
@@ -209,6 +215,19 @@ def decode_message(data: bytes) -> tuple[list[AnyEvent], list[Rejection]]:
         else:
             events.append(result)
     return events, rejections
+
+
+def reason_kind(reason: str) -> str:
+    """A bounded label for a rejection reason: the field it names, or its class."""
+    if reason.startswith("not JSON"):
+        return "not_json"
+    if reason.startswith("batch item"):
+        return "bad_batch"
+    if reason.startswith("`") and "`" in reason[1:]:
+        return "field:" + reason[1 : reason.index("`", 1)].split("[")[0]
+    if "missing required field" in reason:
+        return "missing_field"
+    return "other"
 
 
 def event_key(event: Event) -> str:

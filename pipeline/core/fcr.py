@@ -8,16 +8,27 @@ seen) is past S.offered + window.
 The tracker only needs one small fact per segment (`FcrFact`), so in the stream it can live
 on another partition, keyed by customer, fed by the segments' owners. Its output is a count
 vector per segment (eligible, resolved, pending) into an `IntervalStore`.
+
+With `live=True` it also keeps the wallboard's FCR (catalogue `FCR_LIVE`) per (tenant, queue,
+channel) and local day: eligible and resolved by the day each window closed (the 7 and 30 day
+figures), and today's provisional standing by the day of the offer (handled with a customer,
+come back within 24 hours so far, wrapped up unresolved), exported as `FcrPart`s.
 """
 
 from __future__ import annotations
 
 import heapq
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from datetime import datetime
 from operator import attrgetter
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
+import msgspec
+
+from pipeline.core.catalogue import REPEAT_WINDOW_S
+from pipeline.core.clock import US_PER_S, ZoneLookup, datetime_to_us, us_to_datetime
 from pipeline.core.interval_store import IntervalStore
 from pipeline.core.intervals import COUNT_FIELDS, IntervalKey, zero_counts
 from pipeline.core.segments import SegmentId
@@ -105,9 +116,95 @@ class _Customer:
             del self.by_sid[fact.sid]
 
 
+REPEAT_US = REPEAT_WINDOW_S * US_PER_S
+# Closed windows are kept by day for the longest live FCR figure (30 days), and a day more.
+CLOSED_DAYS_KEPT = 31
+DAY_US = 86400 * US_PER_S
+Group = tuple[str, str, str]  # (tenant, queue, channel)
+DayKey = tuple[str, str, str, int]  # (tenant, queue, channel, local day start)
+
+
+def _utc(_: str) -> ZoneInfo:
+    return ZoneInfo("UTC")
+
+
+def local_day_us(ts_us: int, zone: ZoneInfo) -> int:
+    """The first instant of the local date of `ts_us` in `zone`."""
+    local = us_to_datetime(ts_us).astimezone(zone)
+    return datetime_to_us(datetime(local.year, local.month, local.day, tzinfo=zone))
+
+
+class FcrPart(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    """The live FCR of one (tenant, queue, channel) at one customer owner: `closed` holds
+    (local day, eligible, resolved) by the day each FCR window closed; `today` (local day of
+    the offer, handled with a customer, whose customer came back within 24 h, not resolved so
+    far: came back or wrapped up unresolved)."""
+
+    tenant: str
+    queue: str
+    channel: str
+    closed: list[tuple[int, int, int]]
+    today: list[tuple[int, int, int, int]]
+
+    @property
+    def group(self) -> Group:
+        return (self.tenant, self.queue, self.channel)
+
+
+class DaySums:
+    """Small count vectors per (group, day), each the sum of its members' latest vector."""
+
+    __slots__ = ("_where", "changed", "totals")
+
+    def __init__(self) -> None:
+        self.totals: dict[DayKey, list[int]] = {}
+        self._where: dict[Hashable, tuple[DayKey, tuple[int, ...]]] = {}
+        self.changed: set[Group] = set()
+
+    def set(self, member: Hashable, key: DayKey, vector: tuple[int, ...]) -> None:
+        held = self._where.get(member)
+        if held == (key, vector):
+            return
+        if held is not None:
+            self.discard(member)
+        total = self.totals.get(key)
+        if total is None:
+            total = self.totals[key] = [0] * len(vector)
+        for i, value in enumerate(vector):
+            total[i] += value
+        self._where[member] = (key, vector)
+        self.changed.add(key[:3])
+
+    def discard(self, member: Hashable) -> None:
+        held = self._where.pop(member, None)
+        if held is None:
+            return
+        key, vector = held
+        total = self.totals[key]
+        for i, value in enumerate(vector):
+            total[i] -= value
+        if not any(total):
+            del self.totals[key]
+        self.changed.add(key[:3])
+
+    def drop_before(self, day_us: int) -> None:
+        for member, (key, _) in list(self._where.items()):
+            if key[3] < day_us:
+                self.discard(member)
+
+
 class FcrTracker:
-    def __init__(self, intervals: IntervalStore | None = None) -> None:
+    def __init__(
+        self,
+        intervals: IntervalStore | None = None,
+        zone_of: ZoneLookup | None = None,
+    ) -> None:
         self.intervals = intervals if intervals is not None else IntervalStore()
+        # The live figures (`live`), kept when a zone lookup is given (the stream's FCR owners).
+        self._zone_of = zone_of
+        self.closed = DaySums()  # (1, resolved) by the local day a window closed
+        self.provisional = DaySums()  # (1, came back, not resolved) by the day of the offer
+        self._parts: dict[Group, FcrPart] = {}
         self.watermark_us = -1
         self._customers: dict[CustomerKey, _Customer] = {}
         # Facts whose standing may have changed. A fact evaluates only while it is (equal to)
@@ -171,9 +268,13 @@ class FcrTracker:
         )
 
     def _mark_window(self, customer: _Customer, offered_us: int) -> None:
-        """Segments whose window may hold an offer at `offered_us` need a fresh look."""
+        """Segments whose window may hold an offer at `offered_us` need a fresh look (and,
+        for the live figures, those it makes a repeat within 24 hours)."""
         facts = customer.facts
-        first: OfferKey = (offered_us - customer.max_window,)
+        lookback = customer.max_window
+        if self._zone_of is not None:
+            lookback = max(lookback, REPEAT_US)
+        first: OfferKey = (offered_us - lookback,)
         end: OfferKey = (offered_us,)
         lo = bisect_left(facts, first, key=_offer_order)
         hi = bisect_left(facts, end, key=_offer_order)
@@ -188,6 +289,8 @@ class FcrTracker:
         customer.discard(old)
         self._mark_window(customer, old.offered_us)
         self.intervals.discard(sid)
+        self.closed.discard(sid)
+        self.provisional.discard(sid)
 
     def customer_facts(self, tenant: str, customer_id: str) -> list[FcrFact]:
         customer = self._customers.get((tenant, customer_id))
@@ -221,6 +324,53 @@ class FcrTracker:
             else:
                 counts = NOT_RESOLVED
         self.intervals.set(fact.sid, fact.interval, counts)
+        if self._zone_of is not None:
+            self._evaluate_live(customer, fact, counts)
+
+    def _evaluate_live(self, customer: _Customer, fact: FcrFact, counts: tuple[int, ...]) -> None:
+        sid = fact.sid
+        if not fact.handled:
+            self.closed.discard(sid)
+            self.provisional.discard(sid)
+            return
+        assert self._zone_of is not None
+        zone = self._zone_of(sid.tenant)
+        group = fact.interval[:3]
+        if counts is IS_PENDING:
+            self.closed.discard(sid)
+        else:
+            close = local_day_us(fact.offered_us + fact.window_us, zone)
+            self.closed.set(sid, (*group, close), (1, int(counts is IS_RESOLVED)))
+        came_back = self._repeat_in_window(customer, fact, fact.offered_us + REPEAT_US)
+        day = local_day_us(fact.offered_us, zone)
+        not_resolved = came_back or not fact.resolved_flag
+        self.provisional.set(sid, (*group, day), (1, int(came_back), int(not_resolved)))
+
+    def live_parts(self, now_us: int) -> list[FcrPart]:
+        """The live FCR of every group as parts, good at `now_us` and later that day; a part
+        is made again only when its group changed. Forgets days no live figure reads."""
+        self.closed.drop_before(now_us - CLOSED_DAYS_KEPT * DAY_US)
+        self.provisional.drop_before(now_us - 2 * DAY_US)
+        changed = self.closed.changed | self.provisional.changed
+        self.closed.changed, self.provisional.changed = set(), set()
+        if changed:
+            closed: dict[Group, list[tuple[int, int, int]]] = {}
+            for (t, q, c, day), (eligible, resolved) in sorted(self.closed.totals.items()):
+                if (t, q, c) in changed:
+                    closed.setdefault((t, q, c), []).append((day, eligible, resolved))
+            today: dict[Group, list[tuple[int, int, int, int]]] = {}
+            for (t, q, c, day), values in sorted(self.provisional.totals.items()):
+                if (t, q, c) in changed:
+                    handled, came_back, not_resolved = values
+                    today.setdefault((t, q, c), []).append((day, handled, came_back, not_resolved))
+            for group in changed:
+                if group in closed or group in today:
+                    self._parts[group] = FcrPart(
+                        *group, closed.get(group, []), today.get(group, [])
+                    )
+                else:
+                    self._parts.pop(group, None)
+        return list(self._parts.values())
 
     @staticmethod
     def _repeat_in_window(customer: _Customer, fact: FcrFact, close: int) -> bool:

@@ -25,7 +25,8 @@ class IntervalKey(NamedTuple):
 
 
 # The mergeable counts, in the order they are stored and published. `max_wait_us` merges by
-# max (-1 = no answered or abandoned segment); every other field merges by sum.
+# max (-1 = no answered or abandoned segment); every other field merges by sum. A new count
+# goes last: a vector published or kept by an older version is then a prefix of the new one.
 COUNT_FIELDS: tuple[str, ...] = (
     "offered",
     "answered",
@@ -45,13 +46,19 @@ COUNT_FIELDS: tuple[str, ...] = (
     "nps_responses",
     "nps_promoters",
     "nps_detractors",
+    # Waits of every abandoned segment, short abandons included: with the answered waits and
+    # those still waiting, the time customers were exposed to abandoning (live staffing's
+    # patience estimate, docs/staffing.md).
+    "wait_abandoned_sum_us",
+    "abandoned_within_sl",
 )
 MAX_WAIT_INDEX = COUNT_FIELDS.index("max_wait_us")
 N_COUNTS = len(COUNT_FIELDS)
 NO_WAIT = -1
 
-# The report's columns, exactly the contract's field names, in the order `ccpipe kpis` prints:
-# the interval's key, then its counts and KPIs (core/catalogue.py defines each KPI).
+# The report's columns, in the order `ccpipe kpis` prints: the interval's key, then its counts
+# and KPIs (core/catalogue.py defines each KPI): first the contract's fields, under its names,
+# then ccpipe's own (the other service-level variants and the count they need).
 KEY_FIELDS: tuple[str, ...] = ("tenant", "queue", "channel", "interval_start")
 REPORT_FIELDS: tuple[str, ...] = (
     *KEY_FIELDS,
@@ -77,7 +84,15 @@ REPORT_FIELDS: tuple[str, ...] = (
     "csat",
     "nps_responses",
     "nps",
+    "abandoned_within_sl",
+    "service_level_connect",
+    "service_level_answered",
 )
+
+
+# The field of a published interval row (and the column of `kpi_intervals`) that names the
+# settings version its counts were computed with.
+SETTINGS_VERSION = "settings_version"
 
 
 def zero_counts() -> list[int]:
@@ -154,11 +169,15 @@ def report_row(key: IntervalKey, counts: Sequence[int]) -> dict[str, Any]:
     return row
 
 
-def published_row(key: IntervalKey, counts: Sequence[int]) -> dict[str, Any]:
+def published_row(
+    key: IntervalKey, counts: Sequence[int], settings_version: str = ""
+) -> dict[str, Any]:
     """An interval's full state as the stream publishes it: the report row, then the counts
-    and sums that are not already report fields (so a consumer can merge or recompute)."""
+    and sums that are not already report fields (so a consumer can merge or recompute), and
+    the name of the settings version its counts were computed with (`QueueConfig.version`)."""
     row = report_row(key, counts)
     for name, value in zip(COUNT_FIELDS, counts, strict=True):
         if name not in row:
             row[name] = value
+    row[SETTINGS_VERSION] = settings_version
     return row

@@ -17,13 +17,13 @@ from sys import intern
 from typing import NamedTuple, cast
 
 from pipeline.core.agents import AgentBoard
-from pipeline.core.clock import interval_start_us
+from pipeline.core.clock import ZoneLookup, interval_start_us
 from pipeline.core.events import AnyEvent, ContactEvent
 from pipeline.core.fcr import FcrFact, FcrTracker
 from pipeline.core.interval_store import IntervalStore
 from pipeline.core.intervals import IntervalKey, merge_counts, report_row
 from pipeline.core.segments import Segment, SegmentId
-from pipeline.core.thresholds import QueueConfig, QueueLookup
+from pipeline.core.thresholds import QueueConfig, QueueLookup, cached_lookup
 
 
 class FcrRemoval(NamedTuple):
@@ -90,7 +90,7 @@ class SegmentState:
     """Dedup by event id, segments, and their contribution to interval counts."""
 
     def __init__(self, queue_config: QueueLookup) -> None:
-        self._queue_config = _cached(queue_config)
+        self._queue_config = cached_lookup(queue_config)
         self.segments: dict[SegmentId, Segment] = {}
         # Built on first use: only the stream, which makes a contact's segments durable
         # together, asks for it (~60 bytes a contact that `ccpipe kpis` does without).
@@ -103,8 +103,15 @@ class SegmentState:
         # Grows with the intervals, like `intervals.totals` (which is never pruned either).
         self._keys: dict[tuple[str, str, str, int], IntervalKey] = {}
 
-    def queue_config(self, tenant: str, queue: str, channel: str) -> QueueConfig:
-        return self._queue_config(tenant, queue, channel)
+    def queue_config(self, tenant: str, queue: str, channel: str, at_us: int) -> QueueConfig:
+        return self._queue_config(tenant, queue, channel, at_us)
+
+    def segment_config(self, segment: Segment) -> QueueConfig:
+        """The thresholds an offered segment is counted with: its queue's on its channel, in
+        force at the start of its interval."""
+        key = segment.interval_key()
+        assert key is not None, "a segment is counted once it is offered"
+        return self._queue_config(*key)
 
     def restore(self, segments: Iterable[Segment]) -> None:
         """Take back segments from a durable copy (a table's changelog) and refold them."""
@@ -197,7 +204,7 @@ class SegmentState:
             if offered is None:
                 continue  # waits for its offer
             key = self._interval_key(sid, offered.channel, offered.ts_us)
-            config = self._queue_config(sid.tenant, sid.queue, offered.channel)
+            config = self._queue_config(*key)
             self.intervals.set(sid, key, segment.contribution(config))
             changes.segments.append(segment)
             customer = offered.customer_id
@@ -233,9 +240,10 @@ def apply_fcr_updates(tracker: FcrTracker, updates: Iterable[FcrUpdate]) -> None
 class KpiState:
     """Segments and FCR in one process: what `ccpipe kpis` and `ccpipe load` run."""
 
-    def __init__(self, queue_config: QueueLookup) -> None:
+    def __init__(self, queue_config: QueueLookup, zone_of: ZoneLookup | None = None) -> None:
         self.segments = SegmentState(queue_config)
-        self.fcr = FcrTracker()
+        # With the tenants' zones, it keeps the live FCR figures too (`FcrTracker.live_parts`).
+        self.fcr = FcrTracker(zone_of=zone_of)
 
     def apply(self, events: Iterable[AnyEvent]) -> int:
         return self.segments.apply(events)
@@ -264,16 +272,3 @@ class KpiState:
             if counts[0] > 0:
                 rows.append(report_row(key, counts))
         return rows
-
-
-def _cached(lookup: QueueLookup) -> QueueLookup:
-    cache: dict[tuple[str, str, str], QueueConfig] = {}
-
-    def cached(tenant: str, queue: str, channel: str) -> QueueConfig:
-        key = (tenant, queue, channel)
-        config = cache.get(key)
-        if config is None:
-            config = cache[key] = lookup(tenant, queue, channel)
-        return config
-
-    return cached

@@ -32,24 +32,26 @@ from __future__ import annotations
 import bisect
 import heapq
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
 
-from pipeline.core.agents import AgentBoard
-from pipeline.core.catalogue import COUNT, KPI
+from pipeline.core.agents import AgentBoard, AgentPart, Seconds, occupancy, zero_seconds
+from pipeline.core.catalogue import AGE_BAND_EDGES_S, COUNT, FCR_LIVE, KPI
 from pipeline.core.clock import (
     INTERVAL_US,
     US_PER_S,
+    ZoneLookup,
     datetime_to_us,
     format_utc,
     us_to_datetime,
 )
-from pipeline.core.events import AGENT_STATES, AgentState
+from pipeline.core.events import AGENT_STATES, Answered
+from pipeline.core.fcr import FcrPart
 from pipeline.core.interval_store import IntervalStore
 from pipeline.core.intervals import (
     COUNT_FIELDS,
@@ -67,10 +69,16 @@ MINUTE_US = 60 * US_PER_S
 # Rolling windows by name and length; "today" starts at the tenant's local midnight.
 ROLLING_WINDOWS: tuple[tuple[str, int], ...] = (("15m", 15 * MINUTE_US), ("60m", 60 * MINUTE_US))
 TODAY = "today"
-WINDOW_NAMES: tuple[str, ...] = (*(name for name, _ in ROLLING_WINDOWS), TODAY)
+# Today and the six local days before it: day sums for those days, today's own buckets.
+WEEK = "7d"
+WEEK_DAYS = 7
+WINDOW_NAMES: tuple[str, ...] = (*(name for name, _ in ROLLING_WINDOWS), TODAY, WEEK)
+# The windows agents' time (occupancy) is counted over.
+AGENT_WINDOWS: tuple[str, ...] = ("15m", TODAY)
 # A local day lasts at most 25 hours (a DST fall-back day), so today started at most this
 # long before now in any zone: the horizon `prune` keeps when it knows no zones.
 _LONGEST_DAY_US = 25 * 3600 * US_PER_S
+_DAY_AND_MORE_US = 26 * 3600 * US_PER_S  # in the next local day whatever the day's length
 _LONGEST_ROLLING_US = max(length for _, length in ROLLING_WINDOWS)
 # A contact waiting longer than this is stale (the `max_wait_s` setting's default): 24 h.
 DEFAULT_MAX_WAIT_US = 24 * 3600 * US_PER_S
@@ -86,7 +94,6 @@ OFFERED = COUNT_FIELDS.index("offered")
 _ZERO = tuple(zero_counts())
 
 Group = tuple[str, str, str]  # (tenant, queue, channel)
-ZoneLookup = Callable[[str], ZoneInfo]  # tenant -> its time zone
 
 
 def _utc(_: str) -> ZoneInfo:
@@ -103,11 +110,28 @@ def local_day_start_us(now_us: int, zone: ZoneInfo) -> int:
     return datetime_to_us(datetime(local.year, local.month, local.day, tzinfo=zone))
 
 
+def local_days_ago_us(now_us: int, zone: ZoneInfo, days: int) -> int:
+    """The first instant of the local date `days` before that of `now_us` in `zone`."""
+    local = (us_to_datetime(now_us).astimezone(zone)).date() - timedelta(days=days)
+    return datetime_to_us(datetime(local.year, local.month, local.day, tzinfo=zone))
+
+
 def window_starts(now_us: int, zone: ZoneInfo) -> dict[str, int]:
-    """Each window's start: it holds the minute buckets starting in [start, now]."""
+    """Each window's start: it holds the buckets starting in [start, now]."""
     starts = {name: now_us - length for name, length in ROLLING_WINDOWS}
     starts[TODAY] = local_day_start_us(now_us, zone)
+    starts[WEEK] = local_days_ago_us(now_us, zone, WEEK_DAYS - 1)
     return starts
+
+
+def age_bands(offers: Iterable[int], now_us: int) -> tuple[int, ...]:
+    """Waiting contacts per age band (catalogue `AGE_BAND_EDGES_S`), youngest first."""
+    edges = [now_us - edge * US_PER_S for edge in AGE_BAND_EDGES_S]
+    bands = [0] * (len(edges) + 1)
+    for offered in offers:
+        # Older than an edge (offered at or before now - edge) is past it.
+        bands[sum(1 for edge in edges if offered <= edge)] += 1
+    return tuple(bands)
 
 
 def minutes_horizon_us(now_us: int) -> int:
@@ -132,6 +156,13 @@ def _add_into(total: list[int], part: Sequence[int]) -> None:
         total[MAX_WAIT_INDEX] = part[MAX_WAIT_INDEX]
 
 
+def _take_from(total: list[int], part: Sequence[int]) -> None:
+    """Subtract a part's sums; the largest wait stays (it is that of a span holding the
+    part's, and every window that holds the one holds the other)."""
+    for i in _SUMMED:
+        total[i] -= part[i]
+
+
 class GroupPart(msgspec.Struct, array_like=True, frozen=True, gc=False):
     """What one source knows of one (tenant, queue, channel): mergeable and clock-free.
 
@@ -147,6 +178,8 @@ class GroupPart(msgspec.Struct, array_like=True, frozen=True, gc=False):
     waiting: list[int]
     stale: int
     buckets: list[tuple[int, list[int]]]
+    # (agent, answered at) of the contacts answered and not yet ended: what agents work on.
+    serving: list[tuple[str, int]] = []
 
     @property
     def group(self) -> Group:
@@ -155,10 +188,11 @@ class GroupPart(msgspec.Struct, array_like=True, frozen=True, gc=False):
 
 @dataclass(frozen=True, slots=True)
 class Export:
-    """A board cut at a minutes horizon: `recent` parts (who waits, and the minute buckets
-    from the horizon on: the rolling windows) change all the time; `day` parts (today's
-    buckets before the horizon, summed per quarter-hour) only when the horizon moves or a late
-    event lands there, so they can travel apart, and far less often."""
+    """A board cut at a minutes horizon: `recent` parts (who waits and who serves, and the
+    minute buckets from the horizon on: the rolling windows) change all the time; `day` parts
+    (today's buckets before the horizon, summed per quarter-hour, and the six days before
+    today, one sum a day) only when the horizon moves or a late event lands there, so they
+    can travel apart, and far less often."""
 
     horizon_us: int
     recent: list[GroupPart]
@@ -227,21 +261,32 @@ class MinuteTotals:
             self._quarters[key] = cached
         return cached
 
-    def window(self, group: Group, first_us: int, last_us: int) -> list[int]:
-        """Merged counts of the group's buckets that start in [first_us, last_us]."""
+    def windows(
+        self, group: Group, firsts: Mapping[str, int], last_us: int
+    ) -> dict[str, list[int]]:
+        """Per window name, the merged counts of the group's buckets starting in
+        [first, last_us]: one pass over the buckets the group has (minutes, quarter-hour and
+        day sums), whole quarter-hours taken from their cached sums."""
+        starts = self.starts(group, min(firsts.values(), default=last_us), last_us + 1)
+        return {
+            name: self._sum(group, starts, bisect.bisect_left(starts, first), last_us)
+            for name, first in firsts.items()
+        }
+
+    def _sum(self, group: Group, starts: list[int], i: int, last_us: int) -> list[int]:
         totals = self.store.totals
         tenant, queue, channel = group
         total = zero_counts()
-        minute = _ceil_minute(first_us)
-        while minute <= last_us:
-            if minute % INTERVAL_US == 0 and minute + INTERVAL_US - MINUTE_US <= last_us:
-                _add_into(total, self.quarter(group, minute))
-                minute += INTERVAL_US
+        while i < len(starts):
+            start = starts[i]
+            if start % INTERVAL_US == 0 and start + INTERVAL_US - MINUTE_US <= last_us:
+                _add_into(total, self.quarter(group, start))
+                i = bisect.bisect_left(starts, start + INTERVAL_US, i)
                 continue
-            counts = totals.get(IntervalKey(tenant, queue, channel, minute))
+            counts = totals.get(IntervalKey(tenant, queue, channel, start))
             if counts is not None:
                 _add_into(total, counts)
-            minute += MINUTE_US
+            i += 1
         return total
 
     def drop_before(self, horizon_us: int) -> int:
@@ -278,10 +323,34 @@ class _Waiting:
 class LiveBoard:
     """Open segments and minute buckets of the segments one owner holds."""
 
-    __slots__ = ("_day", "_horizon_us", "_minutes", "_open", "_recent", "_touched", "_waiting")
+    __slots__ = (
+        "_day",
+        "_day_of",
+        "_days",
+        "_days_horizon_us",
+        "_horizon_us",
+        "_minutes",
+        "_open",
+        "_recent",
+        "_serving",
+        "_serving_of",
+        "_touched",
+        "_waiting",
+        "_zone_of",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, zone_of: ZoneLookup | None = None) -> None:
+        self._zone_of = zone_of or _utc
         self._minutes = MinuteTotals()
+        # One sum a local day (the 7-day window): keys at each day's start.
+        self._days = MinuteTotals()
+        self._days_horizon_us = -(2**63)
+        # (tenant, quarter-hour) -> its local day's start: every zone's midnight is on a UTC
+        # quarter-hour, so the day of an offer is that of its quarter-hour.
+        self._day_of: dict[tuple[str, int], int] = {}
+        # Answered, not yet ended: per group, segment -> (agent, answered at).
+        self._serving: dict[Group, dict[SegmentId, tuple[str, int]]] = {}
+        self._serving_of: dict[SegmentId, Group] = {}
         self._open: dict[SegmentId, tuple[int, str]] = {}
         self._waiting: dict[Group, _Waiting] = {}
         # Buckets before this were pruned; segments offered before it are not bucketed.
@@ -294,9 +363,14 @@ class LiveBoard:
         self._day: dict[Group, tuple[int, int, GroupPart | None]] = {}
 
     @classmethod
-    def from_segments(cls, segments: Iterable[Segment], queue_config: QueueLookup) -> LiveBoard:
+    def from_segments(
+        cls,
+        segments: Iterable[Segment],
+        queue_config: QueueLookup,
+        zone_of: ZoneLookup | None = None,
+    ) -> LiveBoard:
         """Rebuild a board from the segments its owner holds (after a restart)."""
-        board = cls()
+        board = cls(zone_of)
         board.update(segments, queue_config)
         return board
 
@@ -313,7 +387,7 @@ class LiveBoard:
 
     def update(self, segments: Iterable[Segment], queue_config: QueueLookup) -> None:
         """Apply segments as they are now (replace semantics); segments not offered are skipped."""
-        configs: dict[Group, Any] = {}
+        configs: dict[tuple[Group, int], Any] = {}
         minutes = self._minutes
         open_map = self._open
         waitings = self._waiting
@@ -331,14 +405,24 @@ class LiveBoard:
             if waiting is None:
                 waiting = waitings[group] = _Waiting(channel)
             minute = ts - ts % MINUTE_US
+            # The thresholds in force at the start of the segment's interval, as the interval
+            # counts it.
+            start = minute - minute % INTERVAL_US
+            config = configs.get((group, start))
+            if config is None:
+                config = configs[(group, start)] = queue_config(*group, start)
+            contribution = segment.contribution(config)
             if minute >= horizon:
-                config = configs.get(group)
-                if config is None:
-                    config = configs[group] = queue_config(*group)
                 key = IntervalKey(sid.tenant, sid.queue, channel, minute)
-                minutes.put(sid, key, segment.contribution(config))
+                minutes.put(sid, key, contribution)
             else:
                 minutes.discard(sid)
+            day = self._local_day(sid.tenant, ts)
+            if day >= self._days_horizon_us:
+                self._days.put(sid, IntervalKey(sid.tenant, sid.queue, channel, day), contribution)
+            else:
+                self._days.discard(sid)
+            self._serve(segment, group)
             held = open_map.get(sid)
             if segment.outcome is None and segment.transferred is None:
                 entry = (ts, channel)
@@ -354,6 +438,36 @@ class LiveBoard:
             elif held is not None:
                 del open_map[sid]
                 self._leave(sid, held[1])
+
+    def _local_day(self, tenant: str, ts_us: int) -> int:
+        quarter = ts_us - ts_us % INTERVAL_US
+        day = self._day_of.get((tenant, quarter))
+        if day is None:
+            day = self._day_of[(tenant, quarter)] = local_day_start_us(
+                quarter, self._zone_of(tenant)
+            )
+        return day
+
+    def _serve(self, segment: Segment, group: Group) -> None:
+        """Who answered the segment and has not ended it yet (an agent's current contact)."""
+        sid = segment.sid
+        outcome = segment.outcome
+        serving = (
+            isinstance(outcome, Answered) and segment.ended is None and segment.transferred is None
+        )
+        held_group = self._serving_of.get(sid)
+        if held_group is not None and (not serving or held_group != group):
+            del self._serving[held_group][sid]
+            del self._serving_of[sid]
+            self._touched.add(held_group)
+        if serving:
+            assert isinstance(outcome, Answered)
+            entry = (outcome.agent_id, outcome.ts_us)
+            by_sid = self._serving.setdefault(group, {})
+            if by_sid.get(sid) != entry:
+                by_sid[sid] = entry
+                self._serving_of[sid] = group
+                self._touched.add(group)
 
     def _leave(self, sid: SegmentId, channel: str) -> None:
         group = (sid.tenant, sid.queue, channel)
@@ -376,31 +490,45 @@ class LiveBoard:
         self._compact(waiting)
         return sorted(ts for ts, _ in waiting.heap)
 
-    def export(
-        self, now_us: int, zone_of: ZoneLookup = _utc, max_wait_us: int = DEFAULT_MAX_WAIT_US
-    ) -> Export:
+    def export(self, now_us: int, max_wait_us: int = DEFAULT_MAX_WAIT_US) -> Export:
         """This board as parts at `now_us`, good for any later `now` as well.
 
         A part is cut again only when something it holds changed (or, for a recent part,
         which contacts are stale); otherwise the part exported before is returned as it was
         (the same object: callers may skip or reuse its encoding).
         """
-        changed = self._minutes.refresh()
+        zone_of = self._zone_of
+        changed = self._minutes.refresh() | self._days.refresh()
         horizon = minutes_horizon_us(now_us)
         cutoff = now_us - max_wait_us
         recent_changed = set(self._touched)
         day_changed: set[Group] = set()
         self._touched = set()
+        days: dict[str, tuple[int, int]] = {}  # tenant -> (today's start, the week's)
+
+        def days_of(tenant: str) -> tuple[int, int]:
+            held = days.get(tenant)
+            if held is None:
+                zone = zone_of(tenant)
+                held = days[tenant] = (
+                    local_day_start_us(now_us, zone),
+                    local_days_ago_us(now_us, zone, WEEK_DAYS - 1),
+                )
+            return held
+
         for key in changed:
             group = (key.tenant, key.queue, key.channel)
-            (recent_changed if key.interval_start_us >= horizon else day_changed).add(group)
-        day_starts: dict[str, int] = {}
+            start = key.interval_start_us
+            if start >= horizon:
+                recent_changed.add(group)
+                # Yesterday's sum in the day part leaves out what the recent part holds.
+                if start < days_of(key.tenant)[0]:
+                    day_changed.add(group)
+            else:
+                day_changed.add(group)
         recent, day_parts = [], []
         for group, waiting in list(self._waiting.items()):
-            tenant = group[0]
-            day = day_starts.get(tenant)
-            if day is None:
-                day = day_starts[tenant] = local_day_start_us(now_us, zone_of(tenant))
+            day, week = days_of(group[0])
             held = self._recent.get(group)
             # Stale then is stale now for any later cutoff that no listed offer crosses.
             if not (
@@ -416,7 +544,7 @@ class LiveBoard:
                 recent.append(held[2])
             kept = self._day.get(group)
             if kept is None or group in day_changed or kept[:2] != (horizon, day):
-                kept = self._day[group] = (horizon, day, self._cut_day(group, horizon, day))
+                kept = self._day[group] = (horizon, day, self._cut_day(group, horizon, day, week))
             if kept[2] is not None:
                 day_parts.append(kept[2])
         return Export(horizon, recent, day_parts)
@@ -433,15 +561,29 @@ class LiveBoard:
             counts = self._minutes.bucket(group, minute)
             if counts is not None and tuple(counts) != _ZERO:
                 buckets.append((minute, list(counts)))
-        if not (offers or buckets):
+        serving = sorted(self._serving.get(group, {}).values())
+        if not (offers or buckets or serving):
             return None
-        return GroupPart(*group, offers[fresh:], fresh, buckets)
+        return GroupPart(*group, offers[fresh:], fresh, buckets, serving)
 
-    def _cut_day(self, group: Group, horizon: int, day: int) -> GroupPart | None:
-        """Today's buckets before the horizon: summed per quarter-hour, but for those before
-        the day's first quarter-hour boundary (a day that does not start on one)."""
+    def _cut_day(self, group: Group, horizon: int, day: int, week: int) -> GroupPart | None:
+        """The six days before today, one sum each, then today's buckets before the horizon:
+        summed per quarter-hour, but for those before the day's first quarter-hour boundary (a
+        day that does not start on one)."""
         minutes_store = self._minutes
         buckets = []
+        for start in self._days.starts(group, week, day):
+            counts = self._days.bucket(group, start)
+            if counts is None:
+                continue
+            counts = list(counts)
+            # The last hour of yesterday may be in the recent part's minute buckets too: the
+            # day's sum leaves them out, so that every bucket of a merged board counts once.
+            end = min(day, local_day_start_us(start + _DAY_AND_MORE_US, self._zone_of(group[0])))
+            for minute in minutes_store.starts(group, max(start, horizon), end):
+                _take_from(counts, minutes_store.bucket(group, minute) or _ZERO)
+            if tuple(counts) != _ZERO:
+                buckets.append((start, counts))
         first_quarter = _ceil_quarter(day)
         quarters: list[int] = []
         for minute in minutes_store.starts(group, _ceil_minute(day), horizon):
@@ -465,6 +607,7 @@ class LiveBoard:
         whatever their age: they are still waiting (or, past the stale limit, stale).
         """
         horizon = now_us - _LONGEST_DAY_US
+        days_horizon = now_us - (WEEK_DAYS + 1) * 24 * 3600 * US_PER_S
         if zone_of is not None:
             tenants = {tenant for tenant, _, _ in self._waiting}
             horizon = min(
@@ -472,12 +615,21 @@ class LiveBoard:
                 default=now_us,
             )
             horizon = min(horizon, now_us - _LONGEST_ROLLING_US)
+            days_horizon = min(
+                (local_days_ago_us(now_us, zone_of(t), WEEK_DAYS - 1) for t in tenants),
+                default=now_us,
+            )
         if horizon <= self._horizon_us:
             return 0
         self._horizon_us = horizon
         dropped = self._minutes.drop_before(horizon)
-        bucketed = self._minutes.groups()
-        for group in [g for g, w in self._waiting.items() if not w.count and g not in bucketed]:
+        if days_horizon > self._days_horizon_us:
+            self._days_horizon_us = days_horizon
+            self._days.drop_before(days_horizon)
+            for key in [k for k in self._day_of if k[1] < days_horizon - INTERVAL_US]:
+                del self._day_of[key]
+        kept = self._minutes.groups() | self._days.groups() | set(self._serving)
+        for group in [g for g, w in self._waiting.items() if not w.count and g not in kept]:
             del self._waiting[group]
             self._recent.pop(group, None)
             self._day.pop(group, None)
@@ -504,6 +656,10 @@ class GroupPartial:
     oldest_offer_us: int | None
     stale: int
     windows: dict[str, list[int]]
+    bands: tuple[int, ...]
+    fcr: dict[str, tuple[int, int]]
+    # Per rolling window: the waits so far of the contacts waiting now that it holds.
+    waiting_sum_us: dict[str, int] = field(default_factory=dict)
 
     def merge(self, other: GroupPartial) -> GroupPartial:
         oldest = [t for t in (self.oldest_offer_us, other.oldest_offer_us) if t is not None]
@@ -517,7 +673,23 @@ class GroupPartial:
             min(oldest, default=None),
             self.stale + other.stale,
             windows,
+            tuple(a + b for a, b in zip(self.bands, other.bands, strict=True)),
+            _add_fcr(self.fcr, other.fcr),
+            {
+                name: self.waiting_sum_us.get(name, 0) + other.waiting_sum_us.get(name, 0)
+                for name in {*self.waiting_sum_us, *other.waiting_sum_us}
+            },
         )
+
+
+def _add_fcr(
+    a: dict[str, tuple[int, int]], b: dict[str, tuple[int, int]]
+) -> dict[str, tuple[int, int]]:
+    out = dict(a)
+    for name, (num, den) in b.items():
+        held = out.get(name, (0, 0))
+        out[name] = (held[0] + num, held[1] + den)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -543,6 +715,24 @@ class QueueFigures:
     windows: dict[str, WindowFigures]
     # Waiting longer than the stale limit: not in `in_queue` nor in the longest wait.
     stale: int = 0
+    # Waiting contacts per age band (catalogue `AGE_BAND_EDGES_S`), youngest first.
+    age_bands: tuple[int, ...] = ()
+    # Live FCR (catalogue `FCR_LIVE`): name -> (numerator, denominator).
+    fcr: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # The queue's agents' time per state (microseconds, AGENT_STATES order) per window
+    # (`AGENT_WINDOWS`); on queue tiles only, since agents list queues, not channels.
+    agent_time: dict[str, Seconds] = field(default_factory=dict)
+    # Per rolling window: the waits so far of the contacts waiting now that the window holds
+    # (with the answered and abandoned waits, the exposure of live staffing's patience).
+    waiting_sum_us: dict[str, int] = field(default_factory=dict)
+
+    def fcr_rate(self, name: str) -> float | None:
+        num, den = self.fcr.get(name, (0, 0))
+        return num / den if den else None
+
+    def occupancy(self, window: str) -> float | None:
+        time = self.agent_time.get(window)
+        return None if time is None else occupancy(time)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values, times as RFC 3339 UTC."""
@@ -556,30 +746,71 @@ class QueueFigures:
             "oldest_offer": None
             if self.oldest_offer_us is None
             else format_utc(self.oldest_offer_us),
+            "age_bands": list(self.age_bands),
             "agents": dict(self.agents),
             "windows": {
                 name: {"start": format_utc(window.start_us), **window.kpis}
                 for name, window in self.windows.items()
             },
+            "fcr": {
+                live.name: self.fcr_rate(live.name) for live in FCR_LIVE if live.name in self.fcr
+            },
+            "occupancy": {window: self.occupancy(window) for window in self.agent_time},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AgentFigures:
+    """One agent of the wallboard's agent panel."""
+
+    tenant: str
+    agent_id: str
+    team: str | None
+    state: str
+    since_us: int
+    in_state_s: float  # now minus since, never negative
+    reason: str | None
+    queues: tuple[str, ...]
+    capacity: int | None
+    # The contact the agent answered last and has not ended: its queue and channel.
+    serving_queue: str | None
+    serving_channel: str | None
+    occupancy: dict[str, float | None]  # per AGENT_WINDOWS
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "tenant": self.tenant,
+            "agent_id": self.agent_id,
+            "team": self.team,
+            "state": self.state,
+            "since": format_utc(self.since_us),
+            "in_state_s": self.in_state_s,
+            "reason": self.reason,
+            "queues": list(self.queues),
+            "capacity": self.capacity,
+            "serving_queue": self.serving_queue,
+            "serving_channel": self.serving_channel,
+            "occupancy": dict(self.occupancy),
         }
 
 
 class MergedBoard:
-    """The latest parts and agents of every source, merged: the figures of the whole."""
+    """The latest parts, agents and FCR of every source, merged: the figures of the whole."""
 
-    __slots__ = ("_agents", "_minutes", "_parts")
+    __slots__ = ("_agents", "_fcr", "_minutes", "_parts")
 
     def __init__(self) -> None:
         self._minutes = MinuteTotals()
         self._parts: dict[str, dict[Group, GroupPart]] = {}
-        self._agents: dict[str, Sequence[AgentState]] = {}
+        self._agents: dict[str, Sequence[AgentPart]] = {}
+        self._fcr: dict[str, Sequence[FcrPart]] = {}
 
     @property
     def sources(self) -> list[str]:
         return list(self._parts)
 
     def replace(
-        self, source: str, parts: Iterable[GroupPart], agents: Sequence[AgentState] = ()
+        self, source: str, parts: Iterable[GroupPart], agents: Sequence[AgentPart] = ()
     ) -> None:
         """Make `parts` and `agents` the whole of what `source` says (replace semantics)."""
         old = self._parts.get(source, {})
@@ -597,14 +828,19 @@ class MergedBoard:
         self._parts[source] = new
         self._agents[source] = agents
 
+    def replace_fcr(self, source: str, parts: Sequence[FcrPart]) -> None:
+        """Make `parts` the whole of a customer owner's live FCR."""
+        self._fcr[source] = parts
+
     def drop(self, source: str) -> None:
         self.replace(source, ())
         del self._parts[source]
         del self._agents[source]
+        self._fcr.pop(source, None)
 
-    def agents(self) -> Iterable[AgentState]:
-        for states in self._agents.values():
-            yield from states
+    def agents(self) -> Iterable[AgentPart]:
+        for parts in self._agents.values():
+            yield from parts
 
     def figures(
         self,
@@ -615,47 +851,110 @@ class MergedBoard:
     ) -> list[QueueFigures]:
         """One tile per (tenant, queue), and per channel if asked, at `now_us`.
 
-        Queues come from the parts and from the queues agents list. `now_us` is the caller's
-        clock: the stream passes its event-time watermark (see docs/live.md).
+        Queues come from the parts, the FCR and the queues agents list. `now_us` is the
+        caller's clock: the stream passes its event-time watermark (see docs/live.md).
         """
         self._minutes.refresh()
-        agent_counts = agents_by_queue(self.agents())
+        agents = list(self.agents())
+        agent_counts = agents_by_queue(agents)
         groups: dict[Group, list[GroupPart]] = {}
         for held in self._parts.values():
             for group, part in held.items():
                 groups.setdefault(group, []).append(part)
-        tenants = {group[0] for group in groups} | {tenant for tenant, _ in agent_counts}
+        fcr_parts: dict[Group, list[FcrPart]] = {}
+        for fcr_held in self._fcr.values():
+            for fcr_part in fcr_held:
+                fcr_parts.setdefault(fcr_part.group, []).append(fcr_part)
+        tenants = {g[0] for g in (*groups, *fcr_parts)} | {t for t, _ in agent_counts}
         starts = {tenant: window_starts(now_us, zone_of(tenant)) for tenant in tenants}
         cutoff = now_us - max_wait_us
         by_channel: dict[Group, GroupPartial] = {}
-        for group, group_parts in groups.items():
+        for group in {*groups, *fcr_parts}:
+            group_parts = groups.get(group, [])
             tenant_starts = starts[group[0]]
-            windows = {
-                name: self._minutes.window(group, tenant_starts[name], now_us)
-                for name in WINDOW_NAMES
-            }
-            in_queue, oldest, stale = _waiting(group_parts, cutoff)
-            # Shown while it has a contact waiting or offered in a window: what a group holds
-            # decides, not whether one of its segments once passed through it.
-            if in_queue or stale or any(counts[OFFERED] for counts in windows.values()):
-                by_channel[group] = GroupPartial(in_queue, oldest, stale, windows)
+            windows = self._minutes.windows(
+                group, {name: tenant_starts[name] for name in WINDOW_NAMES}, now_us
+            )
+            in_queue, oldest, stale, offers = _waiting(group_parts, cutoff)
+            fcr = live_fcr(fcr_parts.get(group, []), tenant_starts[TODAY])
+            # Shown while it has a contact waiting or offered in a window, or FCR to show:
+            # what a group holds decides, not whether a segment once passed through it.
+            if (
+                in_queue
+                or stale
+                or any(c[OFFERED] for c in windows.values())
+                or any(den for _, den in fcr.values())
+            ):
+                bands = age_bands(offers, now_us)
+                waited = waiting_sums(offers, tenant_starts, now_us)
+                by_channel[group] = GroupPartial(
+                    in_queue, oldest, stale, windows, bands, fcr, waited
+                )
         by_queue: dict[tuple[str, str], GroupPartial] = {}
         for (tenant, queue, _), partial in by_channel.items():
             merged = by_queue.get((tenant, queue))
             by_queue[(tenant, queue)] = partial if merged is None else merged.merge(partial)
-        empty = GroupPartial(0, None, 0, {name: zero_counts() for name in WINDOW_NAMES})
+        empty = GroupPartial(
+            0, None, 0, {name: zero_counts() for name in WINDOW_NAMES}, age_bands((), 0), {}
+        )
         for tenant_queue in agent_counts:
             by_queue.setdefault(tenant_queue, empty)
+        agent_time = _queue_agent_time(agents, now_us, starts)
 
         out = []
         for (tenant, queue), partial in by_queue.items():
             counts = agent_counts.get((tenant, queue), Counter())
             agents_row = {state: counts[state] for state in AGENT_STATES}
-            out.append(_figures(tenant, queue, None, partial, starts[tenant], agents_row, now_us))
+            time = agent_time.get((tenant, queue), {})
+            out.append(
+                _figures(tenant, queue, None, partial, starts[tenant], agents_row, now_us, time)
+            )
         if per_channel:
             for (tenant, queue, channel), partial in by_channel.items():
                 out.append(_figures(tenant, queue, channel, partial, starts[tenant], {}, now_us))
         out.sort(key=lambda f: (f.tenant, f.queue, f.channel is not None, f.channel or ""))
+        return out
+
+    def agent_rows(self, now_us: int, zone_of: ZoneLookup = _utc) -> list[AgentFigures]:
+        """Every agent, for the agent panel: state, time in it, reason, what it serves now,
+        occupancy over the last 15 minutes and today."""
+        serving: dict[tuple[str, str], tuple[int, str, str]] = {}
+        for held in self._parts.values():
+            for (tenant, queue, channel), group_part in held.items():
+                for agent_id, answered in group_part.serving:
+                    current = serving.get((tenant, agent_id))
+                    if current is None or answered > current[0]:
+                        serving[(tenant, agent_id)] = (answered, queue, channel)
+        starts: dict[str, dict[str, int]] = {}
+        out = []
+        for part in self.agents():
+            tenant_starts = starts.get(part.tenant)
+            if tenant_starts is None:
+                tenant_starts = starts[part.tenant] = window_starts(now_us, zone_of(part.tenant))
+            occupancy_ = {
+                window: occupancy(
+                    part.seconds(tenant_starts[window], now_us).get("", zero_seconds())
+                )
+                for window in AGENT_WINDOWS
+            }
+            current = serving.get((part.tenant, part.agent_id))
+            out.append(
+                AgentFigures(
+                    tenant=part.tenant,
+                    agent_id=part.agent_id,
+                    team=part.team,
+                    state=part.state,
+                    since_us=part.since_us,
+                    in_state_s=max(0, now_us - part.since_us) / US_PER_S,
+                    reason=part.reason,
+                    queues=tuple(part.queues or ()),
+                    capacity=part.capacity,
+                    serving_queue=None if current is None else current[1],
+                    serving_channel=None if current is None else current[2],
+                    occupancy=occupancy_,
+                )
+            )
+        out.sort(key=lambda a: (a.tenant, a.team or "", a.agent_id))
         return out
 
     def day_series(
@@ -689,39 +988,101 @@ class MergedBoard:
         return {key: sorted(series.items()) for key, series in out.items() if series}
 
 
-def _waiting(parts: Iterable[GroupPart], cutoff: int) -> tuple[int, int | None, int]:
-    """(waiting, oldest waiting offer, stale) over the parts of one group at a stale cutoff."""
-    in_queue = stale = 0
-    oldest: int | None = None
+def _waiting(parts: Iterable[GroupPart], cutoff: int) -> tuple[int, int | None, int, list[int]]:
+    """(waiting, oldest waiting offer, stale, the waiting offers) over the parts of one group
+    at a stale cutoff."""
+    stale = 0
+    offers: list[int] = []
     for part in parts:
-        offers = part.waiting
-        fresh = bisect.bisect_left(offers, cutoff)
+        fresh = bisect.bisect_left(part.waiting, cutoff)
         stale += part.stale + fresh
-        in_queue += len(offers) - fresh
-        if fresh < len(offers) and (oldest is None or offers[fresh] < oldest):
-            oldest = offers[fresh]
-    return in_queue, oldest, stale
+        offers.extend(part.waiting[fresh:])
+    return len(offers), min(offers, default=None), stale, offers
 
 
-def agents_by_queue(states: Iterable[AgentState]) -> dict[tuple[str, str], Counter[str]]:
+def waiting_sums(offers: Iterable[int], starts: Mapping[str, int], now_us: int) -> dict[str, int]:
+    """Per rolling window: the waits so far (`now` minus the offer, never negative) of the
+    waiting contacts offered in it, i.e. in its minute buckets (docs/live.md)."""
+    firsts = {name: _ceil_minute(starts[name]) for name, _ in ROLLING_WINDOWS}
+    sums = dict.fromkeys(firsts, 0)
+    for offered in offers:
+        wait = max(0, now_us - offered)
+        for name, first in firsts.items():
+            if offered >= first:
+                sums[name] += wait
+    return sums
+
+
+def live_fcr(parts: Iterable[FcrPart], today_us: int) -> dict[str, tuple[int, int]]:
+    """The catalogue's live FCR figures of one group: name -> (numerator, denominator)."""
+    out: dict[str, tuple[int, int]] = {}
+    for live in FCR_LIVE:
+        num = den = 0
+        if live.days:
+            first = today_us - (live.days - 1) * 24 * 3600 * US_PER_S
+            for part in parts:
+                for day, eligible, resolved in part.closed:
+                    # Day starts are local midnights; a DST day may be an hour off the sum.
+                    if day >= first - 3600 * US_PER_S:
+                        num, den = num + resolved, den + eligible
+        else:
+            for part in parts:
+                for day, handled, _, not_resolved in part.today:
+                    if day == today_us:
+                        num, den = num + handled - not_resolved, den + handled
+        if den:
+            out[live.name] = (num, den)
+    return out
+
+
+def _queue_agent_time(
+    agents: Iterable[AgentPart], now_us: int, starts: Mapping[str, Mapping[str, int]]
+) -> dict[tuple[str, str], dict[str, Seconds]]:
+    """Per (tenant, queue) and agent window: the time the queue's agents spent per state,
+    each agent's time in a state counted for every queue it listed then."""
+    out: dict[tuple[str, str], dict[str, Seconds]] = {}
+    for part in agents:
+        tenant_starts = starts.get(part.tenant)
+        if tenant_starts is None:
+            continue
+        for window in AGENT_WINDOWS:
+            for queue, seconds in part.seconds(tenant_starts[window], now_us).items():
+                if not queue:
+                    continue
+                held = out.setdefault((part.tenant, queue), {}).setdefault(window, zero_seconds())
+                for i, value in enumerate(seconds):
+                    held[i] += value
+    return out
+
+
+def agents_by_queue(agents: Iterable[AgentPart]) -> dict[tuple[str, str], Counter[str]]:
     """Agents per state for every (tenant, queue) their latest state lists, in one pass.
 
     The same figure as `AgentBoard.counts(tenant, queue)`, without a pass per queue.
     """
     out: dict[tuple[str, str], Counter[str]] = {}
-    for event in states:
-        for queue in set(event.queues or ()):
-            counter = out.get((event.tenant, queue))
+    for agent in agents:
+        for queue in set(agent.queues or ()):
+            counter = out.get((agent.tenant, queue))
             if counter is None:
-                counter = out[(event.tenant, queue)] = Counter()
-            counter[event.state] += 1
+                counter = out[(agent.tenant, queue)] = Counter()
+            counter[agent.state] += 1
     return out
 
 
-def agent_states(boards: Iterable[AgentBoard]) -> list[AgentState]:
-    """Every agent's latest state per tenant, over boards."""
-    return [event for board in boards for by_tenant in board.latest.values() for event in
-            by_tenant.values()]  # fmt: skip
+def agent_parts(
+    boards: Iterable[AgentBoard], now_us: int, zone_of: ZoneLookup = _utc
+) -> list[AgentPart]:
+    """Every agent of the boards as a part at `now_us`."""
+    days: dict[str, int] = {}
+
+    def day_start(tenant: str) -> int:
+        day = days.get(tenant)
+        if day is None:
+            day = days[tenant] = local_day_start_us(now_us, zone_of(tenant))
+        return day
+
+    return [part for board in boards for part in board.export(now_us, day_start)]
 
 
 def snapshot_many(
@@ -731,15 +1092,17 @@ def snapshot_many(
     agents: Iterable[AgentBoard] = (),
     per_channel: bool = False,
     max_wait_us: int = DEFAULT_MAX_WAIT_US,
+    fcr: Iterable[FcrPart] = (),
 ) -> list[QueueFigures]:
     """One tile per (tenant, queue) over partial boards, and per channel if asked: the boards'
-    parts merged, exactly as a reader of many sources merges them."""
+    parts merged, exactly as a reader of many sources merges them, with the live FCR given."""
     merged = MergedBoard()
     for i, board in enumerate(boards):
-        cut = board.export(now_us, zone_of, max_wait_us)
+        cut = board.export(now_us, max_wait_us)
         merged.replace(str(i), cut.recent)
         merged.replace(f"{i}/day", cut.day)
-    merged.replace("agents", (), agent_states(agents))
+    merged.replace("agents", (), agent_parts(agents, now_us, zone_of))
+    merged.replace_fcr("fcr", list(fcr))
     return merged.figures(now_us, zone_of, per_channel, max_wait_us)
 
 
@@ -751,6 +1114,7 @@ def _figures(
     starts: Mapping[str, int],
     agents: dict[str, int],
     now_us: int,
+    agent_time: dict[str, Seconds] | None = None,
 ) -> QueueFigures:
     oldest = part.oldest_offer_us
     windows = {}
@@ -772,4 +1136,8 @@ def _figures(
         agents=agents,
         windows=windows,
         stale=part.stale,
+        age_bands=part.bands,
+        fcr=dict(part.fcr),
+        agent_time=dict(agent_time or {}),
+        waiting_sum_us=dict(part.waiting_sum_us),
     )

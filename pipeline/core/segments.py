@@ -213,7 +213,8 @@ class Segment:
         A tuple in `COUNT_FIELDS` order (a test checks it field by field): an interval store
         keeps one per segment, and a tuple is smaller than a list and quicker to build.
         """
-        answered = abandoned = short_abandoned = within_sl = wait_sum = 0
+        answered = abandoned = short_abandoned = within_sl = wait_sum = abandon_wait = 0
+        abandoned_within = 0
         max_wait = NO_WAIT
         outcome = self.outcome
         if outcome is not None:
@@ -224,10 +225,13 @@ class Segment:
                 answered = 1
                 wait_sum = wait
                 within_sl = wait <= config.sl_threshold_us
-            elif wait >= config.short_abandon_us:
-                abandoned = 1
             else:
-                short_abandoned = 1
+                abandon_wait = wait
+                abandoned_within = wait <= config.sl_threshold_us
+                if wait >= config.short_abandon_us:
+                    abandoned = 1
+                else:
+                    short_abandoned = 1
         handled = handle_sum = 0
         ended = self.ended
         if ended is not None:
@@ -253,6 +257,8 @@ class Segment:
             self.nps_responses,
             self.nps_promoters,
             self.nps_detractors,
+            abandon_wait,
+            abandoned_within,
         )
 
     def resolved_flag(self) -> bool:

@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline.config import load_settings
     from pipeline.core.clock import parse_rfc3339
     from pipeline.kafka.connection import BrokerConnection
-    from pipeline.kafka.producer import DEFAULT_MAX_BATCH_BYTES, produce_lines
+    from pipeline.kafka.producer import DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_BYTES, produce_lines
     from pipeline.simulator import simulate_timed
 
     parser = argparse.ArgumentParser(prog="python -m pipeline.demo.feed", description=__doc__)
@@ -87,6 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from", dest="from_ts", help="send events before this at once")
     parser.add_argument("--until", help="stop feeding after this simulated time")
     parser.add_argument("--events-file", help="also write every event sent here (JSONL)")
+    parser.add_argument(
+        "--single",
+        action="store_true",
+        help="one event per message to the input topic, as platforms send (ccpipe ingest "
+        "batches them)",
+    )
     args = parser.parse_args(argv)
 
     stopping = False
@@ -118,7 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     out = open(args.events_file, "wb") if args.events_file else None  # noqa: SIM115
     started = time.monotonic()
     try:
-        counts = produce_lines(_tee(lines, out), producer, settings.events_topic)
+        topic, batch = (
+            (settings.ingest_topic, 1)
+            if args.single
+            else (settings.events_topic, DEFAULT_BATCH_SIZE)
+        )
+        counts = produce_lines(_tee(lines, out), producer, topic, batch_size=batch)
     finally:
         producer.close(timeout=10)
         if out is not None:

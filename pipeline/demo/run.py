@@ -1,13 +1,16 @@
-"""The demo from start to stop: broker, topics, worker, sink, feed; then progress; then drain.
+"""The demo from start to stop: broker, topics, worker, ingest, sink, feed; then progress;
+then drain.
 
     start  broker (tansu on a free port, or --broker) -> topics with their partitions
            -> worker (the production Faust agents, serving /metrics and /wallboard)
+           -> ingest (single events from the input topic to batches on the events topic,
+              the route a platform's events take, docs/ingest.md)
            -> sink (the store's one owner; serves read-only SQL to `ccpipe sql`)
-           -> feed (the simulator, paced)
+           -> feed (the simulator, paced, one event per message to the input topic)
     run    print where to look, then a progress line; stop on Ctrl-C, SIGTERM or a child
            that fails
-    stop   feed first; wait until the worker's and the sink's consumer groups have committed
-           everything (a second Ctrl-C skips that); then sink, worker, broker
+    stop   feed first; wait until the ingest's, the worker's and the sink's consumer groups
+           have committed everything (a second Ctrl-C skips that); then the rest, broker last
 
 The children read their settings the way every ccpipe command does: the user's file
 (`CCPIPE_CONFIG`) under `CCPIPE_*` variables, which the demo sets for what it decides (the
@@ -150,6 +153,15 @@ class Demo:
             )
         children.start(
             ChildProcess(
+                "ingest",
+                [python, "-m", "pipeline.cli", "ingest", "--metrics-port", "0"],
+                run_dir / "ingest.log",
+                env={**env, **FAUST_ENV},
+                stop_deadline_s=WORKER_STOP_S,
+            )
+        )
+        children.start(
+            ChildProcess(
                 "sink",
                 [python, "-m", "pipeline.cli", "sink", "--metrics-port", "0"],
                 run_dir / "sink.log",
@@ -192,6 +204,7 @@ class Demo:
         from kafka import KafkaAdminClient
         from kafka.errors import KafkaError
 
+        from pipeline.ingest.topics import ingest_topics
         from pipeline.kafka.admin import TopicError, ensure_topics, pipeline_topics
 
         try:
@@ -201,7 +214,8 @@ class Demo:
         try:
             # Before any worker or sink asks for their metadata: tansu would create them
             # with one partition (docs/demo.md).
-            outcomes = ensure_topics(admin, pipeline_topics(self.settings))
+            specs = pipeline_topics(self.settings) + ingest_topics(self.settings)
+            outcomes = ensure_topics(admin, specs)
         except (KafkaError, TopicError) as exc:
             raise StartError(f"cannot create the topics: {exc}") from None
         finally:
@@ -248,6 +262,7 @@ class Demo:
             o.start,
             "--from",
             format_utc(from_us),
+            "--single",
         ]
         if o.until:
             argv += ["--until", o.until]
@@ -325,13 +340,15 @@ class Demo:
                 self.say(f"the feed ended with exit code {feed.returncode}")
         names = {c.name for c in children}
         workers = [worker_name(n, self.options.workers) for n in range(1, self.options.workers + 1)]
-        if code == 0 and {*workers, "sink"} <= names and not signals.urgent.is_set():
+        if code == 0 and {"ingest", *workers, "sink"} <= names and not signals.urgent.is_set():
             s = self.settings
+            # Ingest first: once it has committed its input, everything it made is in.
             groups: Mapping[str, list[str]] = {
+                s.ingest_group: [s.ingest_topic],
                 s.app_id: list(source_topic_names(s)),
                 sink_group(s): [s.events_topic, s.segments_topic, s.intervals_topic],
             }
-            self.say("waiting for the worker and the sink to catch up (Ctrl-C again: skip)")
+            self.say("waiting for ingest, the worker and the sink to catch up (Ctrl-C again: skip)")
             started = time.monotonic()
             caught_up = wait_caught_up(
                 self._kafka_kwargs(),
@@ -344,7 +361,7 @@ class Demo:
                 self.say(f"everything sent is in the store ({took:.1f} s)")
             else:
                 self.say("stopping before the store has caught up: the latest rows may miss")
-        for name in ("sink", *workers):
+        for name in ("ingest", "sink", *workers):
             if name in names:
                 children.stop(name)
         children.stop_all()

@@ -28,10 +28,14 @@ from dataclasses import dataclass
 
 import msgspec
 
-from pipeline.core.events import AgentState
+from pipeline.core.agents import AgentPart
+from pipeline.core.fcr import FcrPart
+from pipeline.core.intervals import N_COUNTS
 from pipeline.core.live import GroupPart
 
-FORMAT = 1
+# 2: count vectors of COUNT_FIELDS with `abandoned_within_sl` (format 1 had one count less,
+# which this reader would mis-merge).
+FORMAT = 2
 DAY = "/day"
 
 
@@ -43,22 +47,36 @@ class _Message(msgspec.Struct, array_like=True):
     published_ms: int
     horizon_us: int
     groups: list[msgspec.Raw]
-    agents: list[AgentState]
+    agents: list[AgentPart]
+    fcr: list[FcrPart]
 
 
 class BadPublication(ValueError):
     """A message on the live topic that is not a publication this version can read."""
 
 
+def _checked(part: GroupPart) -> GroupPart:
+    """A part whose count vectors another ccpipe version wrote (a count field added or
+    removed) is refused, not merged: the live topic outlives an upgrade."""
+    for _, counts in part.buckets:
+        if len(counts) != N_COUNTS:
+            raise BadPublication(
+                f"counts of {len(counts)} fields, this reader reads {N_COUNTS} "
+                "(written by another ccpipe version)"
+            )
+    return part
+
+
 @dataclass(frozen=True, slots=True)
 class Publication:
-    source: str  # `seg:<partition>` (the recent part) or `seg:<partition>/day`
+    source: str  # `seg:<partition>` (recent part), `seg:<partition>/day`, or `fcr:<partition>`
     version: int
     watermark_us: int
     published_ms: int
     horizon_us: int
     parts: Sequence[GroupPart]
-    agents: Sequence[AgentState] = ()
+    agents: Sequence[AgentPart] = ()
+    fcr: Sequence[FcrPart] = ()
 
     @property
     def partition_source(self) -> str:
@@ -69,14 +87,63 @@ class Publication:
     def is_day(self) -> bool:
         return self.source.endswith(DAY)
 
+    @property
+    def is_fcr(self) -> bool:
+        return self.source.startswith(FCR)
+
+
+SEGMENTS, FCR = "seg:", "fcr:"
+
 
 def source_key(partition: int) -> str:
     """The key of the recent part of a partition of the events topic."""
-    return f"seg:{partition}"
+    return f"{SEGMENTS}{partition}"
 
 
 def day_key(partition: int) -> str:
     return source_key(partition) + DAY
+
+
+def fcr_key(partition: int) -> str:
+    """The key of the live FCR of a partition of the customer owners' topic."""
+    return f"{FCR}{partition}"
+
+
+class Publisher:
+    """A stage's side of the live topic: which partitions changed since their last
+    publication, the version (source offset) each partition's state includes, and the
+    encoders that keep unchanged groups' bytes."""
+
+    def __init__(self) -> None:
+        self.versions: dict[int, int] = {}
+        self.changed: set[int] = set()
+        self._encoders: dict[str, Encoder] = {}
+        self.publications = 0
+        self.bytes = 0
+
+    def includes(self, partition: int, offset: int) -> None:
+        """The partition's state includes every message up to `offset`: its version (never
+        lowered: a replay after a restart re-does what the state already holds)."""
+        self.versions[partition] = max(self.versions.get(partition, -1), offset)
+
+    def version(self, partition: int) -> int:
+        return self.versions.get(partition, -1)
+
+    def encode(self, publication: Publication) -> tuple[bytes, bytes]:
+        """(key, value) of a publication."""
+        encoder = self._encoders.get(publication.source)
+        if encoder is None:
+            encoder = self._encoders[publication.source] = Encoder()
+        value = encoder.encode(publication)
+        self.publications += 1
+        self.bytes += len(value)
+        return publication.source.encode(), value
+
+    def forget(self, partition: int, *keys: str) -> None:
+        self.versions.pop(partition, None)
+        self.changed.discard(partition)
+        for key in keys:
+            self._encoders.pop(key, None)
 
 
 class Encoder:
@@ -107,6 +174,7 @@ class Encoder:
                 publication.horizon_us,
                 raws,
                 list(publication.agents),
+                list(publication.fcr),
             )
         )
 
@@ -135,7 +203,9 @@ class Decoder:
             for raw in message.groups:
                 blob = bytes(raw)
                 part = held.get(blob)
-                parts[blob] = part if part is not None else self._part.decode(blob)
+                parts[blob] = part if part is not None else _checked(self._part.decode(blob))
+        except BadPublication:
+            raise
         except (msgspec.DecodeError, ValueError) as exc:
             raise BadPublication(f"a damaged publication ({exc})") from None
         self._parts[message.source] = parts
@@ -147,4 +217,5 @@ class Decoder:
             message.horizon_us,
             list(parts.values()),
             message.agents,
+            message.fcr,
         )

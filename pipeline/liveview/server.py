@@ -15,6 +15,7 @@ from pipeline.core.clock import US_PER_S
 from pipeline.liveview.metrics import LiveViewCollector
 from pipeline.liveview.reader import follow
 from pipeline.liveview.view import CentreView
+from pipeline.wallboard.board import live_staffing
 from pipeline.wallboard.pages import WallboardPages
 
 
@@ -28,9 +29,16 @@ def centre_view(settings: Settings) -> CentreView:
     )
 
 
-def application(view: CentreView, pages: WallboardPages) -> web.Application:
+def view_collector(view: CentreView, settings: Settings) -> LiveViewCollector:
+    """The view's metrics, live staffing advice included, as the settings define them."""
+    return LiveViewCollector(view, live_staffing(settings.targets, settings.queue))
+
+
+def application(
+    view: CentreView, pages: WallboardPages, collector: LiveViewCollector | None = None
+) -> web.Application:
     registry = CollectorRegistry()
-    registry.register(LiveViewCollector(view))
+    registry.register(collector or LiveViewCollector(view))
 
     async def metrics(request: web.Request) -> web.StreamResponse:
         body = generate_latest(registry)
@@ -50,12 +58,20 @@ def application(view: CentreView, pages: WallboardPages) -> web.Application:
 async def serve(settings: Settings, announce: Callable[[str], None] = print) -> None:
     """Serve until SIGINT or SIGTERM."""
     view = centre_view(settings)
-    pages = WallboardPages(view, settings.targets)
+    pages = WallboardPages(
+        view,
+        settings.targets,
+        settings.queue,
+        settings.tenant_timezone,
+        settings.headline_service_level,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    runner = web.AppRunner(application(view, pages), access_log=None)
+    runner = web.AppRunner(
+        application(view, pages, view_collector(view, settings)), access_log=None
+    )
     await runner.setup()
     site = web.TCPSite(runner, settings.web_host, settings.wallboard_port)
     await site.start()

@@ -25,13 +25,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.core.clock import ZoneLookup
 from pipeline.core.live import (
     DEFAULT_MAX_WAIT_US,
+    AgentFigures,
     MergedBoard,
     QueueFigures,
-    ZoneLookup,
 )
-from pipeline.liveview.publication import BadPublication, Decoder, Publication, source_key
+from pipeline.liveview.publication import (
+    BadPublication,
+    Decoder,
+    Publication,
+    fcr_key,
+    source_key,
+)
 
 log = logging.getLogger(__name__)
 # A bad message is logged at most this often (each is counted).
@@ -75,6 +82,7 @@ class CentreView:
         self._logged_at = -LOG_EVERY_S
         self._cache: dict[tuple[int, bool], list[QueueFigures]] = {}
         self._next: asyncio.Future[None] | None = None
+        self._agents: tuple[int, list[AgentFigures]] = (-1, [])
 
     # --- input -------------------------------------------------------------------------------
 
@@ -96,7 +104,11 @@ class CentreView:
             self.counts["old"] += 1
             return False
         self.counts["applied"] += 1
-        if publication.is_day:
+        if publication.is_fcr:
+            source.version = publication.version
+            source.watermark_us = max(source.watermark_us, publication.watermark_us)
+            self.board.replace_fcr(publication.source, publication.fcr)
+        elif publication.is_day:
             if publication.horizon_us != source.horizon_us:
                 source.pending_day = publication  # its recent part comes next
                 return False
@@ -145,6 +157,12 @@ class CentreView:
             )
         return figures
 
+    def agents(self) -> list[AgentFigures]:
+        key = self.generation
+        if self._agents[0] != key:
+            self._agents = (key, self.board.agent_rows(self.watermark_us, self.zone_of))
+        return self._agents[1]
+
     def day_counts(self) -> dict[tuple[str, str], list[tuple[int, list[int]]]]:
         return self.board.day_series(self.watermark_us, self.zone_of)
 
@@ -154,6 +172,8 @@ class CentreView:
         now_ms = self.clock() * 1000
         expected = [source_key(p) for p in range(self.partitions)]
         present = [k for k in expected if k in self.sources]
+        # The customer owners' partitions (live FCR): counted in "whole", not shown apart.
+        fcr = [fcr_key(p) for p in range(self.partitions)]
         # Whole seconds: the page says "updated 3 s ago", and a status that changes only once a
         # second lets the pages share one rendering between changes.
         ages = {k: max(0, round((now_ms - self.sources[k].published_ms) / 1000)) for k in present}
@@ -165,5 +185,8 @@ class CentreView:
             "stale": stale,
             "oldest_update_s": max(ages.values(), default=None),
             "newest_update_s": min(ages.values(), default=None),
-            "whole": len(present) == self.partitions and not stale,
+            "fcr_missing": [k for k in fcr if k not in self.sources],
+            "whole": len(present) == self.partitions
+            and not stale
+            and all(k in self.sources for k in fcr),
         }

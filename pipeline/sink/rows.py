@@ -28,7 +28,7 @@ import orjson
 from pipeline.config import Settings
 from pipeline.core.clock import parse_rfc3339
 from pipeline.core.events import AgentState, AnyEvent, Rejection, decode_message, encode_event
-from pipeline.core.intervals import COUNT_FIELDS
+from pipeline.core.intervals import COUNT_FIELDS, SETTINGS_VERSION
 from pipeline.store.tables import (
     AGENT_STATES,
     DEAD_LETTERS,
@@ -141,7 +141,11 @@ def segment_message_rows(record: Record) -> TableRows:
 
 def interval_row(key: Sequence[Any], row: dict[str, Any], source: str, version: int) -> Row:
     tenant, queue, channel, start_us = key
-    return (tenant, queue, channel, start_us, *(row[f] for f in COUNT_FIELDS), source, version)
+    # A count added after the message was written (a count is only ever appended) reads 0:
+    # the stream republishes every interval it holds when it restarts with the new counts.
+    counts = (row.get(f, 0) for f in COUNT_FIELDS)
+    settings_version = row.get(SETTINGS_VERSION, "")
+    return (tenant, queue, channel, start_us, *counts, settings_version, source, version)
 
 
 def interval_message_rows(record: Record) -> TableRows:

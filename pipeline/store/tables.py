@@ -6,7 +6,7 @@ server. tests/store checks these against the migrated schema and the KPI core's 
 
 from __future__ import annotations
 
-from pipeline.core.intervals import COUNT_FIELDS
+from pipeline.core.intervals import COUNT_FIELDS, SETTINGS_VERSION
 from pipeline.core.segments import SEGMENT_ROW_FIELDS
 
 EVENTS = "events"
@@ -34,6 +34,7 @@ KPI_INTERVAL_COLUMNS: tuple[str, ...] = (
     "channel",
     "interval_start",
     *COUNT_FIELDS,
+    SETTINGS_VERSION,
     "source",
     "version",
 )

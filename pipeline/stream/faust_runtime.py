@@ -49,13 +49,12 @@ from pipeline.kafka.connection import BrokerConnection
 from pipeline.kafka.next_record import next_record_offset
 from pipeline.kafka.partitioner import partition_for
 from pipeline.kafka.start_offsets import start_offsets
-from pipeline.liveview.metrics import LiveViewCollector
 from pipeline.liveview.reader import follow
-from pipeline.liveview.server import centre_view
+from pipeline.liveview.server import centre_view, view_collector
 from pipeline.stream.metrics import build_registry
 from pipeline.stream.offsets import OffsetGuard, Verdict
-from pipeline.stream.stage import Message, Output, Stage, TableItems
-from pipeline.stream.stages import LIVE, IntervalStage, SegmentStage
+from pipeline.stream.stage import Message, Output, Publishing, Stage, TableItems
+from pipeline.stream.stages import LIVE, FcrStage, IntervalStage, SegmentStage
 from pipeline.stream.topology import Topology, build
 from pipeline.wallboard.pages import WallboardPages
 
@@ -142,11 +141,17 @@ class FaustRuntime:
         self._pending: list[Any] = []  # asyncio futures of aiokafka deliveries
         self.registry, self.latency = build_registry(self)
         self.view = centre_view(settings)
-        self.registry.register(LiveViewCollector(self.view))
-        self._published_at: dict[int, float] = {}
+        self.registry.register(view_collector(self.view, settings))
+        self._published_at: dict[tuple[object, int], float] = {}
         self._stop = asyncio.Event()
         self._declare()
-        self.pages = WallboardPages(self.view, settings.targets)
+        self.pages = WallboardPages(
+            self.view,
+            settings.targets,
+            settings.queue,
+            settings.tenant_timezone,
+            settings.headline_service_level,
+        )
         self._mount_pages()
 
     # --- what the metrics and the pages read -------------------------------------------------
@@ -154,6 +159,10 @@ class FaustRuntime:
     @property
     def segment_stage(self) -> SegmentStage:
         return self.topology.stages.segments
+
+    @property
+    def fcr_stage(self) -> FcrStage:
+        return self.topology.stages.fcr
 
     @property
     def interval_stage(self) -> IntervalStage:
@@ -423,8 +432,7 @@ class FaustRuntime:
             stage = self.topology.stage_of(tp.topic)
             if stage is not None:
                 stage.revoked(tp.partition)
-                if stage is self.segment_stage:
-                    self._published_at.pop(tp.partition, None)
+                self._published_at.pop((stage, tp.partition), None)
 
     async def assign(self, assignment: Iterable[TP]) -> None:
         """Start owning partitions: where the group left them, and their state rebuilt. An
@@ -438,27 +446,30 @@ class FaustRuntime:
             stage = self.topology.stage_of(tp.topic)
             assert stage is not None
             stage.assigned(tp.partition, self._tables_of(stage, tp.partition))
-            if stage is self.segment_stage and self.guard.known(tp):
-                self.segment_stage.includes(tp.partition, self.guard.expected(tp) - 1)
+            if stage in self.topology.publishing and self.guard.known(tp):
+                cast(Publishing, stage).publisher.includes(
+                    tp.partition, self.guard.expected(tp) - 1
+                )
 
     async def publish_live(self) -> None:
-        """Publish each owned events partition that changed since its last publication, or
-        whose last one is older than the heartbeat. Not part of any commit: a new owner
-        rebuilds the state and publishes it again."""
-        stage = self.segment_stage
+        """Publish each owned partition that changed since its last publication, or whose
+        last one is older than the heartbeat. Not part of any commit: a new owner rebuilds
+        the state and publishes it again."""
         live = self.topology.topics[LIVE]
         now = time.monotonic()
         heartbeat = self.settings.live_heartbeat_s
-        for partition in list(stage.parts):
-            last = self._published_at.get(partition)
-            if partition not in stage.changed and last is not None and now - last < heartbeat:
-                continue
-            # Both parts of a partition to one partition of the live topic, in order: a
-            # reader sees a new day part just before the recent part it goes with.
-            target = partition % live.partitions
-            for key, value in stage.publications(partition, int(time.time() * 1000)):
-                await self.app.producer.send(live.name, key, value, target, None, None)
-            self._published_at[partition] = now
+        for stage in self.topology.publishing:
+            changed = stage.publisher.changed
+            for partition in stage.owned():
+                last = self._published_at.get((stage, partition))
+                if partition not in changed and last is not None and now - last < heartbeat:
+                    continue
+                # A partition's messages to one partition of the live topic, in order: a
+                # reader sees a new day part just before the recent part it goes with.
+                target = partition % live.partitions
+                for key, value in stage.publications(partition, int(time.time() * 1000)):
+                    await self.app.producer.send(live.name, key, value, target, None, None)
+                self._published_at[(stage, partition)] = now
 
     # --- tables and output -------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from prometheus_client.registry import Collector
 from pipeline.config import Settings
 from pipeline.core.catalogue import (
     AGENT_STATE,
+    AGENT_TIME,
     AGENTS,
     CONSUMER_LAG,
     CONTACT_COUNTERS,
@@ -38,6 +39,9 @@ from pipeline.core.catalogue import (
     EVENT_TO_METRIC,
     EVENTS,
     EVENTS_DUPLICATE,
+    FCR_LIVE,
+    FCR_WINDOW_ELIGIBLE,
+    FCR_WINDOW_RESOLVED,
     LIVE_PUBLICATION_BYTES,
     LIVE_PUBLICATIONS,
     QUEUE_LONGEST_WAIT,
@@ -47,11 +51,13 @@ from pipeline.core.catalogue import (
     WATERMARK,
     WINDOW_GAUGES,
 )
+from pipeline.core.clock import US_PER_S
 from pipeline.core.events import AGENT_STATES
+from pipeline.core.fcr import FcrPart
 from pipeline.core.intervals import COUNT_FIELDS, merge_counts
-from pipeline.core.live import QueueFigures
+from pipeline.core.live import QueueFigures, live_fcr, local_day_start_us
 from pipeline.metric_families import counter, gauge
-from pipeline.stream.stages import IntervalStage, SegmentStage, StageCounters
+from pipeline.stream.stages import FcrStage, IntervalStage, SegmentStage, StageCounters
 
 _INDEX = {name: i for i, name in enumerate(COUNT_FIELDS)}
 _QUEUE = ("tenant", "queue")
@@ -69,6 +75,9 @@ class Stages(Protocol):
     def segment_stage(self) -> SegmentStage: ...
 
     @property
+    def fcr_stage(self) -> FcrStage: ...
+
+    @property
     def interval_stage(self) -> IntervalStage: ...
 
     def lag(self) -> dict[tuple[str, int], int]: ...
@@ -82,6 +91,7 @@ class PipelineCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         yield from self._contact_counters()
         yield from self._live(self._stages.segment_stage.live())
+        yield from self._fcr()
         if self._stages.settings.per_agent_metrics:
             yield self._agents()
         yield from self._health()
@@ -127,6 +137,7 @@ class PipelineCollector(Collector):
         stale = gauge(QUEUE_STALE)
         longest = gauge(QUEUE_LONGEST_WAIT)
         agents = gauge(AGENTS)
+        agent_time = gauge(AGENT_TIME)
         counts = {field: gauge(metric) for field, metric in WINDOW_GAUGES.items()}
         for tile in figures:
             if tile.channel is not None:
@@ -137,6 +148,9 @@ class PipelineCollector(Collector):
             longest.add_metric(base, tile.longest_wait_s or 0.0)
             for state in AGENT_STATES:
                 agents.add_metric([*base, state], tile.agents.get(state, 0))
+            for window, seconds in tile.agent_time.items():
+                for state, held in zip(AGENT_STATES, seconds, strict=True):
+                    agent_time.add_metric([*base, window, state], held / US_PER_S)
             for window, figures_ in tile.windows.items():
                 labels = [*base, window]
                 for field in WINDOW_GAUGES:
@@ -146,7 +160,33 @@ class PipelineCollector(Collector):
         yield stale
         yield longest
         yield agents
+        yield agent_time
         yield from counts.values()
+
+    def _fcr(self) -> Iterator[Metric]:
+        """The live FCR figures' terms per queue, over the customer partitions this worker
+        owns, each at its own watermark: a segment's fact lives on one partition, so the
+        terms add up across workers."""
+        zone_of = self._stages.settings.tenant_timezone
+        by_queue: dict[tuple[str, str], list[FcrPart]] = {}
+        today: dict[tuple[str, str], int] = {}
+        for tracker in self._stages.fcr_stage.parts.values():
+            now = tracker.watermark_us
+            for part in tracker.live_parts(now):
+                key = (part.tenant, part.queue)
+                by_queue.setdefault(key, []).append(part)
+                today[key] = max(today.get(key, 0), local_day_start_us(now, zone_of(part.tenant)))
+        eligible = gauge(FCR_WINDOW_ELIGIBLE)
+        resolved = gauge(FCR_WINDOW_RESOLVED)
+        for (tenant, queue), parts in sorted(by_queue.items()):
+            figures = live_fcr(parts, today[(tenant, queue)])
+            for live in FCR_LIVE:
+                if live.name in figures:
+                    num, den = figures[live.name]
+                    resolved.add_metric([tenant, queue, live.window], num)
+                    eligible.add_metric([tenant, queue, live.window], den)
+        yield eligible
+        yield resolved
 
     def _health(self) -> Iterator[Metric]:
         stage = self._stages.segment_stage
@@ -164,8 +204,9 @@ class PipelineCollector(Collector):
         yield lag
         watermark = stage.watermark_us
         yield gauge(WATERMARK, value=watermark / 1e6 if watermark >= 0 else 0.0)
-        yield counter(LIVE_PUBLICATIONS, value=c.publications)
-        yield counter(LIVE_PUBLICATION_BYTES, value=c.publication_bytes)
+        fcr = self._stages.fcr_stage.publisher
+        yield counter(LIVE_PUBLICATIONS, value=stage.publisher.publications + fcr.publications)
+        yield counter(LIVE_PUBLICATION_BYTES, value=stage.publisher.bytes + fcr.bytes)
 
 
 def _key(text: str) -> tuple[str, str, str, int]:

@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from pipeline.liveview.publication import Publisher
+
 Message = tuple[bytes, int]  # (value, offset)
 # A partition's entries of one table, read once when the partition's state is rebuilt.
 TableItems = Callable[[], Iterable[tuple[bytes, bytes]]]
@@ -42,6 +44,22 @@ class Send:
 class Output:
     sends: list[Send] = field(default_factory=list)
     writes: list[tuple[str, bytes, bytes]] = field(default_factory=list)  # (table, key, value)
+
+
+class Publishing(Protocol):
+    """A stage that also publishes the live state of its partitions to the live topic
+    (docs/live.md): when, and at which version, its `publisher` keeps track."""
+
+    @property
+    def publisher(self) -> Publisher: ...
+
+    def owned(self) -> Iterable[int]:
+        """The partitions it holds state of."""
+        ...
+
+    def publications(self, partition: int, published_ms: int) -> list[tuple[bytes, bytes]]:
+        """(key, value) messages of the partition's live state, each replacing the last."""
+        ...
 
 
 class Stage(Protocol):

@@ -27,15 +27,23 @@ from typing import TypeVar
 import orjson
 
 from pipeline.config import Settings
-from pipeline.core.clock import US_PER_S
-from pipeline.core.events import AgentState, AnyEvent, Rejection, decode_message
+from pipeline.core.agents import AgentPart
+from pipeline.core.clock import US_PER_S, ZoneLookup
+from pipeline.core.events import AgentState, AnyEvent, Rejection, decode_message, reason_kind
 from pipeline.core.fcr import FcrTracker
 from pipeline.core.intervals import IntervalKey, merge_counts, published_row
 from pipeline.core.kpi_state import FcrUpdate, SegmentState, apply_fcr_updates
-from pipeline.core.live import GroupPart, LiveBoard, MergedBoard, QueueFigures, agent_states
+from pipeline.core.live import (
+    GroupPart,
+    LiveBoard,
+    MergedBoard,
+    QueueFigures,
+    local_day_start_us,
+)
 from pipeline.core.segments import Segment
+from pipeline.core.thresholds import QueueLookup, cached_lookup
 from pipeline.kafka.partitioner import key_for_partition, partition_for
-from pipeline.liveview.publication import Encoder, Publication, day_key, source_key
+from pipeline.liveview.publication import Publication, Publisher, day_key, fcr_key, source_key
 from pipeline.stream import codec
 from pipeline.stream.stage import Message, Output, Send, TableItems
 
@@ -82,8 +90,6 @@ class StageCounters:
     duplicates: int = 0
     anomalies: int = 0
     dead_lettered: int = 0
-    publications: int = 0
-    publication_bytes: int = 0
     dead_letter_reasons: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
@@ -124,19 +130,6 @@ def _changed(before: list[GroupPart], now: list[GroupPart]) -> bool:
     return len(before) != len(now) or any(a is not b for a, b in zip(before, now, strict=True))
 
 
-def _reason_kind(reason: str) -> str:
-    """A bounded label for a rejection reason: the field it names, or its class."""
-    if reason.startswith("not JSON"):
-        return "not_json"
-    if reason.startswith("batch item"):
-        return "bad_batch"
-    if reason.startswith("`") and "`" in reason[1:]:
-        return "field:" + reason[1 : reason.index("`", 1)].split("[")[0]
-    if "missing required field" in reason:
-        return "missing_field"
-    return "other"
-
-
 def customer_key(tenant: str, customer_id: str) -> bytes:
     return f"{tenant}\x1f{customer_id}".encode()
 
@@ -158,11 +151,8 @@ class SegmentStage:
         self._stored_watermark: dict[int, int] = {}
         self._pruned_at: dict[int, int] = {}
         self.counters = StageCounters()
-        # The live view: the last offset each partition's state includes, the partitions
-        # changed since their last publication, and each partition's encoder.
-        self.versions: dict[int, int] = {}
-        self.changed: set[int] = set()
-        self._encoders: dict[str, Encoder] = {}
+        # The live view: versions, partitions changed since their last publication, encoders.
+        self.publisher = Publisher()
         self._merged = MergedBoard()
         self._day_sent: dict[int, tuple[int, list[GroupPart]]] = {}
         self._max_wait_us = round(settings.max_wait_s * US_PER_S)
@@ -174,9 +164,9 @@ class SegmentStage:
                 partition, tables[CONTACTS], tables[AGENTS]
             )
             self.boards[partition] = LiveBoard.from_segments(
-                state.segments.values(), state.queue_config
+                state.segments.values(), state.queue_config, self.settings.tenant_timezone
             )
-            self.changed.add(partition)  # the new owner republishes the partition
+            self.publisher.changed.add(partition)  # the new owner republishes the partition
 
     def watermark_key(self, partition: int) -> bytes:
         """The partition's watermark's key in the agents table (no agent id starts with NUL):
@@ -207,10 +197,7 @@ class SegmentStage:
         self._sent_watermark.pop(partition, None)
         self._stored_watermark.pop(partition, None)
         self._pruned_at.pop(partition, None)
-        self.versions.pop(partition, None)
-        self.changed.discard(partition)
-        self._encoders.pop(source_key(partition), None)
-        self._encoders.pop(day_key(partition), None)
+        self.publisher.forget(partition, source_key(partition), day_key(partition))
         self._day_sent.pop(partition, None)
 
     @property
@@ -233,16 +220,21 @@ class SegmentStage:
         for partition, board in self.boards.items():
             # At the partition's own clock, as it is published: the same parts, cut once.
             state = self.parts[partition]
-            cut = board.export(state.watermark_us, zones, self._max_wait_us)
-            agents = agent_states([state.agents])
+            cut = board.export(state.watermark_us, self._max_wait_us)
+            agents = self._agents(partition)
             merged.replace(source_key(partition), cut.recent, agents)
             merged.replace(day_key(partition), cut.day)
         return merged.figures(now, zones, per_channel, self._max_wait_us)
 
-    def includes(self, partition: int, offset: int) -> None:
-        """The partition's state includes every message up to `offset`: its live version
-        (never lowered: a replay after a restart re-does what the state already holds)."""
-        self.versions[partition] = max(self.versions.get(partition, -1), offset)
+    def owned(self) -> list[int]:
+        return list(self.parts)
+
+    def _agents(self, partition: int) -> list[AgentPart]:
+        """The partition's agents as live parts, at its own clock."""
+        state = self.parts[partition]
+        now = state.watermark_us
+        zones = self.settings.tenant_timezone
+        return state.agents.export(now, lambda tenant: local_day_start_us(now, zones(tenant)))
 
     def publications(self, partition: int, published_ms: int) -> list[tuple[bytes, bytes]]:
         """(key, value) messages for the live topic: the partition's recent part, and its day
@@ -250,31 +242,25 @@ class SegmentStage:
         Each replaces the one published before under its key."""
         state = self.parts[partition]
         now = state.watermark_us
-        cut = self.boards[partition].export(now, self.settings.tenant_timezone, self._max_wait_us)
-        version = self.versions.get(partition, -1)
+        cut = self.boards[partition].export(now, self._max_wait_us)
+        version = self.publisher.version(partition)
         out = []
         sent = self._day_sent.get(partition)
         if sent is None or sent[0] != cut.horizon_us or _changed(sent[1], cut.day):
             key = day_key(partition)
-            day = Publication(key, version, now, published_ms, cut.horizon_us, cut.day)
-            out.append((key.encode(), self._encoder(key).encode(day)))
+            out.append(
+                self.publisher.encode(
+                    Publication(key, version, now, published_ms, cut.horizon_us, cut.day)
+                )
+            )
             self._day_sent[partition] = (cut.horizon_us, cut.day)
-        key = source_key(partition)
         recent = Publication(
-            key, version, now, published_ms, cut.horizon_us, cut.recent,
-            agent_states([state.agents]),
+            source_key(partition), version, now, published_ms, cut.horizon_us, cut.recent,
+            self._agents(partition),
         )  # fmt: skip
-        out.append((key.encode(), self._encoder(key).encode(recent)))
-        self.changed.discard(partition)
-        self.counters.publications += len(out)
-        self.counters.publication_bytes += sum(len(value) for _, value in out)
+        out.append(self.publisher.encode(recent))
+        self.publisher.changed.discard(partition)
         return out
-
-    def _encoder(self, key: str) -> Encoder:
-        encoder = self._encoders.get(key)
-        if encoder is None:
-            encoder = self._encoders[key] = Encoder()
-        return encoder
 
     def process(self, partition: int, messages: list[Message]) -> Output:
         state = self.parts[partition]
@@ -309,24 +295,25 @@ class SegmentStage:
             f"seg:{partition}", version, partials, self.partitions.partials
         )
         if messages:
-            self.includes(partition, version)
-        self.changed.add(partition)
+            self.publisher.includes(partition, version)
+        self.publisher.changed.add(partition)
         return out
 
     def _update_board(self, partition: int, state: SegmentState, segments: list[Segment]) -> None:
         board = self.boards.get(partition)
         if board is None:
-            board = self.boards[partition] = LiveBoard()
+            board = self.boards[partition] = LiveBoard(self.settings.tenant_timezone)
         board.update(segments, state.queue_config)
         # Old minute buckets are dropped once a minute of event time.
         now = state.watermark_us
         if now - self._pruned_at.get(partition, -(2**62)) >= 60_000_000:
             board.prune(now, self.settings.tenant_timezone)
+            state.agents.prune(now)
             self._pruned_at[partition] = now
 
     def _dead_letter(self, rejection: Rejection, partition: int, offset: int) -> Send:
         self.counters.dead_lettered += 1
-        self.counters.dead_letter_reasons[_reason_kind(rejection.reason)] += 1
+        self.counters.dead_letter_reasons[reason_kind(rejection.reason)] += 1
         return Send(
             DLQ,
             rejection.raw,
@@ -354,10 +341,7 @@ class SegmentStage:
         its version, so any partition will do: the source's own keeps them in order."""
         rows = []
         for segment in segments:
-            offered = segment.offered
-            assert offered is not None
-            config = state.queue_config(segment.sid.tenant, segment.sid.queue, offered.channel)
-            rows.append(orjson.dumps(segment.row(config)))
+            rows.append(orjson.dumps(segment.row(state.segment_config(segment))))
         target = partition % self.partitions.segments
         for chunk in _chunks(rows, ROWS_PER_MESSAGE):
             out.sends.append(Send(SEGMENTS_OUT, b"[" + b",".join(chunk) + b"]", partition=target))
@@ -388,10 +372,12 @@ class FcrStage:
     source = FCR
     tables = (CUSTOMERS, FCR_MARKS)
 
-    def __init__(self, partitions: Partitions) -> None:
+    def __init__(self, partitions: Partitions, zone_of: ZoneLookup) -> None:
         self.partitions = partitions
+        self.zone_of = zone_of
         self.parts: dict[int, FcrTracker] = {}
         self.counters = StageCounters()
+        self.publisher = Publisher()
 
     def watermark_key(self, partition: int) -> bytes:
         return key_for_partition("watermark-", partition, self.partitions.fcr).encode()
@@ -399,7 +385,7 @@ class FcrStage:
     def assigned(self, partition: int, tables: Mapping[str, TableItems]) -> None:
         if partition in self.parts:
             return
-        tracker = FcrTracker()
+        tracker = FcrTracker(zone_of=self.zone_of)
         for _, value in tables[CUSTOMERS]():
             for fact in codec.decode_facts(value):
                 tracker.upsert(fact)
@@ -412,9 +398,25 @@ class FcrStage:
         # batch after a restart re-publishes every interval this partition holds.
         tracker.intervals.changed.update(tracker.intervals.keys())
         self.parts[partition] = tracker
+        self.publisher.changed.add(partition)
 
     def revoked(self, partition: int) -> None:
         self.parts.pop(partition, None)
+        self.publisher.forget(partition, fcr_key(partition))
+
+    def owned(self) -> list[int]:
+        return list(self.parts)
+
+    def publications(self, partition: int, published_ms: int) -> list[tuple[bytes, bytes]]:
+        """The partition's live FCR for the live topic, replacing the one published before."""
+        tracker = self.parts[partition]
+        now = tracker.watermark_us
+        self.publisher.changed.discard(partition)
+        publication = Publication(
+            fcr_key(partition), self.publisher.version(partition), now, published_ms, 0, [],
+            fcr=tracker.live_parts(now),
+        )  # fmt: skip
+        return [self.publisher.encode(publication)]
 
     def process(self, partition: int, messages: list[Message]) -> Output:
         tracker = self.parts[partition]
@@ -443,6 +445,9 @@ class FcrStage:
         out.sends += _partials_sends(
             f"fcr:{partition}", version, partials, self.partitions.partials
         )
+        if messages:
+            self.publisher.includes(partition, version)
+        self.publisher.changed.add(partition)
         return out
 
 
@@ -451,9 +456,11 @@ class IntervalStage:
     source = PARTIALS
     tables = (HELD,)
 
-    def __init__(self) -> None:
+    def __init__(self, queue_config: QueueLookup) -> None:
         self.parts: dict[int, Held] = {}
         self.counters = StageCounters()
+        # Each published row names the settings version its interval is counted with.
+        self._queue_config = cached_lookup(queue_config)
 
     def assigned(self, partition: int, tables: Mapping[str, TableItems]) -> None:
         if partition not in self.parts:
@@ -484,7 +491,6 @@ class IntervalStage:
             held = state[text]
             out.writes.append((HELD, text.encode(), codec.encode_held(held)))
             merged = merge_counts([counts for _, counts in held.values()])
-            out.sends.append(
-                Send(INTERVALS_OUT, orjson.dumps(published_row(key, merged)), key=text.encode())
-            )
+            row = published_row(key, merged, self._queue_config(*key).version)
+            out.sends.append(Send(INTERVALS_OUT, orjson.dumps(row), key=text.encode()))
         return out

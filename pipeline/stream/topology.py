@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import NamedTuple, get_type_hints
 
 from pipeline.config import Settings
-from pipeline.stream.stage import Stage
+from pipeline.stream.stage import Publishing, Stage
 from pipeline.stream.stages import (
     AGENTS,
     CONTACTS,
@@ -67,6 +67,11 @@ class Topology:
     tables: tuple[str, ...]
     changelogs: Mapping[str, str]  # table -> its changelog topic's name
     stages: Stages
+
+    @property
+    def publishing(self) -> tuple[Publishing, ...]:
+        """The stages that publish their partitions' live state (docs/live.md)."""
+        return (self.stages.segments, self.stages.fcr)
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -118,8 +123,8 @@ def build(settings: Settings) -> Topology:
     )
     stages = Stages(
         SegmentStage(settings, partitions, settings.events_topic),
-        FcrStage(partitions),
-        IntervalStage(),
+        FcrStage(partitions, settings.tenant_timezone),
+        IntervalStage(settings.queue),
     )
     return Topology(
         topics=by_role,

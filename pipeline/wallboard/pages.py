@@ -18,10 +18,13 @@ from typing import Any, Protocol
 import orjson
 from aiohttp import web
 
-from pipeline.core.live import QueueFigures
+from pipeline.core.catalogue import HeadlineLookup
+from pipeline.core.clock import ZoneLookup
+from pipeline.core.live import AgentFigures, QueueFigures
+from pipeline.core.thresholds import QueueLookup
 from pipeline.targets import Targets
 from pipeline.wallboard import asset
-from pipeline.wallboard.board import AlertTracker, DayCounts, wallboard
+from pipeline.wallboard.board import AlertTracker, DayCounts, live_staffing, wallboard
 
 # How long an open stream may stay silent before a comment line keeps proxies and the
 # browser from timing the connection out, and how often "updated N s ago" is refreshed.
@@ -52,6 +55,8 @@ class LiveView(Protocol):
 
     def day_counts(self) -> DayCounts: ...
 
+    def agents(self) -> list[AgentFigures]: ...
+
     def status(self) -> dict[str, Any]: ...
 
     def next_change(self) -> asyncio.Future[None]:
@@ -60,10 +65,21 @@ class LiveView(Protocol):
 
 
 class WallboardPages:
-    def __init__(self, view: LiveView, targets: Targets) -> None:
+    def __init__(
+        self,
+        view: LiveView,
+        targets: Targets,
+        thresholds: QueueLookup,
+        zone_of: ZoneLookup,
+        headline: HeadlineLookup | None = None,
+    ) -> None:
         self.view = view
         self.targets = targets
+        self.thresholds = thresholds
+        self.zone_of = zone_of
+        self.headline = headline
         self.tracker = AlertTracker()
+        self.staffing = live_staffing(targets, thresholds)
         self._state: dict[str, Any] = {}
         self._generation = -1
         self._body = b""
@@ -84,7 +100,16 @@ class WallboardPages:
         if view.generation != self._generation:
             self._generation = view.generation
             self._state = wallboard(
-                view.live(), view.day_counts(), view.watermark_us, self.targets, self.tracker
+                view.live(per_channel=True),
+                view.day_counts(),
+                view.watermark_us,
+                self.targets,
+                self.tracker,
+                self.thresholds,
+                self.zone_of,
+                view.agents(),
+                self.staffing,
+                self.headline,
             )
         status = view.status()
         key = (self._generation, orjson.dumps(status))

@@ -47,10 +47,15 @@ def convert_sample(fmt: str, name: str, **options: Any) -> Conversion:
     return convert_lines(converter_for(fmt, **options), sample_lines(name))
 
 
-def report_by_queue(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """`ccpipe kpis` on the events (its Python API), one row per queue (one interval here)."""
+def report_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`ccpipe kpis` on the events (its Python API)."""
     lines = [orjson.dumps(event) for event in events]
-    rows = report_from_lines(lines, load_settings(env={}))
+    return report_from_lines(lines, load_settings(env={}))
+
+
+def report_by_queue(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """`ccpipe kpis` on the events, one row per queue (one interval here)."""
+    rows = report_rows(events)
     by_queue = {row["queue"]: row for row in rows}
     assert len(by_queue) == len(rows), "the life-cycle samples fit in one interval per queue"
     return by_queue

@@ -152,3 +152,17 @@ def test_unmappable_lines_are_dead_lettered_and_the_rest_converted() -> None:
         (6, "COMPLETECALLER calltime: 'abc' is not a number of seconds"),
     ]
     assert kinds(conversion.events) == ["contact.offered", "contact.abandoned"]
+
+
+def test_a_pause_reason_is_why_the_agent_is_away() -> None:
+    lines = [
+        b"1795338000|NONE|support|PJSIP/alice|PAUSE|Lunch",
+        b"1795338001|NONE|NONE|PJSIP/alice|PAUSEALL|Lunch",
+        b"1795338100|NONE|support|PJSIP/alice|PAUSE|",
+    ]
+    conversion = convert_lines(converter_for("asterisk"), lines)
+    assert [(e["state"], e.get("reason")) for e in conversion.events] == [
+        ("away", "Lunch"),
+        ("away", "Lunch"),
+        ("away", None),  # a pause without a reason says none
+    ]

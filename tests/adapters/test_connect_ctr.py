@@ -10,6 +10,7 @@ from tests.adapters.samples import (
     convert_lines,
     convert_sample,
     report_by_queue,
+    report_rows,
     sample_lines,
 )
 
@@ -134,3 +135,158 @@ def test_unmappable_records_are_dead_lettered_and_the_rest_converted() -> None:
         ),
     ]
     assert [e["type"] for e in conversion.by_line[1]] == ["contact.offered", "contact.abandoned"]
+
+
+# Records below are the documented record (the data model's fields, as AWS spells them) with
+# the fields that tell each case set as the data model describes them.
+INBOUND = "aaaaaaaa-0000-4000-8000-000000000001"
+CALLBACK = "aaaaaaaa-0000-4000-8000-000000000002"
+
+
+def queued_callback_records() -> tuple[bytes, bytes]:
+    """A caller waits 90 s in BasicQueue and asks to be called back: the inbound record has
+    no agent and `NextContactId` the callback; the callback's record (`InitiationMethod`
+    CALLBACK, `PreviousContactId` the inbound) is queued in BasicQueue and answered 20 min
+    later."""
+    inbound = documented()
+    inbound.update(
+        ContactId=INBOUND,
+        Agent=None,
+        NextContactId=CALLBACK,
+        DisconnectReason="CONTACT_FLOW_DISCONNECT",
+        DisconnectTimestamp="2019-08-13T18:16:12Z",
+    )
+    inbound["Queue"].update(DequeueTimestamp="2019-08-13T18:16:12Z", Duration=90)
+    callback = documented()
+    callback.update(
+        ContactId=CALLBACK,
+        InitialContactId=INBOUND,
+        PreviousContactId=INBOUND,
+        InitiationMethod="CALLBACK",
+        InitiationTimestamp="2019-08-13T18:16:12Z",
+    )
+    callback["Queue"].update(
+        EnqueueTimestamp="2019-08-13T18:16:12Z",
+        DequeueTimestamp="2019-08-13T18:36:12Z",
+        Duration=1200,
+    )
+    callback["Agent"].update(ConnectedToAgentTimestamp="2019-08-13T18:36:12Z")
+    return json.dumps(inbound).encode(), json.dumps(callback).encode()
+
+
+def test_a_queued_callback_is_a_transfer_to_the_callback_queue_in_either_order() -> None:
+    inbound, callback = queued_callback_records()
+    for order in ([inbound, callback], [callback, inbound]):
+        converter = converter_for("connect-ctr")
+        events = convert_lines(converter, order).events
+        assert converter.unresolved() == []
+        segments = {(e["contact_id"], e["type"]) for e in events}
+        assert (INBOUND, "contact.abandoned") not in segments
+        (transfer,) = [e for e in events if e["type"] == "contact.transferred"]
+        assert transfer == {
+            "event_id": f"connect-ctr:{INBOUND}:transferred",
+            "type": "contact.transferred",
+            "ts": "2019-08-13T18:16:12Z",
+            "contact_id": INBOUND,
+            "queue": "BasicQueue",
+            "to_queue": "BasicQueue",
+        }
+        # The callback is its own segment (its own contact id, so not the inbound segment
+        # a second time), on the callback channel.
+        offers = {e["contact_id"]: e["channel"] for e in events if e["type"] == "contact.offered"}
+        assert offers == {INBOUND: "voice", CALLBACK: "callback"}
+    rows = report_by_channel(events)
+    assert (rows["voice"]["offered"], rows["voice"]["abandoned"]) == (1, 0)
+    assert rows["voice"]["transferred"] == 1
+    assert (rows["callback"]["answered"], rows["callback"]["asa_s"]) == (1, 1200.0)
+
+
+def report_by_channel(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """`ccpipe kpis` rows by channel (one queue and one interval here)."""
+    return {row["channel"]: row for row in report_rows(events)}
+
+
+def test_a_contact_sent_out_of_connect_from_the_queue_is_transferred_there() -> None:
+    """AWS: `TransferredToEndpoint` is set "if this contact was transferred out of Amazon
+    Connect"; no later record comes, so this record closes the segment."""
+    record = documented()
+    record.update(
+        Agent=None,
+        TransferCompletedTimestamp="2019-08-13T18:15:30Z",
+        TransferredToEndpoint={"Address": "+16175550199", "Type": "TELEPHONE_NUMBER"},
+        DisconnectReason="THIRD_PARTY_DISCONNECT",
+    )
+    record["Queue"].update(DequeueTimestamp="2019-08-13T18:15:20Z", Duration=38)
+    converter = converter_for("connect-ctr")
+    events = converter.convert(json.dumps(record).encode())
+    assert [e["type"] for e in events] == ["contact.offered", "contact.transferred"]
+    assert events[1] == {
+        "event_id": f"connect-ctr:{CONTACT}:transferred",
+        "type": "contact.transferred",
+        "ts": "2019-08-13T18:15:20Z",  # when it left the queue
+        "contact_id": CONTACT,
+        "queue": "BasicQueue",
+        "to_queue": "+16175550199",
+    }
+    assert converter.unresolved() == []
+
+
+def test_an_agent_transfer_to_an_outside_number_is_a_transfer() -> None:
+    record = documented()
+    record.update(
+        TransferCompletedTimestamp="2019-08-13T19:10:01Z",
+        TransferredToEndpoint={"Address": "+16175550199", "Type": "TELEPHONE_NUMBER"},
+    )
+    converter = converter_for("connect-ctr")
+    events = converter.convert(json.dumps(record).encode())
+    kinds = [e["type"] for e in events]
+    assert kinds == [
+        "contact.offered",
+        "contact.answered",
+        "contact.ended",
+        "contact.transferred",
+        "contact.wrapup_ended",
+    ]
+    transfer = events[3]
+    assert (transfer["agent_id"], transfer["to_queue"], transfer["ts"]) == (
+        "jdoe",
+        "+16175550199",
+        "2019-08-13T19:10:01Z",
+    )
+    assert converter.unresolved() == []
+
+
+def test_an_outbound_contact_has_no_segment_even_with_a_queue() -> None:
+    """An agent's outbound call names the routing profile's outbound queue; no one waited."""
+    record = documented()
+    record.update(InitiationMethod="OUTBOUND")
+    assert converter_for("connect-ctr").convert(json.dumps(record).encode()) == []
+
+
+def test_a_chat_is_answered_at_the_agents_first_reply() -> None:
+    record = documented()
+    record.update(
+        Channel="CHAT",
+        ChatMetrics={
+            "ContactMetrics": {
+                "AgentFirstResponseTimestamp": "2019-08-13T18:15:53.000Z",
+                "AgentFirstResponseTimeInMillis": 30000,
+            }
+        },
+    )
+    events = converter_for("connect-ctr").convert(json.dumps(record).encode())
+    (answered,) = [e for e in events if e["type"] == "contact.answered"]
+    assert answered["ts"] == "2019-08-13T18:15:53Z"
+    (row,) = report_by_channel(events).values()
+    assert row["asa_s"] == 41 + 30  # the first-response time, not the acceptance
+
+
+def test_a_contact_moved_on_whose_next_record_never_comes_is_said_to_be_open() -> None:
+    record = documented()
+    record.update(Agent=None, NextContactId="11111111-0000-4000-8000-000000000002")
+    converter = converter_for("connect-ctr")
+    converter.convert(json.dumps(record).encode())
+    assert converter.open_segments() == [
+        f"contact {CONTACT} offered in queue BasicQueue at 2019-08-13T18:14:42Z was never "
+        "closed: no answer and end, abandon or transfer came"
+    ]

@@ -8,7 +8,6 @@ from typing import Any
 from pipeline.adapters import converter_for
 from tests.adapters.samples import convert_lines, convert_sample, sample_lines
 
-ARN = "arn:aws::connect:us-west-2:123456789012:instance/12345678-1234-1234-1234-123456789012"
 INSTANCE = "arn:aws:connect:eu-west-1:111122223333:instance/8f1400f1-4492-46a2-85ac-90b2a7a5fdb8"
 
 
@@ -168,3 +167,81 @@ def test_after_contact_work_from_the_completed_event() -> None:
     wrapups = [e for e in conversion.events if e["type"] == "contact.wrapup_ended"]
     assert [(w["contact_id"][-1], w["acw_s"]) for w in wrapups] == [("1", 60), ("2", 30), ("5", 20)]
     assert all(e["tenant"] == "acme" for e in conversion.events)
+
+
+def callback_steps() -> dict[str, bytes]:
+    """A caller queued in q1 asks for a callback: Connect creates the callback contact
+    (INITIATED, then QUEUED, `initiationMethod` CALLBACK, `previousContactId` the inbound)
+    and a flow disconnects the inbound contact, no agent connected."""
+    callback = {"initiationMethod": "CALLBACK", "previousContactId": "in1"}
+    return {
+        "queued": event("QUEUED", "in1", queueInfo=queue_info("q1", "2026-11-22T10:00:05.000Z")),
+        "cb_initiated": event("INITIATED", "cb1", **callback),
+        "cb_queued": event(
+            "QUEUED",
+            "cb1",
+            initiationTimestamp="2026-11-22T10:01:30.000Z",
+            queueInfo=queue_info("q1", "2026-11-22T10:01:30.000Z"),
+            **callback,
+        ),
+        "disconnected": event(
+            "DISCONNECTED",
+            "in1",
+            disconnectTimestamp="2026-11-22T10:01:31.000Z",
+            disconnectReason="CONTACT_FLOW_DISCONNECT",
+            queueInfo=queue_info("q1", "2026-11-22T10:00:05.000Z"),
+        ),
+    }
+
+
+def test_a_queued_callback_request_is_a_transfer_not_an_abandon_in_any_order() -> None:
+    steps = callback_steps()
+    orders = [
+        ["queued", "cb_initiated", "cb_queued", "disconnected"],
+        ["queued", "disconnected", "cb_initiated", "cb_queued"],
+        ["queued", "cb_initiated", "disconnected", "cb_queued"],
+    ]
+    for order in orders:
+        converter = converter_for("connect-events")
+        events = convert_lines(converter, [steps[name] for name in order]).events
+        kinds = sorted((e["contact_id"], e["type"]) for e in events)
+        assert kinds == [
+            ("cb1", "contact.offered"),
+            ("in1", "contact.offered"),
+            ("in1", "contact.transferred"),
+        ], order
+        assert converter.unresolved() == [], order
+    # Without the disconnect reason (older events) and with the callback unseen, a
+    # disconnect with no agent is the caller hanging up.
+    bare = json.loads(steps["disconnected"])
+    del bare["detail"]["disconnectReason"]
+    converter = converter_for("connect-events")
+    converter.convert(steps["queued"])
+    (abandon,) = converter.convert(json.dumps(bare).encode())
+    assert abandon["type"] == "contact.abandoned"
+
+
+def test_a_flow_disconnect_with_no_follow_on_contact_is_said_to_be_unknown() -> None:
+    steps = callback_steps()
+    converter = converter_for("connect-events")
+    assert convert_lines(converter, [steps["queued"], steps["disconnected"]]).events[1:] == []
+    assert converter.open_segments() == [
+        "contact in1 offered in queue q1 at 2026-11-22T10:00:05Z was never closed: no answer "
+        "and end, abandon or transfer came"
+    ]
+
+
+def test_an_outbound_contact_has_no_segment() -> None:
+    converter = converter_for("connect-events")
+    outbound = {"initiationMethod": "OUTBOUND"}
+    steps = [
+        event("QUEUED", "o1", queueInfo=queue_info("q1", "2026-11-22T10:00:05Z"), **outbound),
+        event(
+            "CONNECTED_TO_AGENT",
+            "o1",
+            queueInfo=queue_info("q1", "2026-11-22T10:00:05Z"),
+            agentInfo={"agentArn": f"{INSTANCE}/agent/a1"},
+            **outbound,
+        ),
+    ]
+    assert convert_lines(converter, steps).events == []

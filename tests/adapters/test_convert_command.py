@@ -56,7 +56,10 @@ def test_unmappable_records_go_to_the_dlq_file_and_stderr_and_the_run_goes_on(
     assert "line 2: activity 'Lunch' has no v1 agent state" in stderr
     assert "6 records, 2 events, 0 records with no v1 meaning, 4 dead-lettered" in stderr
     dead = [json.loads(line) for line in dlq.read_text().splitlines()]
-    assert [d["line"] for d in dead] == [2, 3, 4, 5]
+    # The wrap-up of line 3 waits for an acceptance that may come late (Twilio retries), so
+    # at the end of the file its task is also named as left open.
+    assert [d["line"] for d in dead] == [2, 3, 4, 5, None]
+    assert "task WT000000000000000000000000000000ff was still open" in dead[4]["reason"]
     assert dead[2] == {
         "line": 4,
         "reason": "neither JSON nor a form-encoded event callback",
@@ -97,3 +100,60 @@ def test_bad_usage_says_what_is_wrong() -> None:
     missing = ccpipe("convert", "--from", "asterisk", "/nonexistent/queue_log")
     assert missing.returncode == 2
     assert b"no such file: /nonexistent/queue_log" in missing.stderr
+
+
+def test_genesys_queue_names_from_the_routing_api_file(tmp_path: Path) -> None:
+    """Queue ids named by a file as Genesys's GET /api/v2/routing/queues lists them."""
+    names = tmp_path / "queues.json"
+    names.write_text(
+        json.dumps(
+            {
+                "entities": [
+                    {"id": "5a7e0000-0000-4000-8000-00000000a001", "name": "Support EN"},
+                    {"id": "5a7e0000-0000-4000-8000-00000000b002", "name": "Billing EN"},
+                ],
+                "pageSize": 25,
+            }
+        )
+    )
+    converted = ccpipe(
+        "convert",
+        "--from",
+        "genesys",
+        "--queue-names",
+        str(names),
+        "--queue-name",
+        "5a7e0000-0000-4000-8000-00000000b002=billing",
+        str(DATA / "genesys-lifecycle.jsonl"),
+    )
+    assert converted.returncode == 0, converted.stderr
+    queues = {json.loads(line)["queue"] for line in converted.stdout.splitlines()}
+    assert queues == {"Support EN", "billing"}  # the command line wins over the file
+    missing = ccpipe("convert", "--from", "genesys", "--queue-names", "/nonexistent.json", "-")
+    assert missing.returncode == 2
+    assert b"cannot read /nonexistent.json" in missing.stderr
+
+
+def test_what_is_left_open_at_the_end_is_counted_and_dead_lettered(tmp_path: Path) -> None:
+    """A contact record that moved on to a contact whose record is not in the file."""
+    record = json.loads((DATA / "connect-ctr-lifecycle.jsonl").read_bytes().splitlines()[4])
+    record.update(Agent=None, NextContactId="c0ffee00-0000-4000-8000-0000000000ff")
+    dlq = tmp_path / "dlq.jsonl"
+    converted = ccpipe(
+        "convert",
+        "--from",
+        "connect-ctr",
+        "--dlq",
+        str(dlq),
+        "-",
+        stdin=json.dumps(record).encode() + b"\n",
+    )
+    assert converted.returncode == 0, converted.stderr
+    assert b"1 left open (unresolved at the end)" in converted.stderr
+    (note,) = [json.loads(line) for line in dlq.read_text().splitlines()]
+    assert note["line"] is None
+    assert note["reason"] == (
+        f"unresolved at the end: contact {record['ContactId']} offered in queue support at "
+        f"{record['Queue']['EnqueueTimestamp']} was never closed: no answer and end, abandon "
+        "or transfer came"
+    )

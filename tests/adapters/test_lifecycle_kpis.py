@@ -1,8 +1,9 @@
 """Every platform's sample of one life cycle gives the KPIs computed by hand (see samples.py).
 
-The same contacts, told four ways (Connect contact events, Connect contact records, TaskRouter
-events, an Asterisk queue_log), must make the same report: answered within and outside the
-service level, abandoned, short-abandoned, transferred, wrapped up.
+The same contacts, told five ways (Connect contact events, Connect contact records, TaskRouter
+events, an Asterisk queue_log, Genesys Cloud conversation detail records), must make the same
+report: answered within and outside the service level, abandoned, short-abandoned,
+transferred, wrapped up.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ LIFE_CYCLES = {
         {"acw_pause_reason": "ACW"},
         alice="PJSIP/alice",
         to_queue="602",
+    ),
+    "genesys": LifeCycle(
+        "genesys", "genesys-lifecycle.jsonl", alice="a11ce000-0000-4000-8000-000000000001"
     ),
 }
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import random
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
 
 from pipeline.adapters import AdapterError, converter_for
-from tests.adapters.samples import convert_sample, sample_lines
+from tests.adapters.samples import convert_lines, convert_sample, report_by_queue, sample_lines
 
 TASK = "WT0000000000000000000000000000001"
 
@@ -47,6 +48,7 @@ def test_the_documented_payloads() -> None:
             "ts": "2025-01-01T00:10:00.123000Z",
             "agent_id": "WK0000000000000000000000000000001",
             "state": "away",
+            "reason": "Break",  # the activity: why the agent is away
         }
     ]
     # A task canceled before this stream saw it in a queue has no segment.
@@ -155,3 +157,149 @@ def test_unmappable_events_are_dead_lettered_and_the_rest_converted() -> None:
     assert reasons[4] == "neither JSON nor a form-encoded event callback"
     assert "'task.teleported' is not a known TaskRouter event" in reasons[5]
     assert [e["type"] for e in conversion.events] == ["contact.offered", "contact.abandoned"]
+
+
+def _report(lines: list[bytes]) -> dict[str, dict[str, object]]:
+    conversion = convert_lines(
+        converter_for("taskrouter", contact_from="attribute:call_sid"), lines
+    )
+    return report_by_queue(conversion.events)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_callbacks_out_of_order_and_repeated_give_the_same_report(seed: int) -> None:
+    """Twilio retries a callback that failed, so any callback may come late or twice: the
+    life cycle's callbacks shuffled, some repeated, make the report of the ordered ones."""
+    lines = sample_lines("taskrouter-lifecycle.txt")
+    rng = random.Random(seed)
+    shuffled = lines + rng.sample(lines, k=len(lines) // 3)
+    rng.shuffle(shuffled)
+    assert _report(shuffled) == _report(lines)
+
+
+def test_a_wrap_up_before_its_acceptance_is_dead_lettered_and_still_pairs() -> None:
+    converter = converter_for("taskrouter")
+    converter.convert(callback("task-queue.entered", 0))
+    with pytest.raises(AdapterError, match="its acceptance was never seen"):
+        converter.convert(callback("task.wrapup", 65))
+    answered, ended = converter.convert(callback("reservation.accepted", 5))
+    assert (answered["type"], ended["type"], ended["talk_s"]) == (
+        "contact.answered",
+        "contact.ended",
+        60,
+    )
+    assert ended["event_id"] == "taskrouter:EVtask.wrapup65:ended"  # the id it has in order
+    (wrapped,) = converter.convert(callback("task.completed", 80))
+    assert wrapped["acw_s"] == 15
+    assert converter.unresolved() == []
+
+
+def test_a_repeated_completion_gives_the_same_event_again() -> None:
+    converter = converter_for("taskrouter")
+    for kind, at in [("task-queue.entered", 0), ("reservation.accepted", 5), ("task.wrapup", 65)]:
+        converter.convert(callback(kind, at))
+    first = converter.convert(callback("task.completed", 80))
+    assert converter.convert(callback("task.completed", 80)) == first
+    assert converter.convert(callback("task-queue.entered", 0))[0]["type"] == "contact.offered"
+    assert converter.convert(callback("task.wrapup", 65))[0]["talk_s"] == 60
+
+
+# Task attributes as Flex writes them. A Flex Flow's `channelType` is one of web, facebook,
+# sms, whatsapp, line, custom, and for facebook, whatsapp and line the Send to Flex widget
+# puts the task on the chat task channel (Twilio's FlexFlow reference).
+def flex_attributes(channel_type: str, direction: str = "inbound") -> str:
+    return json.dumps(
+        {
+            "from": f"{channel_type}:+15551230001",
+            "name": f"{channel_type}:+15551230001",
+            "channelType": channel_type,
+            "channelSid": "CH00000000000000000000000000000001",
+            "direction": direction,
+        }
+    )
+
+
+@pytest.mark.parametrize("channel_type", ["whatsapp", "facebook", "line"])
+def test_messaging_apps_on_the_chat_task_channel_are_social(channel_type: str) -> None:
+    converter = converter_for("taskrouter")
+    record = callback("task-queue.entered", 0, TaskAttributes=flex_attributes(channel_type))
+    (offered,) = converter.convert(record)
+    assert offered["channel"] == "social"
+    # The user's map is heard, as for any other channel name.
+    mapped = converter_for("taskrouter", channel_map={channel_type: "sms"})
+    assert mapped.convert(record)[0]["channel"] == "sms"
+
+
+def test_web_chat_and_an_unknown_channel_type_keep_the_task_channel() -> None:
+    for channel_type, expected in (("web", "chat"), ("custom", "chat"), ("sms", "sms")):
+        record = callback("task-queue.entered", 0, TaskAttributes=flex_attributes(channel_type))
+        assert converter_for("taskrouter").convert(record)[0]["channel"] == expected
+
+
+def test_an_outbound_task_is_left_out_to_its_end() -> None:
+    """The Interactions API's documented agent-initiated SMS task, and a Flex outbound
+    call: `direction` outbound. Later events of the task are left out too, even when they
+    do not carry the attributes again."""
+    documented = json.dumps(
+        {
+            "customerAddress": "+1311-555-2368",
+            "flexChannelInviteSid": "KGXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
+            "conversationSid": "CHXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
+            "channelType": "sms",
+            "conversations": {
+                "initiated_by": "Agent",
+                "communication_channel": "Sms",
+                "media": [{"conversation_sid": "CHXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"}],
+                "direction": "Outbound",
+            },
+            "customerName": "silly name",
+            "flexInteractionChannelSid": "UOXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
+            "initiatedBy": "agent",
+            "direction": "outbound",
+        }
+    )
+    call = json.dumps({"direction": "outbound", "to": "+15551230001", "from": "+442079460000"})
+    for attributes, channel in ((documented, "sms"), (call, "voice")):
+        converter = converter_for("taskrouter")
+        records = [
+            callback(
+                "task-queue.entered",
+                0,
+                TaskAttributes=attributes,
+                TaskChannelUniqueName=channel,
+                TaskQueueName="Everyone",
+            ),
+            callback("reservation.accepted", 1, TaskAttributes=""),
+            callback("task.wrapup", 60, TaskAttributes=""),
+            callback("task.completed", 70, TaskAttributes=""),
+        ]
+        assert [converter.convert(record) for record in records] == [[], [], [], []]
+        assert converter.unresolved() == []
+        assert converter.state()["outbound"] == []
+    inbound = converter_for("taskrouter")
+    (offered,) = inbound.convert(callback("task-queue.entered", 0))
+    assert offered["type"] == "contact.offered"
+
+
+def test_an_agents_activity_gives_the_away_reason_and_the_team() -> None:
+    """Flex Insights reads the team from the worker attribute `team_name`."""
+    converter = converter_for("taskrouter", activity_map={"Training": "away"})
+    worker = json.dumps({"full_name": "Alice", "team_name": "Billing Tier 1", "team_id": "t1"})
+    fields = {
+        "EventType": "worker.activity.update",
+        "Sid": "EV1",
+        "Timestamp": "1795338000",
+        "WorkerSid": "WK1",
+        "WorkerAttributes": worker,
+    }
+    (training,) = converter.convert(
+        urlencode({**fields, "WorkerActivityName": "Training"}).encode()
+    )
+    assert (training["state"], training["reason"], training["team"]) == (
+        "away",
+        "Training",
+        "Billing Tier 1",
+    )
+    (back,) = converter.convert(urlencode({**fields, "WorkerActivityName": "Available"}).encode())
+    assert (back["state"], back["team"]) == ("available", "Billing Tier 1")
+    assert "reason" not in back

@@ -91,10 +91,16 @@ def test_contribution_names_every_count_field() -> None:
         "nps_responses": 1,
         "nps_promoters": 0,
         "nps_detractors": 1,
+        "wait_abandoned_sum_us": 0,
+        "abandoned_within_sl": 0,
     }
     short = _named(state, "c2")
     assert short["short_abandoned"] == 1 and short["max_wait_us"] == 3 * S
-    assert sum(v for k, v in short.items() if k != "max_wait_us") == 2
+    # A short abandon's wait is exposure to abandoning too (the patience estimate).
+    assert short["wait_abandoned_sum_us"] == 3 * S
+    # A short abandon left the queue within the threshold too (Connect's service level).
+    assert short["abandoned_within_sl"] == 1
+    assert sum(v for k, v in short.items() if not k.endswith("_us")) == 3
     assert _named(_state([offered(0, "c3")]), "c3")["max_wait_us"] == NO_WAIT
 
 

@@ -34,8 +34,9 @@ from pipeline.core.live import (
     MINUTE_US,
     WINDOW_NAMES,
     LiveBoard,
+    MergedBoard,
     QueueFigures,
-    agent_states,
+    agent_parts,
     agents_by_queue,
     local_day_start_us,
     snapshot_many,
@@ -47,6 +48,7 @@ SETTINGS = Settings(tenants={"paris": TenantSettings(timezone="Europe/Paris")})
 ZONES = SETTINGS.tenant_timezone
 S = US_PER_S
 MIN = MINUTE_US
+DAY = 24 * 60 * MIN
 NOW = parse_rfc3339("2026-11-22T10:00:00Z")
 _ids = count()
 
@@ -107,7 +109,7 @@ class Owner:
 
     def __init__(self) -> None:
         self.state = SegmentState(SETTINGS.queue)
-        self.board = LiveBoard()
+        self.board = LiveBoard(ZONES)
 
     def feed(self, events: Iterable[AnyEvent]) -> Owner:
         self.state.apply(events)
@@ -230,11 +232,41 @@ def test_window_edges_on_a_minute_boundary_are_inclusive() -> None:
             offer(NOW, "now"),  # at now: in every window
         ]
     )
-    assert _offered_in(owner, NOW) == {"15m": 2, "60m": 4, "today": 5}
+    assert _offered_in(owner, NOW) == {"15m": 2, "60m": 4, "today": 5, "7d": 5}
     windows = owner.tile(NOW).windows
     assert windows["15m"].start_us == NOW - 15 * MIN
     assert windows["60m"].start_us == NOW - 60 * MIN
     assert windows["today"].start_us == parse_rfc3339("2026-11-22T00:00:00Z")
+
+
+def test_the_7_day_window_counts_each_contact_once_whatever_the_sources_clocks() -> None:
+    """Just after midnight yesterday's last hour is in the rolling windows' minute buckets
+    and in yesterday's sum; a source whose clock is still yesterday holds that day as
+    quarter-hours. Merged, every offer of the last 7 local days counts once."""
+    midnight = parse_rfc3339("2026-11-23T00:00:00Z")
+    after = Owner().feed(
+        [
+            offer(midnight - 3 * DAY, "three-days-ago"),
+            offer(midnight - 8 * DAY, "eight-days-ago"),  # before the window
+            offer(midnight - 20 * MIN, "late-yesterday"),  # in the last hour, and yesterday
+            offer(midnight + 10 * MIN, "today"),
+        ]
+    )
+    behind = Owner().feed([offer(midnight - 5 * 60 * MIN, "behind-yesterday")])
+    now = midnight + 15 * MIN
+    assert _offered_in(after, now) == {"15m": 1, "60m": 2, "today": 1, "7d": 3}
+    merged = MergedBoard()
+    for source, board, clock in (
+        ("after", after.board, now),
+        ("behind", behind.board, midnight - 4 * 60 * MIN),
+    ):
+        cut = board.export(clock)  # each at its own clock, as partitions publish
+        merged.replace(source, cut.recent)
+        merged.replace(f"{source}/day", cut.day)
+    (tile,) = merged.figures(now, ZONES)
+    assert {name: tile.windows[name].kpis["offered"] for name in WINDOW_NAMES} == {
+        "15m": 1, "60m": 2, "today": 1, "7d": 4,
+    }  # fmt: skip
 
 
 def test_between_minute_boundaries_a_window_starts_at_the_next_whole_minute() -> None:
@@ -558,7 +590,7 @@ def test_figures_in_any_arrival_order_match_models_of_the_final_segments(
     segments = [s for s in owner.state.segments.values() if s.offered is not None]
 
     # Rebuilt from the segments it owns, a board shows the same.
-    rebuilt = LiveBoard.from_segments(owner.state.segments.values(), SETTINGS.queue)
+    rebuilt = LiveBoard.from_segments(owner.state.segments.values(), SETTINGS.queue, ZONES)
     assert rebuilt.snapshot(now, ZONES, owner.state.agents, per_channel=True) == tiles
 
     for tile in tiles:
@@ -615,9 +647,9 @@ def test_partial_boards_merge_into_the_board_over_all_segments(
         [o.board for o in owners], now, ZONES, [o.state.agents for o in owners], per_channel=True
     )
     assert merged == whole.board.snapshot(now, ZONES, whole.state.agents, per_channel=True)
-    assert agents_by_queue(agent_states(o.state.agents for o in owners)) == agents_by_queue(
-        agent_states([whole.state.agents])
-    )
+    assert agents_by_queue(
+        agent_parts([o.state.agents for o in owners], now, ZONES)
+    ) == agents_by_queue(agent_parts([whole.state.agents], now, ZONES))
 
 
 def test_as_dict_is_plain_json() -> None:

@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 from pipeline.config import load_settings
 from pipeline.core.events import decode_message
 from pipeline.core.fcr import FcrTracker
-from pipeline.core.intervals import MAX_WAIT_INDEX, IntervalKey, merge_counts, report_row
+from pipeline.core.intervals import (
+    MAX_WAIT_INDEX,
+    N_COUNTS,
+    IntervalKey,
+    merge_counts,
+    report_row,
+)
 from pipeline.core.kpi_state import KpiState, SegmentState, apply_fcr_updates
 from tests.core.builders import at, report
 
@@ -171,7 +177,7 @@ def test_partial_states_merge_into_the_state_over_all_events(
 
 @given(
     st.lists(
-        st.lists(st.integers(0, 1000), min_size=18, max_size=18).map(
+        st.lists(st.integers(0, 1000), min_size=N_COUNTS, max_size=N_COUNTS).map(
             lambda c: [*c[:MAX_WAIT_INDEX], c[MAX_WAIT_INDEX] - 1, *c[MAX_WAIT_INDEX + 1 :]]
         ),
         min_size=1,

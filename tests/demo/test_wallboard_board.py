@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
+import msgspec
 import pytest
 
-from pipeline.config import Settings, TenantSettings
+from pipeline.config import QueueOverrides, Settings, TenantSettings
 from pipeline.core.clock import INTERVAL_US, US_PER_S, parse_rfc3339
 from pipeline.core.intervals import COUNT_FIELDS, IntervalKey, report_row, zero_counts
 from pipeline.core.live import WINDOW_NAMES, GroupPart, MergedBoard, QueueFigures, WindowFigures
@@ -138,7 +140,8 @@ def tile(
 
 def state(tracker: AlertTracker, now_us: int, targets: Targets) -> dict[str, Any]:
     tiles = [tile("sales", 0.5, 40), tile("support", 0.95, 40), tile("billing", 0.1, 3)]
-    return wallboard(tiles, {}, now_us, targets, tracker)
+    settings = Settings()
+    return wallboard(tiles, {}, now_us, targets, tracker, settings.queue, settings.tenant_timezone)
 
 
 def test_the_page_state_judges_each_queue_against_its_own_targets() -> None:
@@ -187,3 +190,48 @@ def test_the_state_tells_the_page_how_each_figure_is_shown_and_judged() -> None:
     assert specs["aht_s"]["target"] is None and specs["in_queue"]["big"]
     assert "answered within threshold" in specs["service_level_today"]["tooltip"]
     assert out["series"]["key"] == "service_level" and out["series"]["goal"] == "floor"
+
+
+def test_the_service_level_hover_shows_every_variant_over_the_figure_s_window() -> None:
+    """Ten contacts of tests/core/test_service_levels.py, one of each kind, in the 15 minutes;
+    none today: the hover of each service-level figure names the three variants and values."""
+    rolling = counts(offered=10, answered=4, abandoned=3, short_abandoned=1,
+                     answered_within_sl=2, abandoned_within_sl=3)  # fmt: skip
+    row = report_row(IntervalKey("", "", "", 0), rolling)
+    kpis = {name: row[name] for name in ("service_level", "service_level_connect",
+                                         "service_level_answered")}  # fmt: skip
+    windows = {name: WindowFigures(0, tuple(zero_counts()), {}) for name in WINDOW_NAMES}
+    windows["15m"] = WindowFigures(0, tuple(rolling), kpis)
+    queue = dataclasses.replace(tile("sales", None, 0), windows=windows)
+    settings = Settings()
+    out = wallboard([queue], {}, NOW, parse_targets({}), AlertTracker(), settings.queue,
+                    settings.tenant_timezone)  # fmt: skip
+    hover = out["queues"][0]["hover"]
+    assert hover["service_level_15m"].splitlines() == [
+        "Service level, 15 min:",
+        "SL (headline) 28.6%: answered within threshold / (answered + abandoned)",
+        "SL Connect 50.0%: (answered within threshold + abandoned within threshold) / offered",
+        "SL answered 50.0%: answered within threshold / answered",
+    ]
+    assert hover["service_level_today"].splitlines()[1:] == [
+        "SL (headline) n/a: answered within threshold / (answered + abandoned)",
+        "SL Connect n/a: (answered within threshold + abandoned within threshold) / offered",
+        "SL answered n/a: answered within threshold / answered",
+    ]
+
+
+def test_the_queue_s_headline_variant_comes_first_in_the_hover_and_in_the_state() -> None:
+    settings = msgspec.structs.replace(
+        Settings(), queues={"sales": QueueOverrides(headline_service_level="connect")}
+    )
+    tiles = [tile("sales", 0.5, 40), tile("support", 0.9, 40)]
+    out = wallboard(tiles, {}, NOW, parse_targets({}), AlertTracker(), settings.queue,
+                    settings.tenant_timezone, headline=settings.headline_service_level)  # fmt: skip
+    by_queue = {q["queue"]: q for q in out["queues"]}
+    assert by_queue["sales"]["headline_service_level"] == "connect"
+    assert by_queue["support"]["headline_service_level"] == "contract"
+    sales = by_queue["sales"]["hover"]["service_level_15m"].splitlines()
+    assert sales[1].startswith("SL Connect (headline) ")
+    assert [line.split(" ")[1] for line in sales[2:]] == ["50.0%:", "answered"]
+    support = by_queue["support"]["hover"]["service_level_15m"].splitlines()
+    assert support[1].startswith("SL (headline) 90.0%: answered within threshold")

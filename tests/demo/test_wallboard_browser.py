@@ -11,7 +11,6 @@ as the raw value the page holds and as the text it shows.
 
 from __future__ import annotations
 
-import math
 import shutil
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,9 @@ import pytest
 from pipeline.config import load_settings
 from tests.demo.browser import Chromium, chromium_path
 from tests.demo.demo_process import running_demo
+from tests.demo.page_text import FIGURE_MIN_PX, shown
 from tests.liveview.expected import expected_page
+from tests.liveview.expected import shown as shown_parts
 
 pytestmark = [
     pytest.mark.slow,
@@ -48,29 +49,7 @@ READ_PAGE = """JSON.stringify({
   })),
 })"""
 # Seen from across a room on a 1080p screen: the smallest figure's type, in CSS pixels.
-MIN_FIGURE_PX = 40
-
-
-def js_round(x: float) -> int:
-    """JavaScript's Math.round (halves go up), not Python's round (halves go to even)."""
-    return math.floor(x + 0.5)
-
-
-def shown(value: float | None, kind: str) -> str:
-    """The page's `format()` in wallboard.js."""
-    if value is None:
-        return "—"
-    if kind == "count":
-        return str(js_round(value))
-    if kind == "percent":
-        return f"{js_round(value * 100)}%"
-    seconds = js_round(value)
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes}:{seconds % 60:02d}"
-    return f"{minutes // 60} h {minutes % 60:02d}"
+MIN_FIGURE_PX = FIGURE_MIN_PX
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -84,7 +63,7 @@ def test_the_wallboard_shows_the_whole_centre_with_one_worker_or_two(
         *("--workers", str(workers)),
     ) as demo:
         demo.wait_for_output("feed finished", 120)
-        watermark_us, queues = expected_page(
+        watermark_us, expected = expected_page(
             events.read_bytes().splitlines(), load_settings(env={})
         )
 
@@ -92,7 +71,7 @@ def test_the_wallboard_shows_the_whole_centre_with_one_worker_or_two(
             state = demo.wallboard()
             if state is None or state["watermark_us"] != watermark_us:
                 return None
-            return state if state["status"]["whole"] and state["queues"] == queues else None
+            return state if state["status"]["whole"] and shown_parts(state) == expected else None
 
         state = demo.wait_until(whole, 120, "the whole centre's figures on /wallboard.json")
         with Chromium.launch(tmp_path) as browser:

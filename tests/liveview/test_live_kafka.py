@@ -25,7 +25,7 @@ from pipeline.kafka.admin import ensure_topics, pipeline_topics
 from pipeline.kafka.connection import BrokerConnection
 from pipeline.kafka.producer import DEFAULT_MAX_BATCH_BYTES, produce_lines
 from pipeline.simulator.emit import simulate_events
-from tests.liveview.expected import expected_page
+from tests.liveview.expected import Shown, expected_page, shown
 from tests.progress_deadline import ProgressDeadline
 from tests.stream.worker_process import (
     FAILOVER_ENV,
@@ -139,21 +139,21 @@ def create_topics(settings: Settings) -> None:
 
 
 def views_equal(
-    ports: dict[str, int], want: tuple[int, list[dict[str, Any]]], deadline_s: float | None = None
+    ports: dict[str, int], want: tuple[int, Shown], deadline_s: float | None = None
 ) -> float:
     """Wait until every view shows the expected tiles and is whole; the seconds it took. The
     wait goes on while any view changes (a loaded machine is slow, not stuck), and fails
     after QUIET_S without a change, or past `deadline_s` if given, naming what differs."""
     patience = ProgressDeadline(QUIET_S)
-    watermark, queues = want
+    watermark, expected = want
     while True:
         bodies = {name: fetch(port) for name, port in ports.items()}
-        states = {name: (b or {}).get("queues") for name, b in bodies.items()}
+        states = {name: b and shown(b) for name, b in bodies.items()}
         quiet = patience.expired(orjson.dumps(states, option=orjson.OPT_SORT_KEYS))
         done = {
             name: b is not None
             and b["watermark_us"] == watermark
-            and b["queues"] == queues
+            and shown(b) == expected
             and b["status"]["whole"]
             for name, b in bodies.items()
         }
@@ -165,8 +165,20 @@ def views_equal(
         time.sleep(POLL_S)
 
 
+def differences(got: Any, want: Any, path: str = "") -> list[str]:
+    """Where two JSON values differ: `path: got (want ...)` per leaf."""
+    if isinstance(got, dict) and isinstance(want, dict):
+        return [d for k in sorted({*got, *want}, key=str)
+                for d in differences(got.get(k), want.get(k), f"{path}.{k}")]  # fmt: skip
+    if isinstance(got, list) and isinstance(want, list) and len(got) == len(want):
+        return [d for i, (g, w) in enumerate(zip(got, want, strict=True))
+                for d in differences(g, w, f"{path}[{i}]")]  # fmt: skip
+    return [] if got == want else [f"{path}: {got!r} (want {want!r})"]
+
+
 def _why(bodies: dict[str, Any], done: dict[str, bool], want: Any, took: float) -> str:
-    watermark, queues = want
+    watermark, expected = want
+    queues = expected["queues"]
     lines = [f"after {took:.1f} s, views not equal to one board over every event:"]
     for name, body in bodies.items():
         if done[name]:
@@ -180,8 +192,11 @@ def _why(bodies: dict[str, Any], done: dict[str, bool], want: Any, took: float) 
         for q in queues:
             other = got.get((q["tenant"], q["queue"]))
             if other != q:
-                diff = {k: (other or {}).get(k) for k in q if (other or {}).get(k) != q[k]}
-                lines.append(f"    {q['queue']}: {diff}"[:600])
+                lines.append(f"    {q['queue']}: {'; '.join(differences(other, q))}"[:900])
+        if body["agents"] != expected["agents"]:
+            lines.append(
+                f"    agents: {'; '.join(differences(body['agents'], expected['agents']))}"[:900]
+            )
     return "\n".join(lines)
 
 

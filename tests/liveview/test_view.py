@@ -9,9 +9,8 @@ import pytest
 
 from pipeline.config import load_settings
 from pipeline.core.clock import US_PER_S, parse_rfc3339
-from pipeline.core.events import decode_message
-from pipeline.core.kpi_state import KpiState
-from pipeline.core.live import GroupPart, LiveBoard, snapshot_many
+from pipeline.core.intervals import N_COUNTS
+from pipeline.core.live import GroupPart
 from pipeline.liveview.publication import (
     FORMAT,
     BadPublication,
@@ -23,6 +22,7 @@ from pipeline.liveview.publication import (
 from pipeline.liveview.view import CentreView
 from tests.stream.events import mixed_events
 from tests.stream.harness import LocalPipeline
+from tests.stream.one_board import one_board
 
 SETTINGS = load_settings(env={})
 ZONES = SETTINGS.tenant_timezone
@@ -30,7 +30,7 @@ T = parse_rfc3339("2026-11-22T10:00:00Z")
 
 
 def part(queue: str, waiting: list[int], answered: int = 0) -> GroupPart:
-    counts = [0] * 18
+    counts = [0] * N_COUNTS
     counts[0] = max(1, answered)
     counts[1] = answered
     counts[6] = -1
@@ -64,14 +64,10 @@ def test_publications_of_every_partition_merge_into_the_figures_of_one_board() -
             centre.apply(value)
         # Published again unchanged: only the recent part goes (the day part did not change).
         assert [key for key, _ in stage.publications(p, published_ms=2_000)] == [b"seg:%d" % p]
-    state = KpiState(SETTINGS.queue)
-    for line in lines:
-        state.apply(decode_message(line)[0])
-    state.flush()
-    board = LiveBoard.from_segments(state.segments.segments.values(), state.segments.queue_config)
-    expected = snapshot_many(
-        [board], state.segments.watermark_us, ZONES, [state.segments.agents], per_channel=True
-    )
+        for _, value in pipeline.fcr_stage.publications(p, published_ms=1_000):
+            centre.apply(value)
+    state, expected = one_board(lines, SETTINGS)
+    assert any(tile.fcr for tile in expected)
     assert centre.watermark_us == state.segments.watermark_us
     assert centre.live(per_channel=True) == expected
     assert centre.status()["present"] == 4 and centre.status()["whole"]
@@ -96,7 +92,7 @@ def test_a_day_part_is_applied_only_with_the_recent_part_of_its_horizon() -> Non
     """A bucket moves from the recent part to the day part when the horizon passes it: the
     two parts of a partition count it once whatever the view holds between the messages."""
     minute = T - T % 60_000_000
-    counts = [0] * 18
+    counts = [0] * N_COUNTS
     counts[0], counts[6] = 1, -1
     old, new = minute - 3600_000_000, minute - 3600_000_000 + 900_000_000
     in_recent = GroupPart("default", "q", "voice", [], 0, [(minute - 70 * 60_000_000, counts)])
@@ -140,6 +136,10 @@ def test_sources_merge_and_a_source_that_drops_a_group_takes_it_away() -> None:
         (b'{"not": "ours"}', "not a ccpipe live publication"),
         (msgspec.msgpack.encode([FORMAT + 1, "seg:0"]), f"format {FORMAT + 1}"),
         (message("seg:0", 1, [part("q", [T])])[:-7], "damaged"),
+        (
+            message("seg:0", 1, [GroupPart("default", "q", "voice", [], 0, [(T, [1] * 18)])]),
+            "counts of 18 fields",
+        ),
     ],
 )
 def test_bad_input_is_refused_with_a_reason_counted_and_skipped(value: bytes, reason: str) -> None:

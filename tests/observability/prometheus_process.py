@@ -11,7 +11,7 @@ import subprocess
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -66,16 +66,16 @@ class PrometheusProcess:
         folder: Path,
         port: int,
         worker_targets: list[str],
+        jobs: Mapping[str, list[str]] | None = None,
         *,
-        targets: dict[str, list[str]] | None = None,
         rules: Path = DEPLOY,
         alertmanager: str | None = None,
     ) -> None:
         self.base = f"http://127.0.0.1:{port}"
         self.config = folder / "prometheus.yml"
-        jobs = {WORKER_JOB: worker_targets, **(targets or {})}
+        every = {WORKER_JOB: worker_targets, **(jobs or {})}
         self.config.write_text(
-            yaml.safe_dump(local_config(jobs, f"127.0.0.1:{port}", rules, alertmanager)),
+            yaml.safe_dump(local_config(every, f"127.0.0.1:{port}", rules, alertmanager)),
             encoding="utf-8",
         )
         flags = []

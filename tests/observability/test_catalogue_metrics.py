@@ -14,6 +14,8 @@ from prometheus_client import CollectorRegistry
 from pipeline.config import load_settings
 from pipeline.core.catalogue import (
     AGENT_STATE,
+    INGEST_JOB,
+    INGEST_METRICS,
     LIVE_VIEW_METRICS,
     SINK_JOB,
     SINK_METRICS,
@@ -21,11 +23,12 @@ from pipeline.core.catalogue import (
     WORKER_METRICS,
 )
 from pipeline.core.catalogue import Metric as Declared
-from pipeline.liveview.metrics import LiveViewCollector
+from pipeline.ingest.metrics import IngestMetrics
+from pipeline.liveview.server import view_collector
 from pipeline.liveview.view import CentreView
 from pipeline.sink.metrics import SinkMetrics
 from pipeline.stream.metrics import build_registry
-from tests.core.builders import abandoned, answered, ended, lines, offered
+from tests.core.builders import abandoned, answered, ended, ev, lines, offered
 from tests.stream.events import mixed_events
 from tests.stream.harness import LocalPipeline
 
@@ -68,11 +71,10 @@ def test_the_worker_exports_the_catalogue_s_metrics() -> None:
     assert found == expected
 
 
-def test_the_sink_exports_the_catalogue_s_metrics() -> None:
-    registry = CollectorRegistry()
-    metrics = SinkMetrics.create(registry)
-    by_name = {m.name: m for m in SINK_METRICS}
-    for field in dataclasses.fields(metrics):
+def exercise(metrics: object, specs: tuple[Declared, ...]) -> None:
+    """Give every metric of a dataclass of metrics a sample, as its declaration says."""
+    by_name = {m.name: m for m in specs}
+    for field in dataclasses.fields(metrics):  # type: ignore[arg-type]
         metric: Any = getattr(metrics, field.name)
         family = metric.describe()[0]
         spec = by_name[family.name + ("_total" if family.type == "counter" else "")]
@@ -88,16 +90,44 @@ def test_the_sink_exports_the_catalogue_s_metrics() -> None:
             metric.observe(1)
         else:
             metric.inc()
+
+
+def test_the_sink_exports_the_catalogue_s_metrics() -> None:
+    registry = CollectorRegistry()
+    exercise(SinkMetrics.create(registry), SINK_METRICS)
     assert exported(registry) == declared(SINK_METRICS)
 
 
 def test_a_live_view_reader_exports_the_catalogue_s_metrics() -> None:
+    # A queue with traffic and an agent staffed, so that the staffing series have samples.
+    settings = load_settings(env={})
+    recent = [
+        ev("agent.state", 0, agent_id="a1", state="available", queues=["q"]),
+        offered(1, "c-1"),
+        answered(10, "c-1"),
+        ended(100, "c-1", talk=90),
+        offered(120, "c-2"),
+    ]
+    pipeline = LocalPipeline(settings, partitions=2)
+    pipeline.produce(lines(recent), batch=1)
+    pipeline.run(max_messages=5)
+    pipeline.assign_all()
+    view = CentreView(2, settings.tenant_timezone)
+    for p in range(2):
+        for _, value in pipeline.segment_stage.publications(p, published_ms=1_000):
+            view.apply(value)
     registry = CollectorRegistry()
-    registry.register(LiveViewCollector(CentreView(2, load_settings(env={}).tenant_timezone)))
+    registry.register(view_collector(view, settings))
     assert exported(registry) == declared(LIVE_VIEW_METRICS)
 
 
 def test_the_scrape_jobs_are_the_ones_the_rules_watch() -> None:
     config = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
     jobs = {job["job_name"] for job in config["scrape_configs"]}
-    assert {WORKER_JOB, SINK_JOB} <= jobs
+    assert {WORKER_JOB, SINK_JOB, INGEST_JOB} <= jobs
+
+
+def test_ingest_exports_the_catalogue_s_metrics() -> None:
+    registry = CollectorRegistry()
+    exercise(IngestMetrics.create(registry), INGEST_METRICS)
+    assert exported(registry) == declared(INGEST_METRICS)

@@ -17,7 +17,7 @@ from tests.observability.binaries import need
 from tests.observability.compose import COMPOSE, CONTAINER_CONFIG, command, host_path, services
 
 ROOT = Path(__file__).resolve().parents[2]
-CCPIPE_SERVICES = ("topics", "migrate", "worker", "sink", "simulator")
+CCPIPE_SERVICES = ("topics", "migrate", "worker", "sink", "ingest", "simulator")
 EXPECTED = {"kafka", "clickhouse", "prometheus", "alertmanager", "grafana", *CCPIPE_SERVICES}
 
 

@@ -64,3 +64,13 @@ def test_the_targets_example_is_a_valid_settings_file(tmp_path: Path) -> None:
     assert targets.for_queue("acme", "sales").service_level == 0.90
     assert targets.for_queue("x", "support").asa_s == 45
     assert [g.name for g in targets.goals] == ["support-csat", "fcr-all"]
+
+
+def test_every_wallboard_figure_is_defined_in_the_kpi_docs() -> None:
+    """docs/kpis.md's wallboard table names every figure the wallboard shows."""
+    from pipeline.wallboard.board import CHANNEL_FIGURES, FIGURES
+
+    kpis = (ROOT / "docs" / "kpis.md").read_text()
+    table = kpis[kpis.index("## Wallboard figures (live only)") :]
+    missing = [f.key for f in (*FIGURES, *CHANNEL_FIGURES) if f"`{f.key}`" not in table]
+    assert not missing, f"wallboard figures not defined in docs/kpis.md: {missing}"

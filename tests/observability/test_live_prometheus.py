@@ -159,11 +159,17 @@ def stack(kafka_settings: Settings, topic_prefix: str, tmp_path: Path) -> Iterat
         dlq_topic=kafka_settings.dlq_topic,
         intervals_topic=kafka_settings.intervals_topic,
         segments_topic=kafka_settings.segments_topic,
+        live_topic=kafka_settings.live_topic,
         app_id=app_id,
         state_dir=str(tmp_path / "state"),
         store=f"chdb://{tmp_path / 'store'}",
         web_host="127.0.0.1",
         web_port=web_port,
+        # The compose file feeds single events through `ccpipe ingest`: so does this test.
+        ingest_topic=f"{topic_prefix}.cc.input",
+        ingest_group=f"{topic_prefix}-ingest",
+        ingest_state_topic=f"{topic_prefix}-ingest-state",
+        ingest_metrics_port=free_port(),
     )
     for queue in raw["queues"].values():
         queue["fcr_window_s"] = FCR_WINDOW_S
@@ -173,28 +179,39 @@ def stack(kafka_settings: Settings, topic_prefix: str, tmp_path: Path) -> Iterat
     run_ccpipe(compose_argv("topics", config))
     worker_log = tmp_path / "worker.log"
     prometheus = PrometheusProcess(
-        prometheus_binary, tmp_path, free_port(), [f"127.0.0.1:{web_port}"]
+        prometheus_binary,
+        tmp_path,
+        free_port(),
+        [f"127.0.0.1:{web_port}"],
+        {"ccpipe-ingest": [f"127.0.0.1:{settings.ingest_metrics_port}"]},
     )
+    processes = []
     with worker_log.open("ab") as log:
-        worker = subprocess.Popen(
-            [*ccpipe_command(), *compose_argv("worker", config), "--loglevel", "info"],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=child_environment(),
-        )
+        for service, extra in (("worker", ["--loglevel", "info"]), ("ingest", [])):
+            processes.append(
+                subprocess.Popen(
+                    [*ccpipe_command(), *compose_argv(service, config), *extra],
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=child_environment(),
+                )
+            )
     try:
         prometheus.start()
-        yield Stack(settings, config, prometheus, worker, worker_log)
+        yield Stack(settings, config, prometheus, processes[0], worker_log)
     finally:
         prometheus.stop()
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
         forget_group(kafka_settings, app_id, topic_prefix)
+        forget_group(kafka_settings, f"{topic_prefix}-ingest", topic_prefix)
 
 
 def _sums(stack: Stack) -> dict[str, float]:
@@ -248,6 +265,9 @@ def test_prometheus_on_a_live_worker(stack: Stack, tmp_path: Path) -> None:
     )
     produce = compose_argv("simulator", stack.config)[-1].split("|")[-1].split()[1:]
     assert produce[:2] == ["produce", "-"]
+    # The compose file names the input topic; this test has its own.
+    produce = [stack.settings.ingest_topic if arg == "cc.input" else arg for arg in produce]
+    assert stack.settings.ingest_topic in produce
     for i, path in enumerate(files):
         run_ccpipe(["produce", str(path), *produce[2:], "--quiet"])
         _wait_scraped(stack, _expected(report(whole if i else files[0])), f"half {i + 1}")

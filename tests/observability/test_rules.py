@@ -146,3 +146,42 @@ def test_a_null_target_switches_the_check_off_for_that_queue_only() -> None:
 def test_rule_files_name_the_config_they_came_from() -> None:
     files = rule_files(deploy_targets(), CONFIG)
     assert f"ccpipe rules --config {CONFIG}" in files[RECORDING_FILE]
+
+
+def test_the_sink_alert_waits_its_own_duration() -> None:
+    targets = parse_targets({"alerting": {"sink_failing_for": "7m", "lag_for": "2m"}})
+    holds = {a.name: a.for_s for a in alerts(targets)}
+    assert (holds["CcpipeSinkFailing"], holds["CcpipePipelineLagging"]) == (420, 120)
+    assert {a.name: a.for_s for a in alerts(Targets())}["CcpipeSinkFailing"] == 300
+
+
+def test_the_staffing_alerts_wait_their_own_durations_and_need_a_service_level_target() -> None:
+    targets = parse_targets({"alerting": {"staffing_gap_for": "15m", "projected_below_for": "2m"}})
+    holds = {a.name: a.for_s for a in alerts(targets)}
+    assert (holds["CcpipeStaffingGap"], holds["CcpipeProjectedServiceLevelBelowTarget"]) == (
+        900,
+        120,
+    )
+    none = parse_targets({"default": {"service_level": None}})
+    names = {a.name for a in alerts(none)}
+    assert not names & {"CcpipeStaffingGap", "CcpipeProjectedServiceLevelBelowTarget"}
+
+
+def test_staffing_rules_take_one_reader_s_figure_and_sum_only_channels() -> None:
+    """Every reader exports the whole centre's advice: summing over readers would count a
+    queue's need once per worker."""
+    rules = {
+        r["record"]: r["expr"]
+        for g in recording_groups(deploy_targets())
+        if g["name"] == "ccpipe-staffing"
+        for r in g["rules"]
+    }
+    assert rules["tenant_queue_channel:ccpipe_staffing_required_agents:max"] == (
+        "max by (tenant, queue, channel) (ccpipe_staffing_required_agents)"
+    )
+    assert rules["tenant_queue:ccpipe_staffing_required_agents:sum"] == (
+        "sum by (tenant, queue) (tenant_queue_channel:ccpipe_staffing_required_agents:max)"
+    )
+    assert rules["tenant_queue:ccpipe_staffing_staffed_agents:min"] == (
+        "min by (tenant, queue) (ccpipe_staffing_staffed_agents)"
+    )

@@ -14,11 +14,14 @@ from typing import Any
 import pytest
 
 from pipeline.config import load_settings
+from pipeline.core.agents import occupancy
+from pipeline.core.events import AGENT_STATES
 from pipeline.grafana.dashboards import all_dashboards
 from pipeline.store import Store, open_store
 from pipeline.store.migrations import load_migrations, migrate
 from tests.observability.dashboard_queries import Query, clickhouse_queries, expand_sql
 from tests.store.fill import fill, simulated
+from tests.store.test_agent_intervals import core_intervals
 
 ROOT = Path(__file__).resolve().parents[2]
 BOARDS = all_dashboards(load_settings(ROOT / "deploy" / "ccpipe.yaml", env={}).targets)
@@ -45,11 +48,12 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
 
 @pytest.fixture(scope="module")
 def variables(store: Store) -> dict[str, str]:
-    """Values a person would pick: the tenant, and the queue with the most segments."""
+    """Values a person would pick: the tenant, the queue with the most segments, and the
+    tenant's time zone."""
     queue = store.query(
         "SELECT queue FROM segment_facts GROUP BY queue ORDER BY count() DESC LIMIT 1"
     ).scalar()
-    return {"tenant": "default", "queue": str(queue)}
+    return {"tenant": "default", "queue": str(queue), "zone": "Europe/Oslo"}
 
 
 def test_there_are_sql_panels_on_every_clickhouse_dashboard() -> None:
@@ -84,3 +88,28 @@ def test_goal_table_has_one_row_per_goal(store: Store, variables: dict[str, str]
     csat = sum((r["csat"] or 0) * r["csat_responses"] for r in support) / responses
     fcr = sum(r["fcr_resolved"] for r in REPORT) / sum(r["fcr_eligible"] for r in REPORT)
     assert [r["actual"] for r in rows] == pytest.approx([asa, csat, fcr])
+
+
+def test_agent_time_table_is_the_core_s_time_in_state(
+    store: Store, variables: dict[str, str]
+) -> None:
+    """Each agent's time per state and occupancy in the queue, over the whole range: the
+    core's `interval_seconds` summed, divided once as the catalogue's occupancy."""
+    table = next(q for q in QUERIES if q.board == "ccpipe-agents" and "by agent" in q.panel
+                 and "occupancy" in q.panel)  # fmt: skip
+    rows = store.query(expand_sql(table.text, START, END, variables)).dicts()
+    events = simulated(1500, seed=5)
+    core = core_intervals(events, max(e.ts_us for e in events))
+    expected: dict[str, list[int]] = {}
+    for (tenant, agent, queue, _), seconds in core.items():
+        if (tenant, queue) == (variables["tenant"], variables["queue"]):
+            held = expected.setdefault(agent, [0] * len(seconds))
+            for i, value in enumerate(seconds):
+                held[i] += value
+    assert len(rows) == len(expected) > 3
+    for row in rows:
+        seconds = expected[row["agent"]]
+        assert [row[f"{state}_s"] for state in AGENT_STATES] == pytest.approx(
+            [value / 1e6 for value in seconds]
+        )
+        assert row["occupancy"] == pytest.approx(occupancy(seconds))

@@ -12,8 +12,10 @@ from pipeline.config import ConfigError, load_settings
 from pipeline.targets import (
     DEFAULT_QUEUE_TARGETS,
     QUEUE_TARGET_FIELDS,
+    ChannelTargetOverrides,
     Goal,
     QueueTargetOverrides,
+    QueueTargets,
     parse_targets,
 )
 
@@ -120,10 +122,37 @@ def test_durations_read_prometheus_spelling() -> None:
 
 
 def test_an_override_sets_the_fields_of_a_queue_s_targets() -> None:
-    assert QueueTargetOverrides.__struct_fields__ == QUEUE_TARGET_FIELDS
+    assert QueueTargets.__struct_fields__ == ChannelTargetOverrides.__struct_fields__
+    assert ChannelTargetOverrides.__struct_fields__ == QUEUE_TARGET_FIELDS
+    assert QueueTargetOverrides.__struct_fields__ == (*QUEUE_TARGET_FIELDS, "channels")
     targets = parse_targets({"queues": {"sales": {"asa_s": 20, "min_volume": 5}}})
     assert targets.for_queue("any", "sales") == msgspec.structs.replace(
         DEFAULT_QUEUE_TARGETS, asa_s=20, min_volume=5
     )
     assert targets.overridden("asa_s") == [(None, "sales")]
     assert targets.overridden("service_level") == []
+
+
+def test_live_staffing_advises_for_the_channel_s_target_at_the_queue_s_thresholds() -> None:
+    settings = load_settings(ROOT / "deploy" / "ccpipe.yaml", env={})
+    targets = msgspec.structs.replace(
+        settings.targets,
+        channels={"chat": ChannelTargetOverrides(service_level=0.7)},
+        queues={**settings.targets.queues, "off": QueueTargetOverrides(service_level=None)},
+    )
+    voice = targets.service_target(
+        "acme", "sales", "voice", settings.queue("acme", "sales", "voice")
+    )
+    chat = targets.service_target("x", "sales", "chat", settings.queue("x", "sales", "chat"))
+    assert voice is not None and chat is not None
+    config = settings.queue("acme", "sales", "voice")
+    assert (voice.service_level, voice.threshold_s, voice.short_abandon_s) == (
+        0.90,
+        config.sl_threshold_us / 1e6,
+        config.short_abandon_us / 1e6,
+    )
+    assert (chat.service_level, chat.threshold_s, chat.short_abandon_s) == (0.7, 60, 0)
+    assert targets.service_target("x", "off", "voice", config) is None
+    # A target of 1 is a share no finite staff can promise: nothing to advise.
+    whole = parse_targets({"default": {"service_level": 1}})
+    assert whole.service_target("x", "q", "voice", config) is None

@@ -339,7 +339,7 @@ def test_clickhouse_unreachable_for_a_minute_pages_then_resolves_and_loses_nothi
         rules_for_outage(tmp_path / "prometheus"),
         port,
         [f"127.0.0.1:{port}"],  # no worker here: Prometheus stands in, so none is "down"
-        targets={SINK_JOB: [f"127.0.0.1:{sink.metrics_port}"]},
+        jobs={SINK_JOB: [f"127.0.0.1:{sink.metrics_port}"]},
         rules=tmp_path / "prometheus",
         alertmanager=alertmanager.address,
     )

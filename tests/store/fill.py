@@ -17,8 +17,6 @@ from pipeline.core.segments import SEGMENT_ROW_FIELDS
 from pipeline.simulator.emit import simulate_events
 from pipeline.store import Store
 from pipeline.store.tables import (
-    AGENT_STATE_COLUMNS,
-    AGENT_STATES,
     DEAD_LETTER_COLUMNS,
     DEAD_LETTERS,
     EVENT_COLUMNS,
@@ -28,7 +26,7 @@ from pipeline.store.tables import (
     SEGMENT_COLUMNS,
     SEGMENTS,
 )
-from tests.store.rows import columnar
+from tests.store.rows import columnar, insert_agent_states
 
 # Short FCR windows and a fractional threshold, so that FCR closes inside a simulated day
 # and rounding to microseconds is exercised.
@@ -74,29 +72,18 @@ def fill(
     for seg in state.segments.segments.values():
         if seg.offered is None:
             continue
-        config = state.segments.queue_config(seg.sid.tenant, seg.sid.queue, seg.offered.channel)
-        segments.append(seg.row(config))
+        segments.append(seg.row(state.segments.segment_config(seg)))
     assert tuple(segments[0]) == SEGMENT_ROW_FIELDS
     store.insert(SEGMENTS, SEGMENT_COLUMNS, columnar(segments, SEGMENT_COLUMNS))
     # Duplicated events are stored twice on purpose: the table collapses them.
     store.insert(EVENTS, EVENT_COLUMNS, columnar([event_row(e) for e in events], EVENT_COLUMNS))
     agents = [e for e in events if isinstance(e, AgentState)]
-    store.insert(
-        AGENT_STATES,
-        AGENT_STATE_COLUMNS,
-        [
-            [e.tenant for e in agents],
-            [e.agent_id for e in agents],
-            [e.ts_us for e in agents],
-            [e.state for e in agents],
-            [e.queues or [] for e in agents],
-            [e.event_id for e in agents],
-        ],
-    )
+    insert_agent_states(store, agents)
     intervals = []
     for key in sorted(state.segments.intervals.keys()):
         counts = state.interval_counts(key)
-        intervals.append([*key, *counts, "seg:0", 1])
+        version = state.segments.queue_config(*key).version
+        intervals.append([*key, *counts, version, "seg:0", 1])
     by_column = [list(column) for column in zip(*intervals, strict=True)]
     store.insert(KPI_INTERVALS, KPI_INTERVAL_COLUMNS, by_column)
     store.insert(

@@ -6,9 +6,13 @@ from itertools import count
 from typing import Any
 
 from pipeline.core.clock import interval_start_us, parse_rfc3339
+from pipeline.core.events import AgentState
 from pipeline.output_format import plain
+from pipeline.sink.rows import agent_state_row
 from pipeline.store import Store
 from pipeline.store.tables import (
+    AGENT_STATE_COLUMNS,
+    AGENT_STATES,
     EVENT_COLUMNS,
     EVENTS,
     KPI_INTERVAL_COLUMNS,
@@ -65,6 +69,12 @@ def insert_segments(store: Store, rows: list[dict[str, Any]]) -> None:
     store.insert(SEGMENTS, SEGMENT_COLUMNS, columnar(rows, SEGMENT_COLUMNS))
 
 
+def insert_agent_states(store: Store, events: list[AgentState]) -> None:
+    """`agent_states` rows of `events`, as the sink writes them."""
+    columns = [list(column) for column in zip(*map(agent_state_row, events), strict=True)]
+    store.insert(AGENT_STATES, AGENT_STATE_COLUMNS, columns)
+
+
 def set_watermark(store: Store, ts_us: int, tenant: str = "default") -> None:
     """Store one accepted event at `ts_us`: the watermark is the largest event time."""
     event = {
@@ -87,7 +97,7 @@ def interval_state(
 ) -> dict[str, Any]:
     row: dict[str, Any] = dict.fromkeys(KPI_INTERVAL_COLUMNS, 0)
     row.update(tenant="default", queue=queue, channel="voice", interval_start=interval_us)
-    row.update(max_wait_us=-1, source=source, version=version)
+    row.update(max_wait_us=-1, settings_version="", source=source, version=version)
     row.update(counts)
     return row
 

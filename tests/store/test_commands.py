@@ -11,6 +11,7 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.store import StoreBusy, open_store
+from pipeline.store.migrations import load_migrations
 
 QUERY = (
     "SELECT number AS n, "
@@ -30,9 +31,10 @@ def test_migrate_twice_then_status(url: str, capsys: pytest.CaptureFixture[str])
     assert "0001_events  pending" in capsys.readouterr().out
     assert main(["migrate", "--store", url]) == 0
     err = capsys.readouterr().err
-    assert "applying 0001_events" in err and "applied 8, 8 in all" in err
+    shipped = len(load_migrations())
+    assert "applying 0001_events" in err and f"applied {shipped}, {shipped} in all" in err
     assert main(["migrate", "--store", url]) == 0
-    assert "up to date (8 migrations)" in capsys.readouterr().err
+    assert f"up to date ({shipped} migrations)" in capsys.readouterr().err
     assert main(["migrate", "--store", url, "--status"]) == 0
     assert "pending" not in capsys.readouterr().out
 

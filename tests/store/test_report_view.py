@@ -83,6 +83,10 @@ def test_thresholds_and_rates_by_hand(store: Store) -> None:
         "csat": 1 / 2,
         "nps_responses": 3,
         "nps": 100 * (2 - 1) / 3,
+        # c3 (5 s) and c4 (a short abandon) left the queue within 20 s by abandoning.
+        "abandoned_within_sl": 2,
+        "service_level_connect": (1 + 2) / 5,  # c1, c3, c4 of the five queued
+        "service_level_answered": 1 / 2,  # c1 of the two answered
     }
 
 

@@ -20,7 +20,7 @@ from pipeline.kafka.partitioner import partition_for
 from pipeline.stream import stages, topology
 from pipeline.stream.local import LocalRuntime
 from pipeline.stream.stage import Output
-from pipeline.stream.stages import IntervalStage, SegmentStage
+from pipeline.stream.stages import FcrStage, IntervalStage, SegmentStage
 
 
 def event_partition(line: bytes, partitions: int) -> int:
@@ -43,6 +43,10 @@ class LocalPipeline(LocalRuntime):
     @property
     def segment_stage(self) -> SegmentStage:
         return self.topology.stages.segments
+
+    @property
+    def fcr_stage(self) -> FcrStage:
+        return self.topology.stages.fcr
 
     @property
     def interval_stage(self) -> IntervalStage:
@@ -86,10 +90,11 @@ class LocalPipeline(LocalRuntime):
         return not self._lose  # a crashed batch commits nothing
 
     def assign_all(self) -> None:
-        """Every segment partition assigned (rebuilt from its tables), as after a restart."""
-        stage = self.segment_stage
-        for p in range(self.logs[stage.source].partitions):
-            stage.assigned(p, self._table_items(stage, p))
+        """Every partition of every stage assigned (rebuilt from its tables), as after a
+        restart."""
+        for stage in self.topology.stages:
+            for p in range(self.logs[stage.source].partitions):
+                stage.assigned(p, self._table_items(stage, p))
 
     def step_with_crash(self, max_messages: int, crash: bool) -> bool:
         """One batch of each stage on each partition; a crash loses part of that batch's

@@ -5,13 +5,24 @@ from __future__ import annotations
 from collections import defaultdict
 
 import msgspec
+import pytest
 from prometheus_client import generate_latest
 
 from pipeline.config import load_settings
+from pipeline.core.catalogue import (
+    AGENT_TIME,
+    FCR_LIVE,
+    FCR_WINDOW_ELIGIBLE,
+    FCR_WINDOW_RESOLVED,
+    OCCUPANCY,
+)
+from pipeline.core.clock import US_PER_S
+from pipeline.core.events import AGENT_STATES
 from pipeline.report import report_from_lines
 from pipeline.stream.metrics import CONTACT_COUNTERS, build_registry
 from tests.stream.events import mixed_events
 from tests.stream.harness import LocalPipeline
+from tests.stream.one_board import one_board
 
 SETTINGS = load_settings(env={})
 
@@ -133,3 +144,39 @@ def test_per_agent_series_only_when_opted_in() -> None:
         )
         == 1
     )
+
+
+def test_occupancy_and_fcr_series_sum_to_the_whole_centre_s_figures() -> None:
+    """The agent-time and live-FCR gauges of a partitioned run, summed as the recording rules
+    sum them, give the figures of one board over every event (what the wallboard shows)."""
+    lines = mixed_events(seed=8, contacts=400)
+    pipeline = LocalPipeline(SETTINGS, partitions=4)
+    pipeline.produce(lines, batch=6)
+    pipeline.run(max_messages=4)
+    pipeline.assign_all()
+    registry, _ = build_registry(pipeline)
+    _, tiles = one_board(lines, SETTINGS)
+    assert any(tile.fcr for tile in tiles) and any(tile.agent_time for tile in tiles)
+
+    def sample(name: str, **labels: str) -> float:
+        return registry.get_sample_value(name, labels) or 0.0
+
+    for tile in (tile for tile in tiles if tile.channel is None):
+        base = {"tenant": tile.tenant, "queue": tile.queue}
+        for window, seconds in tile.agent_time.items():
+            time = {
+                state: sample(AGENT_TIME.name, **base, window=window, state=state)
+                for state in AGENT_STATES
+            }
+            assert [time[state] for state in AGENT_STATES] == pytest.approx(
+                [held / US_PER_S for held in seconds]
+            )
+            top = sum(time[state] for state in OCCUPANCY.numerator)
+            bottom = sum(time[state] for state in OCCUPANCY.denominator)
+            assert (top / bottom if bottom else None) == pytest.approx(tile.occupancy(window))
+        for live in FCR_LIVE:
+            got = (
+                sample(FCR_WINDOW_RESOLVED.name, **base, window=live.window),
+                sample(FCR_WINDOW_ELIGIBLE.name, **base, window=live.window),
+            )
+            assert got == tile.fcr.get(live.name, (0, 0)), (tile.queue, live.name)

@@ -85,7 +85,9 @@ def test_live_figures_over_partitions_equal_one_board_over_all_segments() -> Non
     for line in lines:
         state.apply(decode_message(line)[0])
     state.flush()
-    board = LiveBoard.from_segments(state.segments.segments.values(), state.segments.queue_config)
+    board = LiveBoard.from_segments(
+        state.segments.segments.values(), state.segments.queue_config, SETTINGS.tenant_timezone
+    )
     expected = snapshot_many(
         [board], state.segments.watermark_us, SETTINGS.tenant_timezone, [state.segments.agents]
     )

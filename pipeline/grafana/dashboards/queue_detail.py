@@ -10,6 +10,11 @@ from pipeline.core.catalogue import (
     KPI,
     QUEUE_LONGEST_WAIT_RULE,
     QUEUE_WAITING_RULE,
+    STAFFING_PROJECTED_RULE,
+    STAFFING_REQUIRED_CHANNEL_RULE,
+    STAFFING_REQUIRED_RULE,
+    STAFFING_STAFFED_RULE,
+    STAFFING_TARGET_RULE,
     TARGET_UNITS,
     TENANT_QUEUE_CHANNEL,
     WALLBOARD_KPIS,
@@ -71,6 +76,34 @@ def board(targets: Targets) -> Json:
             "percentunit",
             minimum=0,
             maximum=1,
+        ),
+        timeseries(
+            "Agents needed and staffed (live staffing advice)",
+            [
+                prom(f"{STAFFING_REQUIRED_RULE}{QUEUE}", "needed"),
+                prom(f"{STAFFING_STAFFED_RULE}{QUEUE}", "staffed"),
+                prom(f"{STAFFING_REQUIRED_CHANNEL_RULE}{QUEUE}", "needed, {{channel}}"),
+            ],
+            "none",
+            minimum=0,
+            description="Agents the queue needs on the floor for its service-level target "
+            "(Erlang A or C at the arrivals of the last 15 minutes, handle time and patience "
+            "of the last 60), its channels' needs summed, against the agents listing the "
+            "queue and available, busy or in after-contact work (an agent listing several "
+            "queues counts in each). See docs/staffing.md.",
+        ),
+        timeseries(
+            "Projected service level by channel (at the agents staffed)",
+            [
+                prom(f"{STAFFING_PROJECTED_RULE}{QUEUE}", "{{channel}}"),
+                prom(f"{STAFFING_TARGET_RULE}{QUEUE}", "target, {{channel}}"),
+            ],
+            "percentunit",
+            minimum=0,
+            maximum=1,
+            description="The service level each channel's share of the staffed agents gives "
+            "at the trailing rates (the queue's staff shared among its channels by their "
+            "need), against the channel's target: it falls before the measured one does.",
         ),
         timeseries(
             "Contacts per minute",
