@@ -63,6 +63,7 @@ from bench.record import record
 from bench.workers import cpu_seconds, free_port, start_worker
 from pipeline.config import Settings
 from pipeline.kafka.group_lag import GroupLag
+from pipeline.kafka.retriable import retrying
 
 # Lines of the events file produced before the clock starts. They come back in the measured
 # run as duplicates (about 0.1% of the default run), which keeps the data the simulation's
@@ -258,7 +259,7 @@ class GroupWatch(GroupLag):
         """How many members hold each table changelog partition: 1 for a lone worker, and
         1 + Faust's standby replicas (default 1) once there are more, each standby applying
         another worker's table writes."""
-        info = self.admin.describe_groups([self.group])[self.group]
+        info = retrying(lambda: self.admin.describe_groups([self.group]))[self.group]
         held = [
             (a["topic"], p)
             for member in info.get("members", [])

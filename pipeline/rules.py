@@ -52,6 +52,9 @@ from pipeline.core.catalogue import (
     KPI,
     LAG_RULE,
     LATENCY_P95_RULE,
+    LIVE_NOT_FRESH_RULE,
+    LIVE_OLDEST_UPDATE,
+    LIVE_PARTITIONS,
     OCCUPANCY,
     OCCUPANCY_RULE,
     PROJECTED_BELOW_ALERT,
@@ -81,9 +84,11 @@ from pipeline.core.catalogue import (
     TENANT_QUEUE,
     TENANT_QUEUE_CHANNEL,
     WALLBOARD_KPIS,
+    WATERMARK,
     WINDOW_GAUGES,
     WINDOW_OFFERED_RULE,
     WORKER_JOB,
+    WORKER_LAG_RULE,
     Check,
     Kpi,
     Metric,
@@ -104,6 +109,8 @@ VOLUME_WINDOW = "15m"
 VOLUME_WINDOW_S = 900
 SILENT_WINDOW = "15m"
 SILENT_WINDOW_S = 900
+# How long a worker's lag must grow while its watermark stands still to count as stuck.
+STUCK_WINDOW = "5m"
 RECORDING_FILE = "ccpipe-recording.yml"
 ALERTS_FILE = "ccpipe-alerts.yml"
 
@@ -336,6 +343,14 @@ def _pipeline_rules() -> Iterator[dict[str, Any]]:
         "record": SINK_WRITING_RULE,
         "expr": f'min by (job, instance) ({SINK_STORE_UP.name} or up{{job="{SINK_JOB}"}})',
     }
+    yield {
+        "record": WORKER_LAG_RULE,
+        "expr": f"sum by (job, instance) ({CONSUMER_LAG.name})",
+    }
+    yield {
+        "record": LIVE_NOT_FRESH_RULE,
+        "expr": f'sum by (job, instance) ({LIVE_PARTITIONS.name}{{state!="fresh"}})',
+    }
 
 
 # --- alerting rules -------------------------------------------------------------------
@@ -543,6 +558,35 @@ def alerts(targets: Targets) -> list[Alert]:
             "A producer sends events that break the contract. See the reasons on the pipeline "
             "dashboard (or `dead_letters` in ClickHouse) and fix the converter or producer; "
             "the KPIs miss those events meanwhile.",
+        ),
+        Alert(
+            "CcpipeWorkerStuck",
+            WORKER_LAG_RULE,
+            f"> 0\nand on (job, instance)\ndelta({WORKER_LAG_RULE}[{STUCK_WINDOW}]) > 0\n"
+            f"and on (job, instance)\nchanges({WATERMARK.name}[{STUCK_WINDOW}]) == 0",
+            a.worker_stuck_for_s,
+            "critical",
+            "pipeline",
+            "ccpipe worker {{ $labels.instance }} answers but is stuck: {{ $value | humanize }} "
+            f"messages behind and growing, its event time unchanged for {STUCK_WINDOW}.",
+            "The worker process lives (it is scraped) but processes nothing: its partitions' "
+            "live figures and interval rows stand still. Look in its log for a partition "
+            "sought back or a rebalance that never ended, then restart it (SIGTERM); its "
+            "partitions move to the other workers meanwhile.",
+        ),
+        Alert(
+            "CcpipeWallboardStale",
+            LIVE_NOT_FRESH_RULE,
+            "> 0",
+            a.wallboard_stale_for_s,
+            "warning",
+            "pipeline",
+            "The live view of {{ $labels.instance }} has no fresh figures of {{ $value }} "
+            "events partition(s): the wallboard's figures are old.",
+            "No publication of those partitions came for `live_stale_after_s`: their owner "
+            "is down, stuck or cannot write to the live topic, or this reader cannot read it. "
+            f"See `{LIVE_PARTITIONS.name}` and `{LIVE_OLDEST_UPDATE.name}` on the pipeline "
+            "dashboard, and the workers' alerts. The wallboard marks the old figures meanwhile.",
         ),
         Alert(
             "CcpipeSinkFailing",

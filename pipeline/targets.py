@@ -129,6 +129,12 @@ class Alerting(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     projected_below_for_s: Duration = msgspec.field(
         default=Duration(300), name="projected_below_for"
     )
+    # A worker that answers scrapes while its lag grows and its watermark stands still.
+    worker_stuck_for_s: Duration = msgspec.field(default=Duration(300), name="worker_stuck_for")
+    # A live view with partitions stale or missing; a failover takes well under a minute.
+    wallboard_stale_for_s: Duration = msgspec.field(
+        default=Duration(120), name="wallboard_stale_for"
+    )
 
 
 class StaffingAdvice(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

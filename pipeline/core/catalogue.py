@@ -703,6 +703,10 @@ STAFFING_TARGET_RULE = rule_name(TENANT_QUEUE_CHANNEL, STAFFING_TARGET.name, "ma
 STAFFING_GAP_RULE = rule_name(TENANT_QUEUE, "ccpipe_staffing_gap_agents", "difference")
 # 1 while a sink writes to ClickHouse; 0 while it cannot, or cannot be scraped.
 SINK_WRITING_RULE = rule_name(JOB_INSTANCE, SINK_STORE_UP.name, "min")
+# A worker's lag over every partition it owns (growing while its watermark stands: stuck).
+WORKER_LAG_RULE = rule_name(JOB_INSTANCE, CONSUMER_LAG.name, "sum")
+# Events partitions a live view (a worker's, `ccpipe wallboard`'s) shows stale or missing.
+LIVE_NOT_FRESH_RULE = rule_name(JOB_INSTANCE, f"{LIVE_PARTITIONS.name}_not_fresh", "sum")
 
 # --- checks: what the wallboard judges and the queue alerts watch ----------------------------
 

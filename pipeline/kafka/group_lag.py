@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from typing import Any, Self
 
+from pipeline.kafka.retriable import retrying
+
 CLIENT_ID = "ccpipe-group-lag"
 FETCH_DEADLINE_S = 5.0
 
@@ -59,8 +61,9 @@ class GroupLag:
         self.close()
 
     def committed(self) -> Offsets:
-        """The group's committed offset of each partition of the topics it has committed."""
-        found = self.admin.list_group_offsets(self.group).get(self.group, {})
+        """The group's committed offset of each partition of the topics it has committed
+        (asked again while the broker has no coordinator for it yet: `retrying`)."""
+        found = retrying(lambda: self.admin.list_group_offsets(self.group)).get(self.group, {})
         return {
             (tp.topic, tp.partition): meta.offset
             for tp, meta in found.items()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from pipeline.kafka.retriable import retrying
+
 
 def start_offsets(
     admin: Any, group: str, partitions: Iterable[tuple[str, int]]
@@ -21,8 +23,11 @@ def start_offsets(
     tps = [TopicPartition(topic, partition) for topic, partition in partitions]
     if not tps:
         return {}
-    committed = admin.list_group_offsets({group: tps}).get(group, {})
-    earliest = admin.list_partition_offsets({tp: OffsetSpec.EARLIEST for tp in tps})
+    # Asked again while the broker finds its feet (just started, or restarted mid-stream).
+    committed = retrying(lambda: admin.list_group_offsets({group: tps})).get(group, {})
+    earliest = retrying(
+        lambda: admin.list_partition_offsets({tp: OffsetSpec.EARLIEST for tp in tps})
+    )
     out = {}
     for tp in tps:
         meta = committed.get(tp)

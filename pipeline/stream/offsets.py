@@ -11,8 +11,11 @@ next one after the last message whose output has been handed to the producer.
 
 Kafka offsets in our source topics are contiguous (non-transactional producers, delete
 retention), so a jump means messages were dropped on the way in: the caller seeks back. A
-jump that persists for `hole_grace_s` is a real hole in the log (a transaction marker, or
-records deleted by retention before they were read) and is accepted, counted and reported.
+jump that persists for `hole_grace_s` may be a real hole in the log (a transaction marker, or
+records deleted by retention before they were read): the caller then asks the log for its
+first record at or after the next offset, and only offsets the log does not hold are skipped,
+counted and reported (`skip_to`). Time alone never makes a hole: on a loaded machine a seek
+back can take longer than any grace period, and skipping records that are there loses them.
 """
 
 from __future__ import annotations
@@ -87,22 +90,36 @@ class OffsetGuard(Generic[TP]):
         if offset < part.expected:
             return Verdict.SEEN
         if offset > part.expected:
-            now = self.clock()
             if part.gap_since is None:
-                part.gap_since = now
-            elif now - part.gap_since >= self.hole_grace_s:
-                self.holes.append((tp, Hole(part.expected, offset)))
-                part.gap_since = None
-                part.last_seek = None
-                part.expected = offset + 1
-                part.since = self.clock()
-                return Verdict.PROCESS
+                part.gap_since = self.clock()
             return Verdict.GAP
         part.gap_since = None
         part.last_seek = None
         part.expected = offset + 1
         part.since = self.clock()
         return Verdict.PROCESS
+
+    def hole_suspected(self, tp: TP) -> bool:
+        """A gap has lasted `hole_grace_s` despite the seeks back: time to ask the log what
+        it holds from the next offset on (`skip_to`)."""
+        gap_since = self._parts[tp].gap_since
+        return gap_since is not None and self.clock() - gap_since >= self.hole_grace_s
+
+    def skip_to(self, tp: TP, first_present: int) -> bool:
+        """The log's first record at or after the next offset is `first_present`: the offsets
+        before it are a hole, skipped and recorded. True if there was one; False when the
+        next offset is in the log after all (the gap was a loss on the way in: the grace
+        period starts again and the caller keeps seeking back)."""
+        part = self._parts[tp]
+        if first_present <= part.expected:
+            part.gap_since = self.clock()
+            return False
+        self.holes.append((tp, Hole(part.expected, first_present)))
+        part.expected = first_present
+        part.gap_since = None
+        part.last_seek = None
+        part.since = self.clock()
+        return True
 
     def stalled(self, tp: TP, highwater: int, after_s: float) -> bool:
         """Messages wait in the log past `expected`, yet none came for `after_s`: the

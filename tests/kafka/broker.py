@@ -10,15 +10,20 @@ jars from Maven Central. A broker that already runs there is reused and left run
 this session started is stopped at its end. With CCPIPE_TEST_KAFKA_BOOTSTRAP set, that
 broker is used as it is and nothing is started. The tests skip only when Java is missing.
 
-Tests share the broker, so each one names its own topics (`topic_prefix`).
+Tests share the broker, so each one names its own topics (`topic_prefix`). A test that kills
+a broker takes its own (`OwnBroker`, the `own_broker` fixture): another port, its data under
+the test's folder, the jars shared; the shared broker is never stopped by a test.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,10 +60,12 @@ def _script_env() -> dict[str, str]:
     }
 
 
-def _kafka_sh(action: str, timeout_s: float) -> subprocess.CompletedProcess[str]:
+def _kafka_sh(
+    action: str, timeout_s: float, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["bash", str(KAFKA_SH), action],
-        env=_script_env(),
+        env=env or _script_env(),
         capture_output=True,
         text=True,
         timeout=timeout_s,
@@ -142,3 +149,102 @@ def kafka_settings(kafka_broker: str, topic_prefix: str) -> Settings:
         segments_topic=f"{topic_prefix}.cc.segments",
         live_topic=f"{topic_prefix}.cc.live",
     )
+
+
+def _two_free_ports() -> int:
+    """A port that is free with the one above it (kafka.sh's controller listener)."""
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port: int = probe.getsockname()[1]
+        with socket.socket() as above:
+            try:
+                above.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie (the broker is not our child: kafka.sh starts it with setsid,
+    so nobody may reap it)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(errors="replace")
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+class OwnBroker:
+    """A broker of one test module's own (deploy/kafka/kafka.sh on a free port), its data and
+    log under `home`, the jars of the shared cache: a test may SIGKILL and restart it."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.port = _two_free_ports()
+        self.bootstrap = f"127.0.0.1:{self.port}"
+        self.env = {**os.environ, "KAFKA_PORT": str(self.port), "CCPIPE_KAFKA_HOME": str(home)}
+
+    def _share_jars(self) -> None:
+        shared = Path(os.environ.get("CCPIPE_KAFKA_HOME", ROOT / ".ccpipe" / "kafka"))
+        if not (shared / "lib").is_dir():
+            fetched = _kafka_sh(
+                "fetch", START_TIMEOUT_S, {**os.environ, "CCPIPE_KAFKA_HOME": str(shared)}
+            )
+            if fetched.returncode != 0:
+                pytest.fail(f"kafka.sh fetch failed:\n{fetched.stderr}", pytrace=False)
+        self.home.mkdir(parents=True, exist_ok=True)
+        if not (self.home / "lib").exists():
+            (self.home / "lib").symlink_to(shared / "lib")
+
+    def start(self) -> float:
+        """Start it (again: the data stays); the seconds until it answered."""
+        self._share_jars()
+        started = time.monotonic()
+        done = _kafka_sh("start", START_TIMEOUT_S, self.env)
+        if done.returncode != 0:
+            pytest.fail(f"kafka.sh start failed:\n{done.stdout}\n{done.stderr}", pytrace=False)
+        return time.monotonic() - started
+
+    def pid(self) -> int:
+        return int((self.home / "run" / f"{self.port}.pid").read_text().strip())
+
+    def kill(self, deadline_s: float = 30.0) -> None:
+        """SIGKILL: a crash, nothing flushed; returns once the process is gone and its port
+        closed (a JVM's first thread turns zombie while the others still hold its sockets)."""
+        pid = self.pid()
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + deadline_s
+        while _alive(pid) or _listening(self.port):
+            assert time.monotonic() < deadline, f"the broker (pid {pid}) outlived SIGKILL"
+            time.sleep(0.05)  # polling step of a wait with a deadline
+
+    def stop(self) -> None:
+        _kafka_sh("stop", 120, self.env)
+
+    def log_tail(self, lines: int = 40) -> str:
+        log = self.home / "run" / f"{self.port}.log"
+        return (
+            "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else ""
+        )
+
+
+@pytest.fixture(scope="module")
+def own_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnBroker]:
+    """A broker for this test module alone (a test may kill it), stopped at the module's end."""
+    if not _java_available():
+        pytest.skip("Java is not installed: the Kafka tests need a JDK >= 17 (deploy/kafka)")
+    broker = OwnBroker(tmp_path_factory.mktemp("own-kafka"))
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()

@@ -26,6 +26,7 @@ from pipeline.kafka.connection import BrokerConnection
 from pipeline.kafka.producer import DEFAULT_MAX_BATCH_BYTES, produce_lines
 from pipeline.simulator.emit import simulate_events
 from tests.liveview.expected import Shown, expected_page, shown
+from tests.progress_deadline import ProgressDeadline
 from tests.stream.worker_process import (
     FAILOVER_ENV,
     WorkerGroup,
@@ -143,15 +144,12 @@ def views_equal(
     """Wait until every view shows the expected tiles and is whole; the seconds it took. The
     wait goes on while any view changes (a loaded machine is slow, not stuck), and fails
     after QUIET_S without a change, or past `deadline_s` if given, naming what differs."""
-    start = last_change = time.monotonic()
-    seen: dict[str, Any] = {}
+    patience = ProgressDeadline(QUIET_S)
     watermark, expected = want
     while True:
         bodies = {name: fetch(port) for name, port in ports.items()}
-        now = time.monotonic()
         states = {name: b and shown(b) for name, b in bodies.items()}
-        if states != seen:
-            seen, last_change = states, now
+        quiet = patience.expired(orjson.dumps(states, option=orjson.OPT_SORT_KEYS))
         done = {
             name: b is not None
             and b["watermark_us"] == watermark
@@ -159,11 +157,11 @@ def views_equal(
             and b["status"]["whole"]
             for name, b in bodies.items()
         }
+        took = patience.waited_s
         if all(done.values()):
-            return now - start
-        late = deadline_s is not None and now - start > deadline_s
-        if late or now - last_change > QUIET_S:
-            raise AssertionError(_why(bodies, done, want, now - start))
+            return took
+        if quiet or (deadline_s is not None and took > deadline_s):
+            raise AssertionError(_why(bodies, done, want, took))
         time.sleep(POLL_S)
 
 

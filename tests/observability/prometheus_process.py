@@ -1,7 +1,8 @@
 """A real Prometheus (Debian's `prometheus`) on loopback for tests, run as docker-compose.yml
 runs it: the compose service's flags and deploy/prometheus/prometheus.yml with the committed
 rules, with only the addresses, the paths and the intervals changed (1 s scrape and rule
-evaluation, so a test waits seconds, not minutes)."""
+evaluation, so a test waits seconds, not minutes); a test may give rules generated from its
+own settings and an Alertmanager to send the alerts to."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 
 import yaml
 
+from pipeline.core.catalogue import WORKER_JOB
 from tests.observability.compose import ROOT, command
 
 DEPLOY = ROOT / "deploy" / "prometheus"
@@ -36,21 +38,24 @@ def wait_for(check: Callable[[], T | None], deadline_s: float, what: str) -> T:
 
 
 def local_config(
-    worker_targets: list[str], self_target: str, jobs: Mapping[str, list[str]] | None = None
+    targets: dict[str, list[str]],
+    self_target: str,
+    rules: Path = DEPLOY,
+    alertmanager: str | None = None,
 ) -> dict[str, Any]:
-    """deploy/prometheus.yml scraping the given workers (and other jobs' targets by job
-    name); a job not given scrapes Prometheus itself, so its rules stay valid."""
+    """prometheus.yml with each job's targets from `targets` (a job not named there scrapes
+    Prometheus itself), the rule files of `rules/` under `rules` (deploy/prometheus, the
+    committed ones, by default), and alerts sent to `alertmanager` when given."""
     config: dict[str, Any] = yaml.safe_load((DEPLOY / "prometheus.yml").read_text())
     config["global"]["scrape_interval"] = "1s"
     config["global"]["evaluation_interval"] = "1s"
-    config["rule_files"] = [str(DEPLOY / pattern) for pattern in config["rule_files"]]
-    config.pop("alerting")  # no Alertmanager here; the alerts are still evaluated
+    config["rule_files"] = [str(rules / pattern) for pattern in config["rule_files"]]
+    if alertmanager is None:
+        config.pop("alerting")  # no Alertmanager here; the alerts are still evaluated
+    else:
+        config["alerting"]["alertmanagers"] = [{"static_configs": [{"targets": [alertmanager]}]}]
     for job in config["scrape_configs"]:
-        name = job["job_name"]
-        targets = (
-            worker_targets if name == "ccpipe-worker" else (jobs or {}).get(name, [self_target])
-        )
-        job["static_configs"] = [{"targets": targets}]
+        job["static_configs"] = [{"targets": targets.get(job["job_name"], [self_target])}]
     return config
 
 
@@ -62,11 +67,15 @@ class PrometheusProcess:
         port: int,
         worker_targets: list[str],
         jobs: Mapping[str, list[str]] | None = None,
+        *,
+        rules: Path = DEPLOY,
+        alertmanager: str | None = None,
     ) -> None:
         self.base = f"http://127.0.0.1:{port}"
         self.config = folder / "prometheus.yml"
+        every = {WORKER_JOB: worker_targets, **(jobs or {})}
         self.config.write_text(
-            yaml.safe_dump(local_config(worker_targets, f"127.0.0.1:{port}", jobs)),
+            yaml.safe_dump(local_config(every, f"127.0.0.1:{port}", rules, alertmanager)),
             encoding="utf-8",
         )
         flags = []

@@ -3,11 +3,7 @@ alerts while the pipeline itself is down, checked with amtool and a real Alertma
 
 from __future__ import annotations
 
-import json
-import socket
 import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,11 +11,8 @@ from typing import Any
 
 import pytest
 
+from tests.observability.alertmanager_process import CONFIG, AlertmanagerProcess, call
 from tests.observability.binaries import need
-
-ROOT = Path(__file__).resolve().parents[2]
-CONFIG = ROOT / "deploy" / "alertmanager" / "alertmanager.yml"
-START_DEADLINE_S = 20.0
 
 
 def test_amtool_checks_the_config() -> None:
@@ -57,55 +50,14 @@ def test_alerts_route_per_tenant(labels: dict[str, str], receiver: str) -> None:
     assert done.stdout.split() == [receiver]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _call(url: str, body: Any = None) -> Any:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=5) as response:
-        text = response.read()
-    return json.loads(text) if text.strip() else None
-
-
 @pytest.fixture
 def alertmanager(tmp_path: Path) -> Iterator[str]:
-    binary = need("alertmanager")
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={CONFIG}",
-            f"--storage.path={tmp_path}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address=",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+    process = AlertmanagerProcess(tmp_path)
+    process.start()
     try:
-        deadline = time.monotonic() + START_DEADLINE_S
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/-/ready", timeout=1).close()
-                break
-            except OSError:
-                assert process.poll() is None, "alertmanager exited at start"
-                assert time.monotonic() < deadline, "alertmanager not ready in time"
-                time.sleep(0.1)
-        yield base
+        yield process.base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process.stop()
 
 
 def _alert(**labels: str) -> dict[str, Any]:
@@ -118,7 +70,7 @@ def _states(base: str) -> dict[str, tuple[str, list[str]]]:
             a["status"]["state"],
             a["status"]["inhibitedBy"],
         )
-        for a in _call(f"{base}/api/v2/alerts")
+        for a in call(f"{base}/api/v2/alerts")
     }
 
 
@@ -134,13 +86,13 @@ def _sales_service_level() -> dict[str, Any]:
 
 def test_queue_alerts_are_held_back_while_the_pipeline_is_down(alertmanager: str) -> None:
     queue_alert = _sales_service_level()
-    _call(f"{alertmanager}/api/v2/alerts", [queue_alert])
+    call(f"{alertmanager}/api/v2/alerts", [queue_alert])
     assert _states(alertmanager)["CcpipeServiceLevelBelowTarget/sales"] == ("active", [])
 
     down = _alert(
         alertname="CcpipeWorkerDown", scope="pipeline", severity="critical", instance="w1:6066"
     )
-    _call(f"{alertmanager}/api/v2/alerts", [down])
+    call(f"{alertmanager}/api/v2/alerts", [down])
     states = _states(alertmanager)
     state, by = states["CcpipeServiceLevelBelowTarget/sales"]
     assert state == "suppressed" and len(by) == 1
@@ -150,7 +102,7 @@ def test_queue_alerts_are_held_back_while_the_pipeline_is_down(alertmanager: str
 
 def test_an_abandon_spike_holds_back_the_same_queues_service_level(alertmanager: str) -> None:
     common = {"scope": "queue", "tenant": "default"}
-    _call(
+    call(
         f"{alertmanager}/api/v2/alerts",
         [
             _alert(
@@ -188,12 +140,12 @@ def test_a_failing_sink_goes_to_the_pipeline_on_call_and_holds_back_no_queue(
         instance="sink:6067",
     )
     queue_alert = _sales_service_level()
-    _call(f"{alertmanager}/api/v2/alerts", [sink, queue_alert])
+    call(f"{alertmanager}/api/v2/alerts", [sink, queue_alert])
     states = _states(alertmanager)
     assert states["CcpipeSinkFailing/-"] == ("active", [])
     assert states["CcpipeServiceLevelBelowTarget/sales"] == ("active", [])
     receivers = {
         a["labels"]["alertname"]: [r["name"] for r in a["receivers"]]
-        for a in _call(f"{alertmanager}/api/v2/alerts")
+        for a in call(f"{alertmanager}/api/v2/alerts")
     }
     assert receivers["CcpipeSinkFailing"] == ["pipeline-oncall"]

@@ -1,5 +1,7 @@
 """The sink on the real Kafka broker: a crash between insert and commit, a ClickHouse server
-stopped mid-stream and started again (Debian's 18.16 over TCP), and the whole stream
+stopped mid-stream and started again (Debian's 18.16 over TCP), ClickHouse unreachable for a
+minute while a real Prometheus and Alertmanager page the on-call and then resolve, and the
+whole stream
 (`ccpipe worker` + `ccpipe sink` on chdb) against `ccpipe kpis`, queried from another
 process through the sink's SQL endpoint.
 """
@@ -11,6 +13,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import orjson
@@ -19,28 +22,41 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from prometheus_client import CollectorRegistry
 
 from pipeline.cli import main
-from pipeline.config import Settings
+from pipeline.config import Settings, load_settings
+from pipeline.config_reader import Duration
+from pipeline.core.catalogue import SINK_JOB, SINK_WRITING_RULE
 from pipeline.kafka.admin import ensure_topics, pipeline_topics
 from pipeline.kafka.connection import BrokerConnection
 from pipeline.kafka.group_lag import GroupLag
 from pipeline.kafka.producer import produce_lines
+from pipeline.rules import rule_files
 from pipeline.simulator.emit import simulate_events
 from pipeline.sink.consumer import SinkLoop, build_consumer, sink_group
 from pipeline.sink.metrics import SinkMetrics
 from pipeline.sink.policy import Backoff, FlushPolicy
 from pipeline.sink.rows import stream_routes
 from pipeline.store import Store, StoreUnavailable, open_store
+from tests.observability.alertmanager_process import (
+    AlertmanagerProcess,
+    WebhookReceiver,
+    paging_config,
+)
+from tests.observability.binaries import need
+from tests.observability.prometheus_process import PrometheusProcess
 from tests.sink.sink_process import SinkProcess, sql_endpoint, wait_for, write_config
-from tests.sink.streams import assert_complete, expected_for, figures, stream_output
+from tests.sink.streams import Expected, assert_complete, expected_for, figures, stream_output
 from tests.store.conftest import ClickHouseServer
 from tests.stream.worker_process import (
     WorkerGroup,
     ccpipe_command,
     child_environment,
     forget_group,
+    free_port,
 )
 
 pytestmark = pytest.mark.kafka
+
+ROOT = Path(__file__).resolve().parents[2]
 
 BAD_LINES = [b"not json at all {", b'[{"type":"contact.offered","event_id":"b1"}, 7]']
 ORDERED_REPORT = "SELECT * FROM kpi_interval_report ORDER BY tenant, queue, channel, interval_start"
@@ -82,6 +98,32 @@ def sink_offsets(settings: Settings) -> GroupLag:
         sink_group(settings),
         (settings.events_topic, settings.segments_topic, settings.intervals_topic),
     )
+
+
+def wait_for_every_row(
+    settings: Settings,
+    count: Callable[[str], int],
+    expected: Expected,
+    sink: SinkProcess,
+    timeout_s: float = 60.0,
+) -> None:
+    """Until the store holds the expected rows of each table and the sink's group has
+    committed every offset (the sink alive all along)."""
+    want = {
+        "events": expected.events,
+        "agent_states": expected.agent_states,
+        "dead_letters": expected.dead_letters,
+    }
+    offsets = sink_offsets(settings)
+    try:
+        wait_for(
+            lambda: {t: count(t) for t in want} == want and offsets.caught_up(),
+            "every row, and every offset committed",
+            timeout_s=timeout_s,
+            check=sink.check_alive,
+        )
+    finally:
+        offsets.close()
 
 
 # --- a crash between insert and commit, in process ----------------------------------------
@@ -226,20 +268,7 @@ def test_a_server_stopped_mid_stream_and_started_again_gets_every_row_once(
         assert "ClickHouse unreachable" in sink.log()
 
         running_server.start()
-        want = {
-            "events": expected.events,
-            "agent_states": expected.agent_states,
-            "dead_letters": expected.dead_letters,
-        }
-        offsets = sink_offsets(settings)
-        try:
-            wait_for(
-                lambda: {t: count(t) for t in want} == want and offsets.caught_up(),
-                "every row, and every offset committed",
-                check=sink.check_alive,
-            )
-        finally:
-            offsets.close()
+        wait_for_every_row(settings, count, expected, sink)
         m = sink.metrics()
         assert m["ccpipe_sink_store_up"] == 1 and m["ccpipe_sink_paused"] == 0
         assert "ClickHouse is back" in sink.log()
@@ -251,6 +280,133 @@ def test_a_server_stopped_mid_stream_and_started_again_gets_every_row_once(
         assert sink.stop() == 0
     finally:
         sink.stop()
+        sender.close()
+        reader.close()
+        if running_server.process is None:
+            running_server.start()
+
+
+# --- ClickHouse unreachable for a minute, watched by Prometheus and Alertmanager ------------
+
+OUTAGE_S = 60.0
+# The alert's `for` in this test's rules (5 minutes in deploy/ccpipe.yaml), so it pages
+# within the minute.
+SINK_FAILING_FOR_S = 10
+PAGE_DEADLINE_S = 120.0
+
+
+def rules_for_outage(folder: Path) -> Path:
+    """deploy/ccpipe.yaml's rules with `sink_failing_for` cut to seconds, in `folder`/rules."""
+    deployed = load_settings(ROOT / "deploy" / "ccpipe.yaml", env={}).targets
+    alerting = msgspec.structs.replace(
+        deployed.alerting, sink_failing_for_s=Duration(SINK_FAILING_FOR_S)
+    )
+    targets = msgspec.structs.replace(deployed, alerting=alerting)
+    (folder / "rules").mkdir(parents=True)
+    for name, text in rule_files(targets, "tests/sink/test_sink_kafka.py").items():
+        (folder / "rules" / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.mark.slow
+@pytest.mark.clickhouse_server
+def test_clickhouse_unreachable_for_a_minute_pages_then_resolves_and_loses_nothing(
+    settings: Settings, running_server: ClickHouseServer, tmp_path: Path, topic_prefix: str
+) -> None:
+    """The sink rides out a minute without ClickHouse: every row lands once when it is back,
+    and the on-call is paged (CcpipeSinkFailing, through the real Prometheus and
+    Alertmanager with the committed alertmanager.yml routes) and then told it resolved."""
+    prometheus_binary = need("prometheus")
+    url = f"clickhouse://default:@127.0.0.1:{running_server.port}/outage_{topic_prefix}"
+    with open_store(url) as store:
+        store.ensure_database()
+        for ddl in OLD_SERVER_TABLES:
+            store.execute(ddl)
+    lines = simulated_lines(2000, seed=9)
+    expected = expected_for(lines)
+    half = len(lines) // 2
+    sender = producer(settings)
+    config = write_config(settings, tmp_path / "sink.yaml", settings.app_id, url)
+    sink = SinkProcess(config, tmp_path / "sink.log", "--no-migrate", "--batch-rows",
+                       str(BATCH_ROWS), "--batch-seconds", "0.2")  # fmt: skip
+    pager = WebhookReceiver()
+    alertmanager = AlertmanagerProcess(
+        tmp_path, paging_config(tmp_path, "pipeline-oncall", pager.url)
+    )
+    port = free_port()
+    prometheus = PrometheusProcess(
+        prometheus_binary,
+        rules_for_outage(tmp_path / "prometheus"),
+        port,
+        [f"127.0.0.1:{port}"],  # no worker here: Prometheus stands in, so none is "down"
+        jobs={SINK_JOB: [f"127.0.0.1:{sink.metrics_port}"]},
+        rules=tmp_path / "prometheus",
+        alertmanager=alertmanager.address,
+    )
+    reader = open_store(url)
+
+    def count(table: str) -> int:
+        try:
+            return int(reader.query(f"SELECT count() FROM {table} FINAL").scalar())
+        except StoreUnavailable:
+            return -1
+
+    def paged(status: str) -> list[dict[str, Any]]:
+        sink.check_alive()
+        return pager.pages("CcpipeSinkFailing", status)
+
+    try:
+        sink.start()
+        alertmanager.start()
+        prometheus.start()
+        produce_lines(lines[:half], sender, settings.events_topic, batch_size=100)
+        wait_for(lambda: count("events") > 0, "the first rows", check=sink.check_alive)
+        wait_for(
+            lambda: prometheus.query(f'{SINK_WRITING_RULE}{{job="{SINK_JOB}"}} == 1'),
+            "Prometheus to see the sink writing",
+            check=sink.check_alive,
+        )
+        assert paged("firing") == []
+
+        running_server.kill()
+        killed = time.monotonic()
+        produce_lines(lines[half:], sender, settings.events_topic, batch_size=100)
+        firing = wait_for(lambda: paged("firing"), "the page", timeout_s=PAGE_DEADLINE_S)
+        paged_after = time.monotonic() - killed
+        assert firing[0]["labels"]["instance"] == f"127.0.0.1:{sink.metrics_port}"
+        assert "cannot write to ClickHouse" in firing[0]["annotations"]["summary"]
+        m = sink.metrics()
+        assert m["ccpipe_sink_store_up"] == 0 and m["ccpipe_sink_paused"] == 1
+
+        def outage_over() -> bool:
+            # The alert must hold while ClickHouse is away: no resolution before it is back.
+            assert paged("resolved") == [], "the page resolved while ClickHouse was down"
+            return time.monotonic() - killed >= OUTAGE_S
+
+        wait_for(outage_over, "a minute without ClickHouse", timeout_s=2 * OUTAGE_S)
+        running_server.start()
+        back = time.monotonic()
+
+        wait_for_every_row(settings, count, expected, sink, PAGE_DEADLINE_S)
+        resolved = wait_for(lambda: paged("resolved"), "the resolution", timeout_s=PAGE_DEADLINE_S)
+        print(
+            f"paged {paged_after:.0f} s after ClickHouse went, resolved "
+            f"{time.monotonic() - back:.0f} s after it came back ({OUTAGE_S:.0f} s outage)"
+        )
+        assert resolved[0]["labels"]["instance"] == firing[0]["labels"]["instance"]
+        # Nothing doubled: one row per distinct key, as many as the input holds.
+        assert (
+            count("events")
+            == reader.query("SELECT uniqExact(tenant, ts, event_id) FROM events").scalar()
+        )
+        log = sink.log()
+        assert "ClickHouse unreachable" in log and "ClickHouse is back" in log
+        assert sink.stop() == 0
+    finally:
+        sink.stop()
+        prometheus.stop()
+        alertmanager.stop()
+        pager.close()
         sender.close()
         reader.close()
         if running_server.process is None:

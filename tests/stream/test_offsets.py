@@ -78,7 +78,7 @@ def test_seeks_back_at_most_once_a_second_while_a_gap_lasts() -> None:
     assert g.should_seek("p0")
 
 
-def test_a_gap_that_lasts_is_a_hole_accepted_and_recorded() -> None:
+def test_a_gap_that_lasts_is_a_hole_accepted_and_recorded_once_the_log_lacks_it() -> None:
     clock = Clock()
     g = guard(clock)
     g.start("p0", 0)
@@ -86,10 +86,30 @@ def test_a_gap_that_lasts_is_a_hole_accepted_and_recorded() -> None:
     assert g.admit("p0", 2) is Verdict.GAP
     clock.now = 4.9
     assert g.admit("p0", 2) is Verdict.GAP
+    assert not g.hole_suspected("p0")
     clock.now = 5.0
+    assert g.hole_suspected("p0")
+    assert g.skip_to("p0", 2)  # the log's first record from offset 1 on is 2
     assert g.admit("p0", 2) is Verdict.PROCESS
     assert g.holes == [("p0", Hole(1, 2))]
     assert g.admit("p0", 3) is Verdict.PROCESS
+
+
+def test_time_alone_makes_no_hole_while_the_log_holds_the_next_offset() -> None:
+    """On a loaded machine a seek back can take longer than the grace period: the records
+    are still in the log, so nothing is skipped and the grace period starts again."""
+    clock = Clock()
+    g = guard(clock)
+    g.start("p0", 0)
+    assert g.admit("p0", 0) is Verdict.PROCESS
+    assert g.admit("p0", 2) is Verdict.GAP
+    clock.now = 60.0
+    assert g.admit("p0", 2) is Verdict.GAP
+    assert g.hole_suspected("p0")
+    assert not g.skip_to("p0", 1)  # offset 1 is in the log after all
+    assert not g.hole_suspected("p0")
+    assert g.holes == [] and g.expected("p0") == 1
+    assert g.admit("p0", 1) is Verdict.PROCESS
 
 
 def test_a_gap_that_closes_in_time_is_no_hole() -> None:

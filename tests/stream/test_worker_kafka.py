@@ -15,13 +15,14 @@ within seconds.
 from __future__ import annotations
 
 import itertools
+import shutil
 import subprocess
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import msgspec
 import orjson
@@ -37,11 +38,14 @@ from pipeline.kafka.connection import BrokerConnection
 from pipeline.kafka.producer import DEFAULT_MAX_BATCH_BYTES, ProduceCounts, produce_lines
 from pipeline.simulator.emit import simulate_events
 from pipeline.stream.topology import source_topic_names
+from tests.kafka.broker import OwnBroker
+from tests.progress_deadline import ProgressDeadline
 from tests.stream.worker_process import (
     WorkerGroup,
     WorkerProcess,
     ccpipe_command,
     child_environment,
+    group_of_workers,
 )
 
 pytestmark = pytest.mark.kafka
@@ -55,8 +59,11 @@ BATCH = 100
 SMALL_BATCH = 25
 
 POLL_S = 0.1
-SETTLE_TIMEOUT_S = 90.0
-STEP_TIMEOUT_S = 60.0
+# A wait gives up once nothing has moved this long (tests/progress_deadline.py), however long
+# it has taken in all: a loaded machine is slow, a stalled partition stands still.
+SETTLE_QUIET_S = 90.0
+STEP_QUIET_S = 60.0
+READ_TIMEOUT_S = 60.0
 # Parts of a live feed, and how many of them may be uncommitted at once.
 FEED_PARTS = 8
 FEED_AHEAD = 2
@@ -160,6 +167,21 @@ class Progress:
             parts.append(f"{topic}: {done}/{sum(self.ends[tp] for tp in tps)}")
         return "committed/end offsets: " + ("; ".join(parts) or "topics not created yet")
 
+    @property
+    def moves(self) -> tuple[tuple[str, int, int], ...]:
+        """What changes while the group makes progress: its committed offsets."""
+        return tuple(sorted((tp.topic, tp.partition, o) for tp, o in self.committed.items()))
+
+    def behind(self) -> str:
+        """Every partition whose committed offset is short of its end, one a line."""
+        lines = [
+            f"  {tp.topic}[{tp.partition}]: committed {self.committed.get(tp, 'nothing')}, "
+            f"end {end}"
+            for tp, end in sorted(self.ends.items())
+            if self.committed.get(tp, 0) < end
+        ]
+        return "partitions behind:\n" + "\n".join(lines) if lines else "no partition behind"
+
 
 class TopicReader:
     """Every message of a topic from its start, read as it comes (no consumer group)."""
@@ -184,7 +206,7 @@ class TopicReader:
         ends = self.consumer.end_offsets(self.partitions)
         return all(self.consumer.position(tp) >= ends[tp] for tp in self.partitions)
 
-    def read_to_end(self, timeout_s: float = STEP_TIMEOUT_S) -> list[ConsumerRecord]:
+    def read_to_end(self, timeout_s: float = READ_TIMEOUT_S) -> list[ConsumerRecord]:
         deadline = time.monotonic() + timeout_s
         while not self.at_end():
             assert time.monotonic() < deadline, "the topic could not be read to its end"
@@ -356,9 +378,11 @@ class Stream:
             )
 
     def wait_until(
-        self, condition: Callable[[Progress], bool], what: str, timeout_s: float = STEP_TIMEOUT_S
+        self, condition: Callable[[Progress], bool], what: str, quiet_s: float = STEP_QUIET_S
     ) -> Progress:
-        deadline = time.monotonic() + timeout_s
+        """Poll until `condition` holds; fail once the group's committed offsets have stood
+        still for `quiet_s` (a slow group that moves is waited for)."""
+        patience = ProgressDeadline(quiet_s)
         while True:
             self._check_workers(what)
             started = time.monotonic()
@@ -366,15 +390,14 @@ class Stream:
             if condition(progress):
                 self.note(f"reached: {what}", progress)
                 return progress
-            if started > deadline:
-                pytest.fail(
-                    f"waited {timeout_s:.0f} s for {what}; {progress.describe()}", pytrace=False
-                )
+            if patience.expired(progress.moves):
+                self._fail(f"no {what}", patience, progress)
             time.sleep(max(0.0, POLL_S - (time.monotonic() - started)))
 
-    def wait_for_rows(self, expected: list[Row], timeout_s: float = SETTLE_TIMEOUT_S) -> Progress:
-        """Until the group has settled with exactly `expected` as its interval rows."""
-        deadline = time.monotonic() + timeout_s
+    def wait_for_rows(self, expected: list[Row], quiet_s: float = SETTLE_QUIET_S) -> Progress:
+        """Until the group has settled with exactly `expected` as its interval rows. The wait
+        goes on while committed offsets move or interval rows come."""
+        patience = ProgressDeadline(quiet_s)
         settled_since: float | None = None
         while True:
             self._check_workers("the interval rows")
@@ -394,13 +417,17 @@ class Stream:
                     )
             else:
                 settled_since = None
-            if now > deadline:
-                pytest.fail(
-                    f"no equal rows within {timeout_s:.0f} s:\n{difference(self.rows(), expected)}"
-                    f"\n{progress.describe()}",
-                    pytrace=False,
-                )
+            if patience.expired((progress.moves, len(self.intervals.records))):
+                self._fail(f"equal rows ({difference(self.rows(), expected)})", patience, progress)
             time.sleep(max(0.0, POLL_S - (time.monotonic() - now)))
+
+    def _fail(self, what: str, patience: ProgressDeadline, progress: Progress) -> NoReturn:
+        """A wait that gave up: which partitions are behind, where; the workers' log tails
+        follow in the report (tests/conftest.py)."""
+        pytest.fail(
+            f"{what}: {patience.describe()}\n{progress.describe()}\n{progress.behind()}",
+            pytrace=False,
+        )
 
     def kill_mid_stream(self, worker: WorkerProcess, progress: Progress) -> None:
         """SIGKILL `worker`, then check the group had input it had not committed yet."""
@@ -410,6 +437,26 @@ class Stream:
             f"the kill came after the group had caught up, so it tests nothing: "
             f"{progress.describe()}"
         )
+
+
+@pytest.fixture
+def own_worker_group(
+    kafka_settings: Settings, own_broker: OwnBroker, topic_prefix: str, tmp_path: Path
+) -> Iterator[WorkerGroup]:
+    """An empty group of workers on this module's own broker (tests/kafka/broker.py), which
+    a test may kill: the shared broker never is."""
+    settings = msgspec.structs.replace(kafka_settings, broker=own_broker.bootstrap)
+    with group_of_workers(settings, topic_prefix, tmp_path / "workers") as group:
+        yield group
+
+
+@pytest.fixture
+def own_stream(own_worker_group: WorkerGroup) -> Iterator[Stream]:
+    under_test = Stream(own_worker_group.settings, own_worker_group)
+    try:
+        yield under_test
+    finally:
+        under_test.close()
 
 
 @pytest.fixture
@@ -535,3 +582,50 @@ def test_two_workers_from_the_start_give_the_rows_of_ccpipe_kpis(
     stream.wait_for_rows(source.expected)
     owned = stream.wait_for_assignment(both_own_partitions, "a stable group of two")
     assert sorted(len(partitions) for partitions in owned.values()) == [2, 2]
+
+
+# --- faults around the workers ----------------------------------------------------------------
+
+
+def test_the_broker_killed_and_restarted_mid_stream_leaves_the_same_rows(
+    own_stream: Stream, own_broker: OwnBroker, event_file: Callable[[int, int], EventFile]
+) -> None:
+    """SIGKILL the broker (this module's own) while the worker has input in flight, start it
+    again on the same data: the worker rides it out, no restart, and ends with the rows of
+    `ccpipe kpis`."""
+    stream = own_stream
+    source = event_file(LARGE_CONTACTS, 23)
+    worker = stream.group.spawn()
+    stream.feed(source.lines, FEED_PARTS, SMALL_BATCH)
+    at_kill = stream.wait_until(
+        lambda p: 2 * stream.fed_parts_committed(p) >= FEED_PARTS and not p.settled,
+        "half of the events committed",
+    )
+    own_broker.kill()
+    stream.note("broker SIGKILLed", at_kill)
+    assert worker.running
+    took = own_broker.start()
+    stream.note(f"broker answering again after {took:.1f} s")
+    stream.wait_for_rows(source.expected)
+    assert worker.running and worker.starts == 1, "the worker had to be restarted"
+
+
+def test_a_worker_whose_state_directory_was_deleted_rebuilds_it_from_the_changelogs(
+    stream: Stream, event_file: Callable[[int, int], EventFile]
+) -> None:
+    """Stop the worker after half the input, delete its state directory (a new disk), start
+    it: the tables come back from their changelogs and the rows are those of `ccpipe kpis`
+    (contacts open across the cut need the state of the first half)."""
+    source = event_file(SMALL_CONTACTS, 24)
+    first_half, second_half = split(source.lines, 1 / 2)
+    stream.produce(first_half, SMALL_BATCH)
+    worker = stream.group.spawn()
+    stream.wait_until(lambda p: p.settled, "the first half committed")
+    worker.stop()
+    state = worker.config.parent / "state"
+    assert state.is_dir() and any(state.iterdir()), "the worker kept no state on disk"
+    shutil.rmtree(state)
+    worker.start()
+    stream.produce(second_half, SMALL_BATCH)
+    stream.wait_for_rows(source.expected)
+    assert state.is_dir()

@@ -4,7 +4,7 @@ A `WorkerGroup` is one consumer group (one app id) of a test; `group.spawn()` st
 of it as `ccpipe worker --config <its own YAML>`, with topics named by the test's prefix, its
 state under the test's tmp_path and a free web port. Each worker's output goes to a log file
 that survives restarts (`start` appends), so a failing test can show what the workers said
-(tests/stream/conftest.py adds the tails to the failure report).
+(tests/conftest.py adds the tails to the failure report).
 
 The `worker_group` fixture ends every worker the group started (SIGTERM with a deadline, then
 SIGKILL, always reaped), then deletes the topics of the test: every name, the internal and
@@ -227,14 +227,22 @@ def forget_group(settings: Settings, app_id: str, prefix: str) -> None:
         admin.close()
 
 
+@contextlib.contextmanager
+def group_of_workers(settings: Settings, topic_prefix: str, folder: Path) -> Iterator[WorkerGroup]:
+    """An empty group of a test's workers; on the way out every one is stopped, then the
+    group and the test's topics are deleted."""
+    group = WorkerGroup(settings, f"{topic_prefix}-ccpipe", folder)
+    try:
+        yield group
+    finally:
+        group.stop_all()
+        forget_group(settings, group.app_id, topic_prefix)
+
+
 @pytest.fixture
 def worker_group(
     kafka_settings: Settings, topic_prefix: str, tmp_path: Path
 ) -> Iterator[WorkerGroup]:
     """An empty group of this test's workers; every one is stopped at the end of the test."""
-    group = WorkerGroup(kafka_settings, f"{topic_prefix}-ccpipe", tmp_path / "workers")
-    try:
+    with group_of_workers(kafka_settings, topic_prefix, tmp_path / "workers") as group:
         yield group
-    finally:
-        group.stop_all()
-        forget_group(kafka_settings, group.app_id, topic_prefix)

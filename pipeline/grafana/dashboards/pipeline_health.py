@@ -1,5 +1,6 @@
-"""Pipeline health (`ccpipe-pipeline`): the workers (throughput, dead letters, lag, latency),
-the sink's writes to ClickHouse, and whether the stream and the store agree."""
+"""Pipeline health (`ccpipe-pipeline`): the workers (throughput, dead letters, lag, a stuck
+worker, latency), the sink's writes to ClickHouse, how fresh the wallboards' live view is,
+and whether the stream and the store agree."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from pipeline.core.catalogue import (
     EVENTS_RATE_RULE,
     LAG_RULE,
     LATENCY_P95_RULE,
+    LIVE_NOT_FRESH_RULE,
+    LIVE_OLDEST_UPDATE,
     SEGMENT_ANOMALIES,
     SINK_WRITING_RULE,
     WATERMARK,
     WORKER_JOB,
+    WORKER_LAG_RULE,
 )
 from pipeline.grafana.panels import (
     Json,
@@ -116,6 +120,21 @@ def board() -> Json:
         ),
         timeseries("Consumer lag (messages)", [prom(LAG_RULE, "{{topic}}")], "none"),
         timeseries(
+            "Consumer lag per worker (messages)",
+            [prom(WORKER_LAG_RULE, "{{instance}}")],
+            "none",
+            description="Growing while the same worker's event time stands still (next "
+            "panel) is a stuck worker: it answers scrapes but processes nothing "
+            "(CcpipeWorkerStuck).",
+        ),
+        timeseries(
+            "Event time behind the clock, per worker",
+            [prom(f"time() - {WATERMARK.name}{job}", "{{instance}}")],
+            "s",
+            description="A line that climbs one second a second means that worker's event "
+            "time stands still: fine when no event comes, stuck when its lag grows.",
+        ),
+        timeseries(
             "Event to metric latency",
             [
                 prom(LATENCY_P95_RULE, "p95"),
@@ -146,6 +165,25 @@ def board() -> Json:
             minimum=0,
             maximum=1,
         ),
+        stat(
+            "Wallboard partitions not fresh",
+            [prom(f"max({LIVE_NOT_FRESH_RULE}) or vector(0)", "not fresh", instant=True)],
+            "none",
+            steps(("green", None), ("red", 1)),
+            width=6,
+            height=8,
+            description="Events partitions that some live view (a worker's pages, `ccpipe "
+            "wallboard`) shows stale (no publication for live_stale_after_s) or missing: "
+            "the wallboard dims their figures, and CcpipeWallboardStale fires once it lasts.",
+        ),
+        timeseries(
+            "Wallboard: oldest live publication, per reader",
+            [prom(LIVE_OLDEST_UPDATE.name, "{{instance}}")],
+            "s",
+            width=18,
+            description="Age of the least recent publication in each live view; a heartbeat "
+            "comes every live_heartbeat_s (5 s), a failover takes the session timeout.",
+        ),
         table("Dead letters by reason (ClickHouse)", [sql(DEAD_LETTERS_SQL)], width=12),
         table(
             "Do the stream and the store agree? (ClickHouse)",
@@ -160,6 +198,6 @@ def board() -> Json:
         "ccpipe pipeline health",
         panels,
         time_from="now-3h",
-        description="The workers: throughput, dead letters, lag, latency; the sink's writes "
-        "to ClickHouse.",
+        description="The workers: throughput, dead letters, lag (stuck workers), latency; "
+        "the sink's writes to ClickHouse; how fresh the wallboards' live view is.",
     )
