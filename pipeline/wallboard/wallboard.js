@@ -146,6 +146,25 @@ function ageBands(labels, counts, callbacks) {
   return bands;
 }
 
+// "needs 14 · has 12": the queue's staffing advice, worded and explained by the JSON's spec.
+function staffingLine(queue, spec) {
+  const line = el("span", "staffing");
+  const advice = queue.staffing;
+  if (!spec || !advice || advice.required === null || advice.required === undefined) {
+    line.hidden = true;
+    return line;
+  }
+  line.dataset.required = String(advice.required);
+  line.dataset.staffed = String(advice.staffed);
+  line.dataset.gap = String(advice.gap);
+  if (advice.gap > 0) line.classList.add("short");
+  line.title = spec.tooltip;
+  line.textContent = spec.label
+    .replace("{required}", String(advice.required))
+    .replace("{staffed}", String(advice.staffed));
+  return line;
+}
+
 function channelTable(queue, specs) {
   const table = el("table", "channels");
   const head = el("tr");
@@ -273,7 +292,8 @@ function tile(queue, state, watermarkMs) {
   if (queue.tenant !== "default") name.append(el("span", "tenant", " · " + queue.tenant));
   const badge = el("span", "badge");
   if (ICONS[queue.overall]) badge.textContent = ICONS[queue.overall] + " " + WORDS[queue.overall];
-  head.append(name, badge);
+  // In the title line: what the queue has beside what it needs, and no line more to fit.
+  head.append(name, staffingLine(queue, state.staffing), badge);
   const top = el("div", "figs top");
   const rest = el("div", "figs rest");
   for (const spec of state.figures) (spec.big ? top : rest).append(figure(queue, spec));

@@ -44,6 +44,10 @@ READ_TILES = """JSON.stringify([...document.querySelectorAll("article.tile")].ma
     (s) => [s.dataset.state, s.dataset.value])),
   bands: Object.fromEntries([...tile.querySelectorAll(".ages [data-band]")].map(
     (b) => [b.dataset.band, b.dataset.value])),
+  staffing: (({hidden, title, textContent, dataset: d}) => hidden ? null : {
+    text: textContent, tip: title, required: d.required, staffed: d.staffed,
+    short: tile.querySelector(".staffing").classList.contains("short")})
+    (tile.querySelector(".staffing")),
 })))"""
 READ_AGENTS = """JSON.stringify([...document.querySelectorAll(".agent")].map((a) => [
   a.dataset.agent, a.dataset.state, a.querySelector(".in-state").dataset.value,
@@ -114,7 +118,7 @@ def test_every_figure_on_the_page_equals_the_json(browser: Chromium, demo: Serve
     assert [(t["tenant"], t["queue"]) for t in tiles] == [
         (q["tenant"], q["queue"]) for q in state["queues"]
     ]
-    checked = 0
+    checked = staffed_tiles = 0
     for tile, queue in zip(tiles, state["queues"], strict=True):
         assert tile["overall"] == queue["overall"]
         assert set(tile["figures"]) == set(specs)
@@ -140,7 +144,21 @@ def test_every_figure_on_the_page_equals_the_json(browser: Chromium, demo: Serve
         assert tile["states"] == {k: str(v) for k, v in queue["agents"].items()}
         bands = dict(zip(state["age_bands"], map(str, queue["age_bands"]), strict=True))
         assert tile["bands"] == {**bands, "callbacks": str(queue["callbacks_waiting"])}
+        advice = queue.get("staffing")
+        if advice is None or advice["required"] is None:
+            assert tile["staffing"] is None, queue["queue"]
+        else:
+            spec = state["staffing"]
+            assert tile["staffing"] == {
+                "text": spec["label"].format(**advice),
+                "tip": spec["tooltip"],
+                "required": str(advice["required"]),
+                "staffed": str(advice["staffed"]),
+                "short": advice["gap"] > 0,
+            }, queue["queue"]
+            staffed_tiles += 1
     assert checked > 100
+    assert staffed_tiles >= 1  # the demo's queues have agents and traffic: advice is shown
     assert [g["name"] for g in floor["goals"]] == [g["name"] for g in state["goals"]]
     for on_page, goal in zip(floor["goals"], state["goals"], strict=True):
         assert same_number(on_page["value"], goal["value"]), goal["name"]
