@@ -29,6 +29,9 @@ def test_the_demo_runs_on_a_real_kafka(
                 "intervals_topic": s.intervals_topic,
                 "segments_topic": s.segments_topic,
                 "live_topic": s.live_topic,
+                "ingest_topic": s.ingest_topic,
+                "ingest_group": s.ingest_group,
+                "ingest_state_topic": s.ingest_state_topic,
                 "app_id": app_id,
                 "state_dir": str(tmp_path / "state"),
             }
@@ -65,4 +68,5 @@ def test_the_demo_runs_on_a_real_kafka(
         assert sorted_rows(stored) == sorted_rows(report) != []
     finally:
         forget_group(s, f"{app_id}-sink", topic_prefix)
+        forget_group(s, s.ingest_group, topic_prefix)
         forget_group(s, app_id, topic_prefix)

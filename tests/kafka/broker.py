@@ -148,6 +148,10 @@ def kafka_settings(kafka_broker: str, topic_prefix: str) -> Settings:
         intervals_topic=f"{topic_prefix}.cc.kpi.intervals",
         segments_topic=f"{topic_prefix}.cc.segments",
         live_topic=f"{topic_prefix}.cc.live",
+        # Ingest's too: a shared broker keeps other runs' input, which must not be read again.
+        ingest_topic=f"{topic_prefix}.cc.input",
+        ingest_group=f"{topic_prefix}-ingest",
+        ingest_state_topic=f"{topic_prefix}-ingest-state",
     )
 
 
