@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pipeline.commands.recompute import add_range, over_range
@@ -11,6 +12,7 @@ from pipeline.commands.recompute import add_range, over_range
 if TYPE_CHECKING:
     from pipeline.config import Settings
     from pipeline.recompute import Scope
+    from pipeline.reconcile import Difference
     from pipeline.store import Store
 
 HELP = "prove that stored interval rows equal their segments and add up to each day"
@@ -24,13 +26,17 @@ For a range of days (in the settings' time zone, both included), compare in the 
                       interval rows with the day counted in one piece from its segments
                       (a query of pipeline/reconcile.py).
 
+  live = day          with --live: the live topic read from Kafka to its end, each channel's
+                      live "today" counts against the stored interval rows of that day
+                      (run it once the sink has caught up with the workers).
+
 Every difference is listed with the row it names; the exit status is 1 if there is any, 0
-if none. (The third check, the live "today" against the day's intervals, runs where the live
-view is: pipeline.reconcile.live_differences; docs/definitions.md.)
+if none.
 
 examples:
   ccpipe check --from 2026-11-16 --to 2026-11-22
   ccpipe check --from 2026-11-22 --to 2026-11-22 --queue sales
+  ccpipe check --from 2026-11-22 --to 2026-11-22 --live
 """
 
 
@@ -45,6 +51,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--queue", help="only this queue (default: every queue)")
     parser.add_argument("--store", metavar="URL", help="store URL (default: from settings)")
     parser.add_argument("--config", help="YAML settings file (default: $CCPIPE_CONFIG)")
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="also read the live topic (Kafka, `live_topic`) and compare each channel's live "
+        "'today' counts with the stored interval rows of that day",
+    )
     parser.set_defaults(func=run)
 
 
@@ -57,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
     def work(store: Store, settings: Settings, scope: Scope) -> int:
         zones = [settings.timezone, *(t.timezone for t in settings.tenants.values() if t.timezone)]
         differences = interval_differences(store, scope) + day_differences(store, scope, zones)
+        if args.live:
+            differences += _live(store, settings, say)
         for difference in differences:
             say(str(difference))
         if differences:
@@ -66,3 +80,20 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
     return over_range(args, say, work)
+
+
+def _live(store: Store, settings: Settings, say: Callable[[str], None]) -> list[Difference]:
+    """The live view's 'today' per channel against the stored rows of that day."""
+    import asyncio
+
+    from pipeline.core.clock import format_utc
+    from pipeline.liveview.reader import read_to_end
+    from pipeline.liveview.view import CentreView
+    from pipeline.reconcile import live_differences
+
+    view = CentreView(settings.partitions, settings.tenant_timezone)
+    read = asyncio.run(read_to_end(settings, view))
+    tiles = view.live(per_channel=True)
+    say(f"live view: {read:,} publications read, {len(tiles):,} tiles at event time "
+        f"{format_utc(view.watermark_us) if view.watermark_us >= 0 else 'none'}")  # fmt: skip
+    return live_differences(store, tiles, view.watermark_us, settings.tenant_timezone)

@@ -67,6 +67,55 @@ async def _follow(settings: Settings, view: CentreView, stop: asyncio.Event) -> 
         await consumer.stop()
 
 
+async def read_to_end(settings: Settings, view: CentreView, deadline_s: float = 60.0) -> int:
+    """Read the live topic from its start to the end it had when this began, into `view`:
+    the whole centre's view now, once (`ccpipe check --live`). How many messages; raises
+    TimeoutError if the end is not reached within `deadline_s` of no progress."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    connection = BrokerConnection.from_settings(settings)
+    consumer = AIOKafkaConsumer(
+        enable_auto_commit=False,
+        client_id=f"{settings.app_id}-live-check",
+        **connection.aiokafka_kwargs(),
+    )
+    await consumer.start()
+    read = 0
+    try:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while settings.live_topic not in await consumer.topics():
+            if loop.time() - started > min(deadline_s, 10.0):
+                raise LookupError(f"no live topic {settings.live_topic} on {settings.broker}")
+            await asyncio.sleep(0.2)
+        # The workers create it with the pipeline's partition count (as `_follow` reads it).
+        tps = [TopicPartition(settings.live_topic, p) for p in range(settings.partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        last_progress = loop.time()
+        while await _behind(consumer, ends):
+            batches: dict[Any, list[Any]] = await consumer.getmany(timeout_ms=500)
+            for records in batches.values():
+                for record in records:
+                    view.apply(record.value)
+                    read += 1
+            if batches:
+                last_progress = loop.time()
+            elif loop.time() - last_progress > deadline_s:
+                raise TimeoutError(f"the live topic {settings.live_topic} stopped moving")
+    finally:
+        await consumer.stop()
+    return read
+
+
+async def _behind(consumer: Any, ends: dict[Any, int]) -> bool:
+    for tp, end in ends.items():
+        if await consumer.position(tp) < end:
+            return True
+    return False
+
+
 async def _exists(consumer: Any, topic: str, stop: asyncio.Event) -> bool:
     """True once the topic exists; False if stopped first."""
     while not stop.is_set():

@@ -19,6 +19,7 @@ import pytest
 
 from pipeline.store import Store, StoreUnavailable, open_store
 from pipeline.store.migrations import load_migrations, migrate
+from tests.kafka.broker import kafka_broker, kafka_sasl, kafka_settings, topic_prefix
 
 SERVER_PASSWORD = "s3cret-pa55"
 
@@ -225,3 +226,6 @@ def running_server(clickhouse_server: ClickHouseServer) -> ClickHouseServer:
     if clickhouse_server.process is None:
         clickhouse_server.start()
     return clickhouse_server
+
+
+__all__ = ["kafka_broker", "kafka_sasl", "kafka_settings", "topic_prefix"]

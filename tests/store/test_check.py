@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from pipeline.cli import main
-from pipeline.config import load_settings
+from pipeline.config import Settings, load_settings
 from pipeline.core.clock import datetime_to_us, format_utc, parse_rfc3339, us_to_datetime
 from pipeline.liveview.view import CentreView
 from pipeline.recompute import Scope
@@ -32,6 +32,8 @@ from tests.stream.harness import LocalPipeline
 SETTINGS = load_settings(env={})
 PARTITIONS = 3
 DAYS = 7
+# The live publications of the week's workers, as they would be on the live topic.
+PUBLISHED: list[tuple[bytes, bytes]] = []
 WEEK = Scope(datetime_to_us(T0) - 86400 * 10**6, datetime_to_us(T0) + (DAYS + 1) * 86400 * 10**6)
 
 
@@ -88,7 +90,8 @@ def _store_stream_output(store: Store, pipeline: LocalPipeline) -> None:
 
 @pytest.fixture(scope="module")
 def week(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, CentreView]:
-    """A store holding the stream's output of the week, and the live view at its end."""
+    """A store holding the stream's output of the week, and the live view at its end (the
+    publications it was made of in `PUBLISHED`)."""
     pipeline = LocalPipeline(SETTINGS, PARTITIONS)
     pipeline.produce(_week(), batch=10)
     pipeline.run(max_messages=5)
@@ -102,6 +105,7 @@ def week(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, CentreView]:
             *pipeline.segment_stage.publications(p, published_ms=1_000),
             *pipeline.fcr_stage.publications(p, published_ms=1_000),
         ]
+        PUBLISHED.extend(published)
         # A day part is taken once its source's recent part is there: apply them twice.
         for _, value in published * 2:
             centre.apply(value)
@@ -151,3 +155,37 @@ def test_check_exits_0_on_the_week_and_1_naming_a_tampered_row(
     assert main([*args[:3], "--from", "2026-12-01", "--to", "2026-12-02"]) == 0
     capsys.readouterr()
     assert centre.watermark_us > 0
+
+
+@pytest.mark.kafka
+def test_check_live_reads_the_live_topic_and_agrees_with_the_store(
+    week: tuple[str, CentreView],
+    kafka_settings: Settings,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The week's publications on a real live topic: `--live` agrees with the store and
+    counts the publications it read."""
+    from kafka import KafkaProducer
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    url, _ = week
+    settings = kafka_settings
+    admin = KafkaAdminClient(bootstrap_servers=settings.broker, client_id="ccpipe-test")
+    try:
+        admin.create_topics([NewTopic(settings.live_topic, settings.partitions, 1)])
+    finally:
+        admin.close()
+    producer = KafkaProducer(bootstrap_servers=settings.broker)
+    for key, value in PUBLISHED * 2:
+        producer.send(settings.live_topic, key=key, value=value, partition=0)
+    producer.flush()
+    producer.close()
+    for name in ("broker", "live_topic"):
+        monkeypatch.setenv(f"CCPIPE_{name.upper()}", str(getattr(settings, name)))
+    monkeypatch.delenv("CCPIPE_CONFIG", raising=False)
+    last_day = "2026-11-28"
+    args = ["check", "--store", url, "--from", last_day, "--to", last_day, "--live"]
+    assert main(args) == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "publications read" in err and "no differences" in err
