@@ -39,25 +39,11 @@ async def follow(settings: Settings, view: CentreView, stop: asyncio.Event) -> N
 
 
 async def _follow(settings: Settings, view: CentreView, stop: asyncio.Event) -> None:
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
-    connection = BrokerConnection.from_settings(settings)
-    consumer = AIOKafkaConsumer(
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
-        client_id=f"{settings.app_id}-live-reader",
-        **connection.aiokafka_kwargs(),
-    )
-    await consumer.start()
+    consumer = await _started(settings, "live-reader")
     try:
         if not await _exists(consumer, settings.live_topic, stop):
             return
-        # The workers create the topic with the pipeline's partition count, and refuse to
-        # start when it has another (pipeline/stream/topics.py).
-        tps = [TopicPartition(settings.live_topic, p) for p in range(settings.partitions)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
+        await _from_start(consumer, settings)
         while not stop.is_set():
             batches: dict[Any, list[Any]] = await consumer.getmany(timeout_ms=500)
             for records in batches.values():
@@ -71,15 +57,7 @@ async def read_to_end(settings: Settings, view: CentreView, deadline_s: float = 
     """Read the live topic from its start to the end it had when this began, into `view`:
     the whole centre's view now, once (`ccpipe check --live`). How many messages; raises
     TimeoutError if the end is not reached within `deadline_s` of no progress."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
-    connection = BrokerConnection.from_settings(settings)
-    consumer = AIOKafkaConsumer(
-        enable_auto_commit=False,
-        client_id=f"{settings.app_id}-live-check",
-        **connection.aiokafka_kwargs(),
-    )
-    await consumer.start()
+    consumer = await _started(settings, "live-check")
     read = 0
     try:
         loop = asyncio.get_running_loop()
@@ -88,11 +66,7 @@ async def read_to_end(settings: Settings, view: CentreView, deadline_s: float = 
             if loop.time() - started > min(deadline_s, 10.0):
                 raise LookupError(f"no live topic {settings.live_topic} on {settings.broker}")
             await asyncio.sleep(0.2)
-        # The workers create it with the pipeline's partition count (as `_follow` reads it).
-        tps = [TopicPartition(settings.live_topic, p) for p in range(settings.partitions)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
+        ends = await consumer.end_offsets(await _from_start(consumer, settings))
         last_progress = loop.time()
         while await _behind(consumer, ends):
             batches: dict[Any, list[Any]] = await consumer.getmany(timeout_ms=500)
@@ -107,6 +81,33 @@ async def read_to_end(settings: Settings, view: CentreView, deadline_s: float = 
     finally:
         await consumer.stop()
     return read
+
+
+async def _started(settings: Settings, role: str) -> Any:
+    """A started consumer of no group (nothing is ever committed)."""
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+        client_id=f"{settings.app_id}-{role}",
+        **BrokerConnection.from_settings(settings).aiokafka_kwargs(),
+    )
+    await consumer.start()
+    return consumer
+
+
+async def _from_start(consumer: Any, settings: Settings) -> list[Any]:
+    """Every partition of the live topic assigned, from its start. The workers create the
+    topic with the pipeline's partition count, and refuse to start when it has another
+    (pipeline/stream/topics.py)."""
+    from aiokafka import TopicPartition
+
+    tps = [TopicPartition(settings.live_topic, p) for p in range(settings.partitions)]
+    consumer.assign(tps)
+    await consumer.seek_to_beginning(*tps)
+    return tps
 
 
 async def _behind(consumer: Any, ends: dict[Any, int]) -> bool:
