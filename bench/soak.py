@@ -2,7 +2,7 @@
 lag, latency per window and, at the end, the rows of `ccpipe kpis`. Not in CI or `make bench`.
 
     python -m bench.soak [--minutes 30] [--rate 2000] [--kill-every-min 5] [--partitions 4]
-                         [--log-dir DIR]
+                         [--log-dir DIR] [--scrape-s 2]
 
 1. A broker of its own (deploy/kafka/kafka.sh on a free port, its data in a temporary folder,
    the jars of the shared cache: the broker on 127.0.0.1:19092 is never touched) and two
@@ -71,7 +71,10 @@ from pipeline.simulator.emit import simulate_events
 
 WINDOW_S = 300.0
 SAMPLE_S = 10.0
-SCRAPE_S = 0.25
+# Each worker's /metrics is read this often: every read costs the worker CPU that grows with
+# its state (measured: 110-180 ms a read at the 5th minute), and at 4 reads a second it took
+# most of a worker's core and was what held the group behind (docs/reliability.md).
+SCRAPE_S = 2.0
 SEND_TICK_S = 0.010
 WARM_EVENTS = 300
 QUIET_S = 180.0  # the final wait gives up after this long without any committed offset moving
@@ -176,6 +179,11 @@ class Worker:
     def died(self) -> bool:
         return self.process is not None and self.process.poll() is not None
 
+    def logged(self, text: bytes) -> int:
+        """Lines of its log (every start of it) that hold `text`."""
+        with self.log.open("rb") as lines:
+            return sum(text in line for line in lines)
+
 
 def make_workers(settings: Settings, work: Path, logs: Path) -> list[Worker]:
     workers = []
@@ -278,10 +286,12 @@ class Producer(threading.Thread):
 
 @dataclass
 class Scraper:
-    """Reads every worker's /metrics every SCRAPE_S: the events counter summed over workers
-    and restarts, and the event-to-metric histogram likewise."""
+    """Reads every worker's /metrics every `every_s`: the events counter summed over workers
+    and restarts, and the event-to-metric histogram likewise; how long each read took."""
 
     ports: list[int]
+    every_s: float = SCRAPE_S
+    read_s: list[float] = field(default_factory=list)  # wall time of each /metrics read
     times: list[float] = field(default_factory=list)
     totals: list[int] = field(default_factory=list)
     buckets: list[tuple[float, dict[float, float]]] = field(default_factory=list)  # per SAMPLE_S
@@ -331,9 +341,11 @@ class Scraper:
         try:
             while not self._stop.is_set():
                 for port, client in clients.items():
+                    began = time.monotonic()
                     body = client.get()
                     if body is None:
                         continue
+                    self.read_s.append(time.monotonic() - began)
                     count = events_total(body) or 0
                     with self._lock:
                         if count < self._last.get(port, 0):  # a restart nobody announced
@@ -342,7 +354,7 @@ class Scraper:
                         self._hist_last[port] = histogram_buckets(body)
                 self.times.append(time.monotonic())
                 self.totals.append(self.total())
-                next_at = max(next_at + SCRAPE_S, time.monotonic())
+                next_at = max(next_at + self.every_s, time.monotonic())
                 self._stop.wait(max(0.0, next_at - time.monotonic()))
         finally:
             for client in clients.values():
@@ -685,6 +697,13 @@ def main() -> None:
     )
     parser.add_argument("--partitions", type=int, default=4, help="of every topic (default 4)")
     parser.add_argument("--log-dir", type=Path, help="keep the logs here")
+    parser.add_argument(
+        "--scrape-s",
+        type=float,
+        default=SCRAPE_S,
+        help=f"read each worker's /metrics this often; the latency's resolution (default "
+        f"{SCRAPE_S:g}; each read costs the worker CPU, Prometheus's default is 15)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -704,13 +723,19 @@ def main() -> None:
     )
 
 
+def median_ms(seconds: list[float]) -> float:
+    return sorted(seconds)[len(seconds) // 2] * 1e3
+
+
 def soak_on(broker: OwnBroker, work: Path, logs: Path, args: argparse.Namespace) -> str:
     settings = fresh_settings(broker.bootstrap, args.partitions, work / "state")
     ensure_topics(settings)
     total = WARM_EVENTS + int(args.minutes * 60 * args.rate)
     workers = make_workers(settings, work, logs)
     producer = Producer(settings, work / "sent.jsonl", args.rate, total, WARM_EVENTS)
-    soak = Soak(settings, broker, workers, producer, Scraper([w.port for w in workers]))
+    soak = Soak(
+        settings, broker, workers, producer, Scraper([w.port for w in workers], args.scrape_s)
+    )
     lag = Lag(settings)
     try:
         for worker in workers:
@@ -739,15 +764,26 @@ def soak_on(broker: OwnBroker, work: Path, logs: Path, args: argparse.Namespace)
     windows = ", ".join(f"{s * 1e3:,.0f}" for s in p99)
     own = ", ".join(f"{s * 1e3:,.0f}" for _, s in soak.windows)
     settled = f"{caught_up:.0f} s" if caught_up is not None else f"never (quiet {QUIET_S:.0f} s)"
+    # The stall guard's seeks (pipeline/stream/faust_runtime.py, `unstall`): each one throws
+    # away what the consumer had fetched for the partition.
+    seeks = ", ".join(f"{w.name} {w.logged(b'seeking back'):,}" for w in workers)
+    reads = soak.scraper.read_s
+    scrape = (
+        f"a /metrics read every {args.scrape_s:g} s took {median_ms(reads[:20]):,.0f} ms at the "
+        f"start, {median_ms(reads[-20:]):,.0f} ms at the end (medians)"
+        if reads
+        else "no /metrics read"
+    )
     return (
         f"{args.minutes:g} min at {args.rate:,.0f} events/s, {producer.count:,} events "
         f"({len(producer.failed)} unacknowledged), {args.partitions} partitions; "
         f"{soak.kills} worker SIGKILLs (every {args.kill_every_min:g} min), broker SIGKILLed once "
         f"(answering again after {soak.broker_down_s:.1f} s), {soak.unexpected_exits} "
-        f"unexpected exits; RSS first→last: {soak.memory.describe()}; max lag {lag.high:,} "
+        f"unexpected exits; stall seeks logged: {seeks}; RSS first→last: "
+        f"{soak.memory.describe()}; max lag {lag.high:,} "
         f"messages; p99 ack to ccpipe_events_total per {WINDOW_S / 60:.0f}-min window "
         f"[{windows}] ms (workers' histogram p99 [{own}] ms); caught up {settled} after the "
-        f"last event; rows equal ccpipe kpis: {rows}"
+        f"last event; {scrape}; rows equal ccpipe kpis: {rows}"
     )
 
 

@@ -21,6 +21,8 @@ Faust's own machinery is bypassed where it lost or slowed things, and each such 
 5. The root logger stays at the level asked for (`worker_for`).
 6. The web pages (`/metrics` and `pipeline.wallboard.pages`) are plain aiohttp handlers added
    to Faust's aiohttp application.
+7. Seeks back go through the consumer's own thread (`seek_wait`): Faust's `seek` calls aiokafka
+   from the event loop's thread, which raced the fetcher and crashed the worker.
 Besides the agents, a timer publishes the live state of each owned events partition to the
 live topic, and a task follows that topic into the whole centre's view the pages show
 (pipeline/liveview).
@@ -40,6 +42,7 @@ from typing import Any, cast
 
 import faust
 from aiohttp import web
+from aiokafka.errors import IllegalStateError
 from faust.transport.drivers import aiokafka as driver
 from faust.types import TP, TableT
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -65,6 +68,8 @@ HOLE_PROBE_S = 10.0
 # An owned partition whose next messages are in the log yet none came for this long is sought
 # back (see `unstall`): long against a batch wait, short against a session timeout.
 STALL_S = 3.0
+# How long to wait for the consumer's thread to say where a partition stands.
+POSITION_WAIT_S = 1.0
 # faust-streaming 0.15.3 builds its worker consumer with `fetch_max_wait_ms=1500` and no
 # setting to change it. aiokafka leaves partitions that still hold unread records out of its
 # next fetch, so after any hiccup a fetch may cover only idle partitions and the broker holds
@@ -109,6 +114,30 @@ class _Consumer(driver.Consumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._read_offset = _ReadOffsets(lambda topic: self.app.topics.acks_enabled_for(topic))
+        hand_over = self.callback
+
+        async def delivering(message: Any) -> None:
+            # Faust can drop a fetched message before this point (a rebalance, a paused
+            # partition, its flow suspended): what got past it is queued for the agent.
+            await hand_over(message)
+            on_delivered = cast(App, self.app).on_delivered
+            if on_delivered is not None:
+                on_delivered(message.tp, message.offset)
+
+        self.callback = delivering
+
+    async def seek_back(self, tp: TP, offset: int) -> bool:
+        """Seek on the consumer's own thread; False if the partition is no longer assigned.
+
+        Faust's `seek` calls aiokafka from the event loop's thread while the consumer runs in
+        its own: the fetcher's `fetched_records` then found a partition's records deleted
+        under it (`KeyError`, the worker crashed; docs/reliability.md).
+        """
+        try:
+            await self.seek_wait({tp: offset})
+        except IllegalStateError:
+            return False
+        return True
 
     def _new_consumer_thread(self) -> driver.AIOKafkaConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -120,6 +149,9 @@ class _Transport(driver.Transport):
 
 class App(faust.App):
     """A faust.App whose consumer transport is the one above."""
+
+    # Told each offset the consumer hands to the stream (the runtime's `OffsetGuard`).
+    on_delivered: Callable[[TP, int], None] | None = None
 
     def _new_transport(self) -> Any:
         return _Transport(self.conf.broker_consumer, self)
@@ -133,6 +165,7 @@ class FaustRuntime:
         self.topology: Topology = build(settings)
         self.app = _app(settings, web_port)
         self.guard: OffsetGuard[TP] = OffsetGuard(clock=time.monotonic)
+        self.app.on_delivered = self.guard.delivered
         self._admin: Any = None
         self._holes_reported = 0
         # Table entries by partition, built after a rebalance when state is rebuilt.
@@ -230,6 +263,7 @@ class FaustRuntime:
         @app.on_partitions_assigned.connect  # type: ignore[arg-type]
         async def on_assigned(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
             self._table_index.clear()  # recovery is about to change the tables
+            self.guard.forget_deliveries()
 
         @app.on_rebalance_complete.connect  # type: ignore[arg-type]
         async def on_recovered(app: faust.App, **kwargs: Any) -> None:
@@ -320,10 +354,11 @@ class FaustRuntime:
             elif verdict is Verdict.GAP:
                 gaps.add(tp)
         for tp in gaps:
-            if self.guard.hole_suspected(tp):
+            if self.guard.known(tp) and self.guard.hole_suspected(tp):
                 await self._look_for_hole(tp)
-            if self.guard.should_seek(tp):
-                await self.app.consumer.seek(tp, self.guard.expected(tp))
+            # Each await may have seen the partition revoked.
+            if self.guard.known(tp) and self.guard.should_seek(tp):
+                await self._seek_back(tp)
         self._report_holes()
         return grouped
 
@@ -334,6 +369,8 @@ class FaustRuntime:
         first = await asyncio.to_thread(
             next_record_offset, kwargs, tp.topic, tp.partition, expected, HOLE_PROBE_S
         )
+        if not self.guard.known(tp) or self.guard.expected(tp) != expected:
+            return  # revoked (perhaps owned again) while the log was asked: the answer is old
         if first is not None and not self.guard.skip_to(tp, first):
             log.warning(
                 "%s[%d]: offset %d is in the log but has not come for %.0f s: seeking back "
@@ -386,11 +423,16 @@ class FaustRuntime:
         """Seek back an owned partition whose next messages are in the log but never come."""
         consumer = self.app.consumer
         for tp in list(self.guard.owned()):
+            if not self.guard.known(tp):
+                continue  # revoked while an earlier partition's seek waited
             try:
                 highwater = consumer.highwater(tp)
             except Exception:
                 continue
-            if highwater is None or not self.guard.stalled(tp, highwater, STALL_S):
+            if highwater is None or not self.guard.quiet(tp, highwater, STALL_S):
+                continue
+            position = await self._position(tp)
+            if not self.guard.known(tp) or not self.guard.stalled(tp, highwater, position, STALL_S):
                 continue
             if self.guard.should_seek(tp):
                 log.warning(
@@ -399,7 +441,21 @@ class FaustRuntime:
                     tp.topic, tp.partition, self.guard.expected(tp), highwater,
                     self.guard.expected(tp),
                 )  # fmt: skip
-                await consumer.seek(tp, self.guard.expected(tp))
+                await self._seek_back(tp)
+
+    async def _position(self, tp: TP) -> int | None:
+        """The consumer's position: the offset after the last message it handed out."""
+        try:
+            return await asyncio.wait_for(self.app.consumer.position(tp), POSITION_WAIT_S)
+        except (TimeoutError, IllegalStateError):
+            return None  # being reset, or revoked: not known now
+
+    async def _seek_back(self, tp: TP) -> None:
+        consumer = cast(_Consumer, self.app.consumer)
+        if not await consumer.seek_back(tp, self.guard.expected(tp)):
+            # Revoked while the seek waited for the consumer's thread: its new owner starts
+            # from the committed offset.
+            self.guard.revoke(tp)
 
     async def commit(self) -> None:
         """Flush the producer, then commit the offsets whose output it now holds durably."""
@@ -440,6 +496,7 @@ class FaustRuntime:
         which is the version it is published at until new messages come."""
         owned = [tp for tp in assignment if self.topology.stage_of(tp.topic) is not None]
         fresh = {tp for tp in owned if not self.guard.known(tp)}
+        self.guard.resumed(owned)
         if fresh:
             await self._start(fresh)
         for tp in owned:
@@ -461,6 +518,10 @@ class FaustRuntime:
         for stage in self.topology.publishing:
             changed = stage.publisher.changed
             for partition in stage.owned():
+                if partition not in stage.owned():
+                    # Revoked while an earlier partition's publication waited on the producer
+                    # (seconds when the broker is down): its new owner publishes it.
+                    continue
                 last = self._published_at.get((stage, partition))
                 if partition not in changed and last is not None and now - last < heartbeat:
                     continue

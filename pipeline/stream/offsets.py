@@ -16,6 +16,12 @@ records deleted by retention before they were read): the caller then asks the lo
 first record at or after the next offset, and only offsets the log does not hold are skipped,
 counted and reported (`skip_to`). Time alone never makes a hole: on a loaded machine a seek
 back can take longer than any grace period, and skipping records that are there loses them.
+
+Messages can also vanish at the end of a run, with no later one to show a gap: a partition
+whose consumer position is past `expected`, with nothing past it queued for the agent, is
+stalled and sought back (`stalled`). Every seek throws away what the client had fetched for
+the partition, so a partition that is only slow (its next message queued, or still in the
+fetch buffer) is left alone for `patience_s`.
 """
 
 from __future__ import annotations
@@ -42,6 +48,9 @@ class _Partition:
     since: float  # when the partition last moved (started, or a message processed)
     gap_since: float | None = None  # when a jump past `expected` was first seen
     last_seek: float | None = None
+    sought_to: int | None = None  # the offset of the last seek back
+    resent: bool = False  # the sought offset has been handed to the stream since that seek
+    delivered: int | None = None  # the last offset handed to the stream (since the last seek)
 
 
 @dataclass
@@ -59,6 +68,10 @@ class OffsetGuard(Generic[TP]):
     clock: Callable[[], float]
     hole_grace_s: float = 5.0
     reseek_every_s: float = 1.0
+    # A partition whose next message is on its way (queued for the agent, or in the client's
+    # fetch buffer) is not sought back before this: under load what is queued ahead of it can
+    # take longer than `reseek_every_s` to drain, and a seek throws the fetch away.
+    patience_s: float = 30.0
     _parts: dict[TP, _Partition] = field(default_factory=dict)
     holes: list[tuple[TP, Hole]] = field(default_factory=list)
 
@@ -121,11 +134,59 @@ class OffsetGuard(Generic[TP]):
         part.since = self.clock()
         return True
 
-    def stalled(self, tp: TP, highwater: int, after_s: float) -> bool:
-        """Messages wait in the log past `expected`, yet none came for `after_s`: the
-        consumer's position is past them (nothing arrives, so no gap shows): seek back."""
+    def delivered(self, tp: TP, offset: int) -> None:
+        """The consumer handed `offset` to the stream: it is queued for the agent."""
+        part = self._parts.get(tp)
+        if part is None:
+            return
+        part.delivered = offset
+        if offset == part.sought_to:
+            part.resent = True
+
+    def quiet(self, tp: TP, highwater: int, after_s: float) -> bool:
+        """Messages wait in the log past `expected` and none came for `after_s` (nor since the
+        last seek): worth asking the consumer where it stands (`stalled`)."""
         part = self._parts[tp]
-        return part.expected < highwater and self.clock() - part.since >= after_s
+        if part.expected >= highwater:
+            return False
+        return self.clock() - max(part.since, part.last_seek or part.since) >= after_s
+
+    def stalled(self, tp: TP, highwater: int, position: int | None, after_s: float) -> bool:
+        """A quiet partition whose consumer `position` is past `expected` with nothing past it
+        queued for the agent: the messages were handed out of the client and dropped on the
+        way (nothing arrives, so no gap shows): seek back.
+
+        Otherwise the partition is slow, not stalled: its next messages are queued for the
+        agent, or still in the client's fetch buffer (position at `expected`) behind other
+        partitions' records. Seeking it would throw away what was fetched (measured: after a
+        worker restart the internal topics were sought back every 3 s and caught up at a
+        fraction of the rate), so it waits `patience_s`.
+        """
+        if not self.quiet(tp, highwater, after_s):
+            return False
+        part = self._parts[tp]
+        queued = part.delivered is not None and part.delivered >= part.expected
+        handed_out = position is not None and position > part.expected
+        if handed_out and not queued:
+            return True
+        # Queued or buffered that long, it was dropped after all (Faust skips what it queued
+        # before a rebalance; `forget_deliveries` is the prompt way).
+        return self.quiet(tp, highwater, self.patience_s)
+
+    def forget_deliveries(self) -> None:
+        """A rebalance: whatever was queued for the agents before it is dropped."""
+        for part in self._parts.values():
+            part.delivered = None
+            part.resent = False
+
+    def resumed(self, tps: Iterable[TP]) -> None:
+        """Fetching resumes after a rebalance paused it (tables restored): the partitions'
+        quiet time starts now, or the first fetch after a long recovery is sought away."""
+        now = self.clock()
+        for tp in tps:
+            part = self._parts.get(tp)
+            if part is not None:
+                part.since = max(part.since, now)
 
     def done(self, tp: TP, next_offset: int) -> None:
         """The output of everything before `next_offset` is with the producer."""
@@ -140,12 +201,21 @@ class OffsetGuard(Generic[TP]):
             part.expected = part.done
 
     def should_seek(self, tp: TP) -> bool:
-        """Seek back to `expected` at most once per `reseek_every_s` while a gap lasts."""
+        """Seek back to `expected` at most once per `reseek_every_s` while a gap lasts, and
+        not while the sought offset is queued for the agent (up to `patience_s`).
+        True means the caller seeks now: the seek is recorded."""
         part = self._parts[tp]
         now = self.clock()
-        if part.last_seek is not None and now - part.last_seek < self.reseek_every_s:
-            return False
+        if part.last_seek is not None:
+            waited = now - part.last_seek
+            if waited < self.reseek_every_s:
+                return False
+            if part.resent and part.sought_to == part.expected and waited < self.patience_s:
+                return False
         part.last_seek = now
+        part.sought_to = part.expected
+        part.resent = False
+        part.delivered = None
         return True
 
     def committable(self) -> dict[TP, int]:

@@ -78,6 +78,106 @@ def test_seeks_back_at_most_once_a_second_while_a_gap_lasts() -> None:
     assert g.should_seek("p0")
 
 
+def test_a_sought_offset_queued_for_the_agent_is_not_sought_again_until_patience_runs_out() -> None:
+    """Under load the messages queued ahead of the re-fetched one are each a gap; seeking on
+    each of them every second threw the re-fetch away again and again (the soak's slow
+    recovery after a broker restart)."""
+    clock = Clock()
+    g = guard(clock)
+    g.start("p0", 0)
+    assert g.admit("p0", 5) is Verdict.GAP
+    assert g.should_seek("p0")
+    g.delivered("p0", 0)  # the seek's first message is queued behind older ones
+    clock.now = 2.0
+    assert g.admit("p0", 6) is Verdict.GAP
+    assert not g.should_seek("p0")
+    clock.now = 2.0 + g.patience_s
+    assert g.should_seek("p0")  # queued that long: it was lost after all
+
+
+def test_a_seek_whose_offset_does_not_come_is_repeated_each_second() -> None:
+    clock = Clock()
+    g = guard(clock)
+    g.start("p0", 0)
+    assert g.admit("p0", 5) is Verdict.GAP
+    assert g.should_seek("p0")
+    g.delivered("p0", 6)  # fetched before the seek, handed over after it
+    clock.now = 1.0
+    assert g.should_seek("p0")
+
+
+def test_a_partition_with_its_next_message_queued_is_slow_not_stalled() -> None:
+    clock = Clock()
+    g = guard(clock)
+    g.start("p0", 0)
+    g.delivered("p0", 0)
+    clock.now = 10.0
+    assert g.quiet("p0", highwater=100, after_s=3.0)
+    assert not g.stalled("p0", highwater=100, position=50, after_s=3.0)
+    assert g.admit("p0", 0) is Verdict.PROCESS
+    clock.now = 12.9
+    assert not g.stalled("p0", highwater=100, position=50, after_s=3.0)
+    clock.now = 13.0
+    # 1-49 left the client and none is queued for the agent: dropped on the way.
+    assert g.stalled("p0", highwater=100, position=50, after_s=3.0)
+    assert not g.stalled("p0", highwater=1, position=50, after_s=3.0)  # nothing more in the log
+
+
+def test_a_partition_whose_next_messages_are_in_the_fetch_buffer_is_not_sought_away() -> None:
+    clock = Clock()
+    g = guard(clock)
+    g.start("p0", 7)
+    clock.now = 10.0
+    assert not g.stalled("p0", highwater=100, position=7, after_s=3.0)
+    assert not g.stalled("p0", highwater=100, position=None, after_s=3.0)
+    clock.now = g.patience_s
+    assert g.stalled("p0", highwater=100, position=7, after_s=3.0)  # a wedged fetch: seek
+
+
+def test_after_a_stall_seek_the_partition_gets_its_time_again() -> None:
+    clock = Clock()
+    g = guard(clock)
+    g.start("p0", 0)
+    clock.now = 3.0
+    assert g.stalled("p0", highwater=10, position=5, after_s=3.0)
+    assert g.should_seek("p0")
+    clock.now = 5.0
+    assert not g.stalled("p0", highwater=10, position=5, after_s=3.0)
+    clock.now = 6.0
+    assert g.stalled("p0", highwater=10, position=5, after_s=3.0)
+
+
+def test_what_was_queued_before_a_rebalance_no_longer_hides_a_stall() -> None:
+    clock = Clock()
+    g = guard(clock)
+    g.start("p0", 0)
+    g.delivered("p0", 0)
+    clock.now = 3.0
+    assert not g.stalled("p0", highwater=10, position=5, after_s=3.0)
+    g.forget_deliveries()  # Faust drops its queues on a rebalance
+    assert g.stalled("p0", highwater=10, position=5, after_s=3.0)
+
+
+def test_a_partition_resumed_after_a_recovery_gets_its_time_again() -> None:
+    clock = Clock()
+    g = guard(clock)
+    g.start("p0", 0)
+    clock.now = 100.0  # paused while the tables were restored
+    g.resumed(["p0", "unknown"])
+    assert not g.stalled("p0", highwater=10, position=5, after_s=3.0)
+    clock.now = 103.0
+    assert g.stalled("p0", highwater=10, position=5, after_s=3.0)
+
+
+def test_a_message_queued_past_patience_counts_as_dropped() -> None:
+    clock = Clock()
+    g = guard(clock)
+    g.start("p0", 0)
+    g.delivered("p0", 0)
+    clock.now = g.patience_s
+    assert g.stalled("p0", highwater=10, position=5, after_s=3.0)
+
+
 def test_a_gap_that_lasts_is_a_hole_accepted_and_recorded_once_the_log_lacks_it() -> None:
     clock = Clock()
     g = guard(clock)
