@@ -16,6 +16,7 @@ from bench.kafka_env import broker
 PURE = (
     ("bench.core",),
     ("bench.stages",),
+    ("bench.metrics_scrape",),
     ("bench.memory",),
     ("bench.report_cli",),  # 1 M and 10 M events
     ("bench.sink_rows",),

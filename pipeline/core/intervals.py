@@ -101,6 +101,18 @@ def zero_counts() -> list[int]:
     return counts
 
 
+def move_counts(total: list[int], before: Sequence[int], after: Sequence[int]) -> None:
+    """A sum over intervals, kept as one of them changes from `before` to `after`: every
+    summed field moves by the difference; the maximum wait only rises (a maximum cannot be
+    taken back out of a total)."""
+    for i, (old, new) in enumerate(zip(before, after, strict=True)):
+        if i == MAX_WAIT_INDEX:
+            if new > total[i]:
+                total[i] = new
+        else:
+            total[i] += new - old
+
+
 def merge_counts(parts: Iterable[Sequence[int]]) -> list[int]:
     """Combine partial states of one interval into the state over all their events."""
     total = zero_counts()

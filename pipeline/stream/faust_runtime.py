@@ -52,6 +52,7 @@ from pipeline.kafka.connection import BrokerConnection
 from pipeline.kafka.next_record import next_record_offset
 from pipeline.kafka.partitioner import partition_for
 from pipeline.kafka.start_offsets import start_offsets
+from pipeline.liveview.publication import publication_due
 from pipeline.liveview.reader import follow
 from pipeline.liveview.server import centre_view, view_collector
 from pipeline.stream.metrics import build_registry
@@ -515,15 +516,18 @@ class FaustRuntime:
         live = self.topology.topics[LIVE]
         now = time.monotonic()
         heartbeat = self.settings.live_heartbeat_s
+        lag = self.lag()
         for stage in self.topology.publishing:
             changed = stage.publisher.changed
+            source = self._topic_names[stage.source]
             for partition in stage.owned():
                 if partition not in stage.owned():
                     # Revoked while an earlier partition's publication waited on the producer
                     # (seconds when the broker is down): its new owner publishes it.
                     continue
                 last = self._published_at.get((stage, partition))
-                if partition not in changed and last is not None and now - last < heartbeat:
+                behind = lag.get((source, partition), 0)
+                if not publication_due(partition in changed, behind, last, now, heartbeat):
                     continue
                 # A partition's messages to one partition of the live topic, in order: a
                 # reader sees a new day part just before the recent part it goes with.

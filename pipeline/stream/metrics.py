@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
-import orjson
 from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
@@ -54,7 +53,7 @@ from pipeline.core.catalogue import (
 from pipeline.core.clock import US_PER_S
 from pipeline.core.events import AGENT_STATES
 from pipeline.core.fcr import FcrPart
-from pipeline.core.intervals import COUNT_FIELDS, merge_counts
+from pipeline.core.intervals import COUNT_FIELDS
 from pipeline.core.live import QueueFigures, live_fcr, local_day_start_us
 from pipeline.metric_families import counter, gauge
 from pipeline.stream.stages import FcrStage, IntervalStage, SegmentStage, StageCounters
@@ -113,17 +112,7 @@ class PipelineCollector(Collector):
 
     def _contact_counters(self) -> Iterator[Metric]:
         families = {field: counter(metric) for field, metric in CONTACT_COUNTERS.items()}
-        for partition, held in self._stages.interval_stage.parts.items():
-            totals: dict[tuple[str, str, str], list[int]] = {}
-            for text, sources in held.items():
-                tenant, queue, channel, _ = _key(text)
-                merged = merge_counts([counts for _, counts in sources.values()])
-                total = totals.get((tenant, queue, channel))
-                if total is None:
-                    totals[(tenant, queue, channel)] = merged
-                else:
-                    for i, value in enumerate(merged):
-                        total[i] += value
+        for partition, totals in self._stages.interval_stage.totals.items():
             for (tenant, queue, channel), total in totals.items():
                 labels = (tenant, queue, channel, str(partition))
                 for field, metric in CONTACT_COUNTERS.items():
@@ -207,11 +196,6 @@ class PipelineCollector(Collector):
         fcr = self._stages.fcr_stage.publisher
         yield counter(LIVE_PUBLICATIONS, value=stage.publisher.publications + fcr.publications)
         yield counter(LIVE_PUBLICATION_BYTES, value=stage.publisher.bytes + fcr.bytes)
-
-
-def _key(text: str) -> tuple[str, str, str, int]:
-    tenant, queue, channel, start = orjson.loads(text)
-    return tenant, queue, channel, start
 
 
 def build_registry(stages: Stages) -> tuple[CollectorRegistry, Histogram]:

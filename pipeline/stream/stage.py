@@ -53,6 +53,11 @@ class Publishing(Protocol):
     @property
     def publisher(self) -> Publisher: ...
 
+    @property
+    def source(self) -> str:
+        """The role of the topic its partitions are of (`topology.Topology.topics`)."""
+        ...
+
     def owned(self) -> Iterable[int]:
         """The partitions it holds state of."""
         ...

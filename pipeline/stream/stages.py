@@ -31,7 +31,13 @@ from pipeline.core.agents import AgentPart
 from pipeline.core.clock import US_PER_S, ZoneLookup
 from pipeline.core.events import AgentState, AnyEvent, Rejection, decode_message, reason_kind
 from pipeline.core.fcr import FcrTracker
-from pipeline.core.intervals import IntervalKey, merge_counts, published_row
+from pipeline.core.intervals import (
+    IntervalKey,
+    merge_counts,
+    move_counts,
+    published_row,
+    zero_counts,
+)
 from pipeline.core.kpi_state import FcrUpdate, SegmentState, apply_fcr_updates
 from pipeline.core.live import (
     GroupPart,
@@ -451,6 +457,11 @@ class FcrStage:
         return out
 
 
+def _group(text: str) -> tuple[str, str, str]:
+    tenant, queue, channel, _ = orjson.loads(text)
+    return tenant, queue, channel
+
+
 class IntervalStage:
     name = "intervals"
     source = PARTIALS
@@ -458,39 +469,56 @@ class IntervalStage:
 
     def __init__(self, queue_config: QueueLookup) -> None:
         self.parts: dict[int, Held] = {}
+        # Per partition and (tenant, queue, channel): the counts summed over every interval
+        # held, kept as intervals change, so /metrics costs one line per group, not a merge
+        # per interval held (which grows all day: 110-180 ms a scrape in the soak's 5th
+        # minute, docs/reliability.md).
+        self.totals: dict[int, dict[tuple[str, str, str], list[int]]] = {}
         self.counters = StageCounters()
         # Each published row names the settings version its interval is counted with.
         self._queue_config = cached_lookup(queue_config)
 
     def assigned(self, partition: int, tables: Mapping[str, TableItems]) -> None:
         if partition not in self.parts:
-            self.parts[partition] = {
-                key.decode(): codec.decode_held(value) for key, value in tables[HELD]()
-            }
+            held = {key.decode(): codec.decode_held(value) for key, value in tables[HELD]()}
+            self.parts[partition] = held
+            totals: dict[tuple[str, str, str], list[int]] = {}
+            for text, sources in held.items():
+                group = _group(text)
+                total = totals.setdefault(group, zero_counts())
+                move_counts(total, zero_counts(), merge_counts(c for _, c in sources.values()))
+            self.totals[partition] = totals
 
     def revoked(self, partition: int) -> None:
         self.parts.pop(partition, None)
+        self.totals.pop(partition, None)
 
     def process(self, partition: int, messages: list[Message]) -> Output:
         state = self.parts[partition]
         out = Output()
         touched: dict[str, IntervalKey] = {}
+        before: dict[str, list[int]] = {}  # each touched interval's counts before the batch
         for value, _ in messages:
             message = codec.decode_partials(value)
             for raw_key, counts in message.partials:
                 key = IntervalKey(*raw_key)
                 text = codec.interval_key_text(key)
                 held = state.setdefault(text, {})
+                if text not in before:
+                    before[text] = merge_counts(c for _, c in held.values())
                 current = held.get(message.source)
                 # A partial older than the one held (a stale sender after a rebalance) loses.
                 if current is None or message.version >= current[0]:
                     held[message.source] = (message.version, counts)
                 touched[text] = key
         self.counters.messages += len(messages)
+        totals = self.totals.setdefault(partition, {})
         for text, key in touched.items():
             held = state[text]
             out.writes.append((HELD, text.encode(), codec.encode_held(held)))
             merged = merge_counts([counts for _, counts in held.values()])
+            group = (key.tenant, key.queue, key.channel)
+            move_counts(totals.setdefault(group, zero_counts()), before[text], merged)
             row = published_row(key, merged, self._queue_config(*key).version)
             out.sends.append(Send(INTERVALS_OUT, orjson.dumps(row), key=text.encode()))
         return out

@@ -17,7 +17,9 @@ from pipeline.core.intervals import (
     N_COUNTS,
     IntervalKey,
     merge_counts,
+    move_counts,
     report_row,
+    zero_counts,
 )
 from pipeline.core.kpi_state import KpiState, SegmentState, apply_fcr_updates
 from tests.core.builders import at, report
@@ -187,3 +189,27 @@ def test_partial_states_merge_into_the_state_over_all_events(
 def test_merge_is_order_free(parts: list[list[int]]) -> None:
     assert merge_counts(parts) == merge_counts(list(reversed(parts)))
     assert merge_counts([merge_counts(parts[:1]), merge_counts(parts[1:])]) == merge_counts(parts)
+
+
+COUNTS = st.lists(st.integers(0, 1000), min_size=N_COUNTS, max_size=N_COUNTS).map(
+    lambda c: [*c[:MAX_WAIT_INDEX], c[MAX_WAIT_INDEX] - 1, *c[MAX_WAIT_INDEX + 1 :]]
+)
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), COUNTS), min_size=1, max_size=30))
+def test_a_total_moved_as_intervals_change_is_their_sum(
+    changes: list[tuple[int, list[int]]],
+) -> None:
+    """Intervals 0-3 take new counts one change at a time; the total kept by `move_counts`
+    equals the merge of their last counts (the maximum wait: at least it)."""
+    current: dict[int, list[int]] = {}
+    total = zero_counts()
+    for interval, counts in changes:
+        move_counts(total, current.get(interval, zero_counts()), counts)
+        current[interval] = counts
+    merged = merge_counts(current.values())
+    for i in range(N_COUNTS):
+        if i == MAX_WAIT_INDEX:
+            assert total[i] >= merged[i]
+        else:
+            assert total[i] == merged[i]

@@ -12,11 +12,13 @@ from pipeline.core.clock import US_PER_S, parse_rfc3339
 from pipeline.core.intervals import N_COUNTS
 from pipeline.core.live import GroupPart
 from pipeline.liveview.publication import (
+    CATCHING_UP_LAG,
     FORMAT,
     BadPublication,
     Decoder,
     Encoder,
     Publication,
+    publication_due,
     source_key,
 )
 from pipeline.liveview.view import CentreView
@@ -182,3 +184,13 @@ def test_pages_waiting_for_a_change_share_one_future_done_by_the_next_change() -
 
     shared, done_before, renewed = asyncio.run(scenario())
     assert shared and not done_before and renewed
+
+
+def test_a_partition_catching_up_is_published_at_the_heartbeat_only() -> None:
+    heartbeat = 5.0
+    assert publication_due(False, 0, None, 0.0, heartbeat)  # never published: now
+    assert publication_due(True, CATCHING_UP_LAG - 1, 10.0, 10.3, heartbeat)
+    assert not publication_due(False, 0, 10.0, 10.3, heartbeat)  # nothing new
+    assert not publication_due(True, CATCHING_UP_LAG, 10.0, 10.3, heartbeat)  # behind
+    assert publication_due(True, CATCHING_UP_LAG, 10.0, 15.0, heartbeat)  # heartbeat due
+    assert publication_due(False, 0, 10.0, 15.0, heartbeat)
