@@ -22,12 +22,11 @@ import msgspec
 import orjson
 from prometheus_client import generate_latest
 
-from bench.events import simulated
-from bench.kafka_env import prepared
 from bench.record import record
+from bench.stages import fed
 from pipeline.config import Settings, load_settings
 from pipeline.core.intervals import merge_counts
-from pipeline.stream import stages, topology
+from pipeline.stream import stages
 from pipeline.stream.local import LocalRuntime
 from pipeline.stream.metrics import build_registry
 
@@ -87,13 +86,8 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--reads", type=int, default=20)
     args = parser.parse_args()
-    path = simulated(max(1000, args.events * 100 // 700))
-    events = sum(1 for _ in path.open("rb"))
+    runtime, events = fed(LocalRuntime, args.events, args.partitions)
     settings = msgspec.structs.replace(load_settings(env={}), partitions=args.partitions)
-    runtime = LocalRuntime(topology.build(settings))
-    for _, value, partition in prepared(path, args.partitions):
-        assert partition is not None
-        runtime.logs[stages.EVENTS].append(partition, value)
     print(f"running {events:,} events through the stages...", flush=True)
     for stage in runtime.topology.stages:
         while runtime.step_stage(stage, 20):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import TypeVar
 
 import msgspec
 
@@ -36,6 +37,22 @@ class CountingRuntime(LocalRuntime):
         super().apply(out)
 
 
+R = TypeVar("R", bound=LocalRuntime)
+
+
+def fed(runtime_type: type[R], events: int, partitions: int) -> tuple[R, int]:
+    """An in-memory runtime with about `events` simulated events on its events log, keyed
+    and partitioned as `ccpipe produce` does, none processed yet; and their exact count."""
+    path = simulated(max(1000, events * 100 // 700))
+    count = sum(1 for _ in path.open("rb"))
+    settings = msgspec.structs.replace(load_settings(env={}), partitions=partitions)
+    runtime = runtime_type(topology.build(settings))
+    for _, value, partition in prepared(path, partitions):
+        assert partition is not None
+        runtime.logs[stages.EVENTS].append(partition, value)
+    return runtime, count
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -49,13 +66,7 @@ def main() -> None:
         help="messages per stage call (20: about what a worker's batch holds when it keeps up)",
     )
     args = parser.parse_args()
-    path = simulated(max(1000, args.events * 100 // 700))
-    events = sum(1 for _ in path.open("rb"))
-    settings = msgspec.structs.replace(load_settings(env={}), partitions=args.partitions)
-    runtime = CountingRuntime(topology.build(settings))
-    for _, value, partition in prepared(path, args.partitions):
-        assert partition is not None
-        runtime.logs[stages.EVENTS].append(partition, value)
+    runtime, events = fed(CountingRuntime, args.events, args.partitions)
 
     timings: dict[str, float] = {}
     for stage in runtime.topology.stages:
