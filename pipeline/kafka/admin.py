@@ -8,6 +8,7 @@ mismatch rather than passed over.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -109,7 +110,7 @@ def ensure_topics(
                 )
         if created:
             admin.wait_for_topics(sorted(created), timeout_ms=int(timeout_s * 1000))
-        existing.update(_partition_counts(admin, [spec.name for spec in missing]))
+        existing.update(_settled_counts(admin, [spec.name for spec in missing], timeout_s))
     policies = _cleanup_policies(admin, [s.name for s in specs if s.name not in created])
     outcomes = []
     for spec in specs:
@@ -127,6 +128,19 @@ def ensure_topics(
         status: Literal["exists", "mismatch"] = "mismatch" if problems else "exists"
         outcomes.append(TopicOutcome(spec.name, status, count, spec.partitions, tuple(problems)))
     return outcomes
+
+
+def _settled_counts(admin: Any, names: list[str], timeout_s: float) -> dict[str, int]:
+    """Partition counts of topics just created, here or by another process at the same time
+    (two workers starting on a fresh cluster): the broker can describe such a topic with no
+    partitions yet (seen in CI: "has 0 partitions, 8 wanted"), so ask again until each has
+    some, or the deadline passes."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        counts = _partition_counts(admin, names)
+        if all(counts.get(name, 0) > 0 for name in names) or time.monotonic() > deadline:
+            return counts
+        time.sleep(0.1)  # polling step of a wait with a deadline
 
 
 def _partition_counts(admin: Any, names: list[str]) -> dict[str, int]:
