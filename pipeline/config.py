@@ -136,6 +136,12 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     live_publish_interval_ms: AtLeastOne = 250
     live_heartbeat_s: Positive = 5.0
     live_stale_after_s: Positive = 30.0
+    # The stream's allowed lateness (docs/stream.md, "Retention"): an interval's figures are
+    # final this long after it ends, by the newest event time of the partition. A contact
+    # event for an older interval is dead-lettered as too late, and the worker forgets the
+    # contacts held only for closed intervals: what bounds its state and its restarts.
+    # `ccpipe kpis` and the store's SQL count every event.
+    allowed_lateness_s: Positive = 8 * 86400.0
     # A contact waiting longer than this is stale (a record whose end never came): shown
     # apart, never waiting and never the longest wait (docs/live.md).
     max_wait_s: Positive = 86400.0

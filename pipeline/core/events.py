@@ -223,6 +223,8 @@ def reason_kind(reason: str) -> str:
         return "not_json"
     if reason.startswith("batch item"):
         return "bad_batch"
+    if reason.startswith("too late"):
+        return "too_late"
     if reason.startswith("`") and "`" in reason[1:]:
         return "field:" + reason[1 : reason.index("`", 1)].split("[")[0]
     if "missing required field" in reason:

@@ -11,6 +11,7 @@ joins the two in one process.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from sys import intern
@@ -43,6 +44,10 @@ class Counters:
     seen: int = 0
     accepted: int = 0
     anomalies: int = 0
+    # Contact events for a closed interval (`SegmentState.late`), and segments dropped at
+    # retention without ever being offered (never counted, as the contract says).
+    late: int = 0
+    expired: int = 0
 
 
 @dataclass(slots=True)
@@ -85,11 +90,25 @@ class ContactSegments(Mapping[str, list[Segment]]):
         else:
             self._held[contact_id] = [held, segment]
 
+    def discard(self, contact_id: str) -> None:
+        self._held.pop(contact_id, None)
+
 
 class SegmentState:
-    """Dedup by event id, segments, and their contribution to interval counts."""
+    """Dedup by event id, segments, and their contribution to interval counts.
 
-    def __init__(self, queue_config: QueueLookup) -> None:
+    With a `retention_us` (the stream's; `ccpipe kpis` keeps everything), intervals close:
+    the interval starting at s is closed once `interval_start_us(watermark - retention_us)`
+    is past s, so its figures are final about `retention_us` after it ends. A contact event
+    for a closed interval (its own time, or its segment's offer, is in one) is not applied
+    but put in `late` for the caller to dead-letter; `prune` forgets closed intervals, and
+    the contacts whose segments are all in closed intervals or were never offered in that
+    time. Closing whole intervals is what makes dropping safe: no segment of a closed
+    interval changes again, so its totals are never sent again, even after a restore that
+    has only some of its segments back.
+    """
+
+    def __init__(self, queue_config: QueueLookup, retention_us: int | None = None) -> None:
         self._queue_config = cached_lookup(queue_config)
         self.segments: dict[SegmentId, Segment] = {}
         # Built on first use: only the stream, which makes a contact's segments durable
@@ -100,8 +119,16 @@ class SegmentState:
         self.watermark_us = -1
         self.counters = Counters()
         self._dirty: dict[SegmentId, Segment] = {}
-        # Grows with the intervals, like `intervals.totals` (which is never pruned either).
+        # Grows with the intervals, like `intervals.totals`, until `prune` drops closed ones.
         self._keys: dict[tuple[str, str, str, int], IntervalKey] = {}
+        self.retention_us = retention_us
+        self.late: list[ContactEvent] = []
+        # Retention's indexes: the contacts offered in each interval (by start, a heap of the
+        # starts), and each segment not offered yet with the watermark when first seen (in
+        # insertion order, so by that watermark).
+        self._offered_in: dict[int, set[str]] = {}
+        self._starts: list[int] = []
+        self._pending_since: dict[SegmentId, int] = {}
 
     def queue_config(self, tenant: str, queue: str, channel: str, at_us: int) -> QueueConfig:
         return self._queue_config(tenant, queue, channel, at_us)
@@ -139,14 +166,22 @@ class SegmentState:
         accepted = 0
         seen = 0
         watermark = self.watermark_us
+        self.late = []
+        retention = self.retention_us
+        open_from = self.open_from_us()
         for event in events:
             seen += 1
             # Before the duplicate check: a replayed event must re-announce its time, in case
             # what it announced before was lost in a crash. Its time is its original's.
             if event.ts_us > watermark:
                 watermark = event.ts_us
+                if retention is not None:
+                    # Event by event, so what is late does not depend on how events batch.
+                    open_from = interval_start_us(watermark - retention)
             if isinstance(event, ContactEvent):
                 segment = find((event.tenant, event.contact_id, event.queue))
+                if open_from is not None and self._is_late(event, segment, open_from):
+                    continue
                 if segment is None:
                     # Tenants and queues are few: one string each for all segments.
                     sid = SegmentId(intern(event.tenant), event.contact_id, intern(event.queue))
@@ -164,6 +199,65 @@ class SegmentState:
         self.counters.seen += seen
         self.counters.accepted += accepted
         return accepted
+
+    def open_from_us(self) -> int | None:
+        """The start of the oldest interval still open (None: no retention)."""
+        if self.retention_us is None:
+            return None
+        return interval_start_us(self.watermark_us - self.retention_us)
+
+    def _is_late(self, event: ContactEvent, segment: Segment | None, open_from: int) -> bool:
+        """Is the event for a closed interval? A late one is kept in `late`; a duplicate of
+        one already applied is only skipped: it changes nothing and re-sends nothing (a
+        closed interval's totals are never sent again)."""
+        offered = segment.offered if segment is not None else None
+        if event.ts_us >= open_from and (offered is None or offered.ts_us >= open_from):
+            return False
+        if segment is None or event.event_id not in segment.event_ids:
+            self.late.append(event)
+            self.counters.late += 1
+        return True
+
+    def prune(self) -> list[str]:
+        """Forget closed intervals and the contacts held only for them; return the ids of the
+        contacts dropped (their durable copies are to be deleted)."""
+        open_from = self.open_from_us()
+        if open_from is None:
+            return []
+        candidates: set[str] = set()
+        starts = self._starts
+        if starts and starts[0] < open_from:
+            while starts and starts[0] < open_from:
+                candidates |= self._offered_in.pop(heapq.heappop(starts), set())
+            for key in [k for k in self._keys.values() if k.interval_start_us < open_from]:
+                self.intervals.drop(key)
+                del self._keys[key]
+        for sid, since in self._pending_since.items():
+            if since >= open_from:
+                break
+            candidates.add(sid.contact_id)
+        return [c for c in candidates if self._drop_if_closed(c, open_from)]
+
+    def _drop_if_closed(self, contact_id: str, open_from: int) -> bool:
+        sids = self.segments_of(contact_id)
+        for sid in sids:
+            offered = self.segments[sid].offered
+            since = offered.ts_us if offered is not None else self._pending_since.get(sid, -1)
+            if since >= open_from:
+                return False
+        for sid in sids:
+            segment = self.segments.pop(sid)
+            if segment.offered is None:
+                self.counters.expired += 1
+                self._pending_since.pop(sid, None)
+            self.intervals.discard(sid)
+            self._dirty.pop(sid, None)
+        if self._by_contact is not None:
+            self._by_contact.discard(contact_id)
+        return bool(sids)
+
+    def segments_of(self, contact_id: str) -> list[SegmentId]:
+        return [s.sid for s in self.by_contact.get(contact_id, ())]
 
     def _add(self, segment: Segment) -> Segment:
         self.segments[segment.sid] = segment
@@ -190,6 +284,14 @@ class SegmentState:
             self._keys[key] = key
         return key
 
+    def _track(self, sid: SegmentId, start_us: int) -> None:
+        contacts = self._offered_in.get(start_us)
+        if contacts is None:
+            contacts = self._offered_in[start_us] = set()
+            heapq.heappush(self._starts, start_us)
+        contacts.add(sid.contact_id)
+        self._pending_since.pop(sid, None)
+
     @property
     def duplicates(self) -> int:
         return self.counters.seen - self.counters.accepted
@@ -202,8 +304,12 @@ class SegmentState:
         for sid, segment in dirty.items():
             offered = segment.offered
             if offered is None:
+                if self.retention_us is not None:
+                    self._pending_since.setdefault(sid, self.watermark_us)
                 continue  # waits for its offer
             key = self._interval_key(sid, offered.channel, offered.ts_us)
+            if self.retention_us is not None:
+                self._track(sid, key.interval_start_us)
             config = self._queue_config(*key)
             self.intervals.set(sid, key, segment.contribution(config))
             changes.segments.append(segment)

@@ -576,7 +576,10 @@ class FaustRuntime:
         pending = self._pending
         changelogs = self.topology.changelogs
         for table_name, key, value in out.writes:
-            self.tables[table_name].data[key] = value
+            if value is None:  # a tombstone: the changelog forgets the key when compacted
+                self.tables[table_name].data.pop(key, None)
+            else:
+                self.tables[table_name].data[key] = value
             pending.append(await send(changelogs[table_name], key, value, partition, None, None))
         for message in out.sends:
             pending.append(

@@ -73,7 +73,10 @@ class LocalRuntime:
     def apply(self, out: Output) -> None:
         """Make a batch's output durable: table writes, then sends."""
         for table, key, value in out.writes:
-            self.tables[table][key] = value
+            if value is None:
+                self.tables[table].pop(key, None)
+            else:
+                self.tables[table][key] = value
         for send in out.sends:
             log = self.logs[send.topic]
             partition = send.partition

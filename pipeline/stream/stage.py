@@ -43,7 +43,8 @@ class Send:
 @dataclass(slots=True)
 class Output:
     sends: list[Send] = field(default_factory=list)
-    writes: list[tuple[str, bytes, bytes]] = field(default_factory=list)  # (table, key, value)
+    # (table, key, value); a value of None deletes the key (a tombstone in its changelog).
+    writes: list[tuple[str, bytes, bytes | None]] = field(default_factory=list)
 
 
 class Publishing(Protocol):

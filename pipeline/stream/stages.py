@@ -29,7 +29,15 @@ import orjson
 from pipeline.config import Settings
 from pipeline.core.agents import AgentPart
 from pipeline.core.clock import US_PER_S, ZoneLookup
-from pipeline.core.events import AgentState, AnyEvent, Rejection, decode_message, reason_kind
+from pipeline.core.events import (
+    AgentState,
+    AnyEvent,
+    ContactEvent,
+    Rejection,
+    decode_message,
+    encode_event,
+    reason_kind,
+)
 from pipeline.core.fcr import FcrTracker
 from pipeline.core.intervals import (
     IntervalKey,
@@ -162,6 +170,9 @@ class SegmentStage:
         self._merged = MergedBoard()
         self._day_sent: dict[int, tuple[int, list[GroupPart]]] = {}
         self._max_wait_us = round(settings.max_wait_s * US_PER_S)
+        self._lateness_us = round(settings.allowed_lateness_s * US_PER_S)
+        # Contacts a restore found closed: deleted from the table with the next batch.
+        self._dropped: dict[int, list[str]] = {}
 
     def assigned(self, partition: int, tables: Mapping[str, TableItems]) -> None:
         """Rebuild the partition's state from its tables, the first time it is needed."""
@@ -181,7 +192,7 @@ class SegmentStage:
         return key_for_partition("\x00watermark-", partition, self.partitions.events).encode()
 
     def _restore(self, partition: int, contacts: TableItems, agents: TableItems) -> SegmentState:
-        state = SegmentState(self.settings.queue)
+        state = SegmentState(self.settings.queue, self._lateness_us)
         state.restore(s for _, value in contacts() for s in codec.decode_segments(value))
         mark = self.watermark_key(partition)
         for key, value in agents():
@@ -195,6 +206,9 @@ class SegmentStage:
             # anomaly later than that re-announces itself when replayed.
             for agent_state in states:
                 state.watermark_us = max(state.watermark_us, agent_state.ts_us)
+        # At the watermark as it was: what closed meanwhile is dropped before anything of it
+        # is published again.
+        self._dropped[partition] = state.prune()
         return state
 
     def revoked(self, partition: int) -> None:
@@ -203,6 +217,7 @@ class SegmentStage:
         self._sent_watermark.pop(partition, None)
         self._stored_watermark.pop(partition, None)
         self._pruned_at.pop(partition, None)
+        self._dropped.pop(partition, None)
         self.publisher.forget(partition, source_key(partition), day_key(partition))
         self._day_sent.pop(partition, None)
 
@@ -282,9 +297,12 @@ class SegmentStage:
         counters.events += len(decoded) + sum(1 for s in out.sends if s.topic == DLQ)
         anomalies = state.counters.anomalies
         accepted = state.apply(decoded)
+        late = state.late
         counters.accepted += accepted
-        counters.duplicates += len(decoded) - accepted
+        counters.duplicates += len(decoded) - accepted - len(late)
         counters.anomalies += state.counters.anomalies - anomalies
+        if late:
+            out.sends += self._late_letters(state, late, partition, messages)
         changes = state.flush()
         self._update_board(partition, state, changes.segments)
         self._write_state(state, changes.touched, decoded, out)
@@ -303,7 +321,34 @@ class SegmentStage:
         if messages:
             self.publisher.includes(partition, version)
         self.publisher.changed.add(partition)
+        dropped = self._dropped.pop(partition, []) + state.prune()
+        out.writes += [(CONTACTS, contact_id.encode(), None) for contact_id in dropped]
         return out
+
+    def _late_letters(
+        self, state: SegmentState, late: list[ContactEvent], partition: int, messages: list[Message]
+    ) -> list[Send]:
+        """Dead letters for events of closed intervals, each with the message it came in (a
+        batch's event is written alone, as the contract encodes it). Rare: the messages are
+        decoded again to find them."""
+        reason = (
+            f"too late: its interval closed {self.settings.allowed_lateness_s:g} s "
+            f"(allowed_lateness_s) after it ended, by the newest event time of partition "
+            f"{partition}; not counted"
+        )
+        wanted = {(e.tenant, e.contact_id, e.queue, e.event_id) for e in late}
+        letters = []
+        for value, offset in messages:
+            events, _ = decode_message(value)
+            for event in events:
+                if not isinstance(event, ContactEvent):
+                    continue
+                ident = (event.tenant, event.contact_id, event.queue, event.event_id)
+                if ident in wanted:
+                    wanted.discard(ident)
+                    raw = value if len(events) == 1 else encode_event(event)
+                    letters.append(self._dead_letter(Rejection(reason, raw), partition, offset))
+        return letters
 
     def _update_board(self, partition: int, state: SegmentState, segments: list[Segment]) -> None:
         board = self.boards.get(partition)

@@ -11,15 +11,20 @@ from pipeline.config import Settings
 from pipeline.kafka.admin import EVENTS_RETENTION_MS, TopicSpec
 from pipeline.stream.topology import TABLES, changelog_topic_name, topics
 
+CHANGELOG_SEGMENT_MS = 10 * 60 * 1000
+
 
 def internal_topics(settings: Settings, partitions: int | None = None) -> list[TopicSpec]:
     """The worker's own topics: repartition topics (deleted by retention) and changelogs."""
     count = int(partitions if partitions is not None else settings.partitions)
     delete = {"cleanup.policy": "delete", "retention.ms": str(EVENTS_RETENTION_MS)}
     specs = [TopicSpec(t.name, count, delete) for t in topics(settings).values() if t.internal]
+    # A restore reads a changelog from its start: compaction bounds that to the live keys
+    # (and drops the contacts retention deleted), but it only cleans closed segments, and
+    # Kafka's default rolls one after 7 days. The soak's restores grew with every write made.
+    changelog = {"cleanup.policy": "compact", "segment.ms": str(CHANGELOG_SEGMENT_MS)}
     specs += [
-        TopicSpec(changelog_topic_name(settings, table), count, {"cleanup.policy": "compact"})
-        for table in TABLES
+        TopicSpec(changelog_topic_name(settings, table), count, changelog) for table in TABLES
     ]
     return specs
 
