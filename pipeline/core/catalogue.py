@@ -402,6 +402,11 @@ SEGMENT_ANOMALIES = Metric(
     "counter",
     "Later events of a segment part already held (ignored).",
 )
+SEGMENTS_EXPIRED = Metric(
+    "ccpipe_segments_expired_total",
+    "counter",
+    "Segments forgotten at the allowed lateness without ever being offered (never counted).",
+)
 DEAD_LETTERED = Metric(
     "ccpipe_events_dead_lettered_total",
     "counter",
@@ -449,6 +454,7 @@ WORKER_METRICS: tuple[Metric, ...] = (
     EVENTS,
     EVENTS_DUPLICATE,
     SEGMENT_ANOMALIES,
+    SEGMENTS_EXPIRED,
     DEAD_LETTERED,
     CONSUMER_LAG,
     WATERMARK,

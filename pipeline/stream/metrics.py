@@ -47,6 +47,7 @@ from pipeline.core.catalogue import (
     QUEUE_STALE,
     QUEUE_WAITING,
     SEGMENT_ANOMALIES,
+    SEGMENTS_EXPIRED,
     WATERMARK,
     WINDOW_GAUGES,
 )
@@ -183,6 +184,7 @@ class PipelineCollector(Collector):
         yield counter(EVENTS, value=c.events)
         yield counter(EVENTS_DUPLICATE, value=c.duplicates)
         yield counter(SEGMENT_ANOMALIES, value=c.anomalies)
+        yield counter(SEGMENTS_EXPIRED, value=c.expired)
         dead = counter(DEAD_LETTERED)
         for reason, count in sorted(c.dead_letter_reasons.items()):
             dead.add_metric([reason], count)

@@ -104,6 +104,7 @@ class StageCounters:
     duplicates: int = 0
     anomalies: int = 0
     dead_lettered: int = 0
+    expired: int = 0  # segments never offered, forgotten at the allowed lateness
     dead_letter_reasons: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
@@ -321,7 +322,9 @@ class SegmentStage:
         if messages:
             self.publisher.includes(partition, version)
         self.publisher.changed.add(partition)
+        expired = state.counters.expired
         dropped = self._dropped.pop(partition, []) + state.prune()
+        self.counters.expired += state.counters.expired - expired
         out.writes += [(CONTACTS, contact_id.encode(), None) for contact_id in dropped]
         return out
 
