@@ -23,10 +23,10 @@ broker + producer), next to how busy the whole machine was (other work included)
 
 Read it with the machine in mind: N processes can go at most as fast as the cores let
 them. On a 2-core machine with the broker on the same cores, 4 workers cannot go beyond
-about 2x one worker, and the broker's share of the cores is taken from the workers. And
-with more than one worker, Faust keeps a standby copy of each table partition on another
-worker (table_standby_replicas, default 1), which reads and applies that changelog too: the
-row says how many workers hold each changelog partition, and the CPU an event costs.
+about 2x one worker, and the broker's share of the cores is taken from the workers. Rows
+before 2026-12-04 ran with Faust tables, whose standby copy on another worker (one by
+default) read and applied each changelog too; the row says how many workers held each
+changelog partition. The worker has no Faust tables now, so no standby copies.
 
 The broker is the one on port 19092 (CCPIPE_BENCH_KAFKA_PORT), started here if none runs.
 Its CPU includes whatever else uses it: when others share that broker, a private one on
@@ -256,9 +256,8 @@ class GroupWatch(GroupLag):
         return frozenset(owned.items())
 
     def table_copies(self) -> float:
-        """How many members hold each table changelog partition: 1 for a lone worker, and
-        1 + Faust's standby replicas (default 1) once there are more, each standby applying
-        another worker's table writes."""
+        """How many members hold each table changelog partition, as the group's assignment
+        says (Faust's standby replicas, when the worker had Faust tables)."""
         info = retrying(lambda: self.admin.describe_groups([self.group]))[self.group]
         held = [
             (a["topic"], p)

@@ -103,10 +103,6 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     # Compression of what the worker produces (lz4 with the `lz4` extra). Off: on one machine
     # lz4 cost the worker 18 % more CPU and gained no throughput (benchmarks.md).
     compression: Literal["none", "gzip", "lz4"] = "none"
-    # Standby copies of other workers' tables: a failover without a changelog replay, but
-    # every worker then reads every changelog too (twice the work per event, measured with
-    # two workers on two cores, docs/benchmarks.md). Off by default; 1 for fast failover.
-    standby_replicas: Count = 0
     # The sink: rows per insert, seconds between inserts, its /metrics port, and the port of
     # its read-only SQL endpoint when it owns a chdb store (0: any free loopback port).
     sink_batch_rows: AtLeastOne = 5000

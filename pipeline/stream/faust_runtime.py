@@ -1,20 +1,23 @@
 """The stream on Faust: every line of ccpipe that knows Faust is in this module.
 
 The runtime is a loop over the topology (`pipeline.stream.topology`): one agent per stage,
-subscribed to the stage's source topic, with one changelog-backed table per table the stage
-names. Each agent takes a batch of messages (`take_events`, which works with tables), hands
-each partition's share to its stage (`stage.Stage`), writes the stage's table values and
-hands the table changelogs and sends to the producer before the loop body ends.
+subscribed to the stage's source topic. Each agent takes a batch of messages (`take_events`),
+hands each partition's share to its stage (`stage.Stage`), and hands the stage's table
+changelog records and sends to the producer before the loop body ends.
 
 Faust's own machinery is bypassed where it lost or slowed things, and each such place is here:
 1. Acks are off for the agents' source topics (Faust's acks lose messages across a rebalance:
    docs/stream.md): an `OffsetGuard` admits each partition's offsets in order, and a timer
    flushes the producer, awaits every delivery, then commits what the guard says is done
    with the consumer's plain offset commit (`_commit`).
-2. Table values are set in the table's dict (`Table.data`) and their changelog records are
-   produced with the transport's aiokafka producer, as are the stages' sends: Faust's
-   `send_changelog` and `Topic.send` cost tens of microseconds a message.
-3. The changelog topic names are the topology's (checked against Faust's at start-up).
+2. No Faust tables: a table is its changelog topic. Its records are produced with the
+   transport's aiokafka producer, as are the stages' sends (Faust's `send_changelog` and
+   `Topic.send` cost tens of microseconds a message), and a partition's state is rebuilt from
+   its changelog partitions read whole by a plain consumer (`pipeline.kafka.changelog`):
+   Faust's recovery made an event of every record, ~5,500 a second, and paused the group
+   for minutes as the state grew (docs/reliability.md). The worker then holds no second copy
+   of its state as bytes.
+3. The changelog topic names are the topology's, created with the worker's other topics.
 4. The worker consumer waits at most 100 ms for a fetch, not Faust's hard-coded 1.5 s, and
    hands every fetched message of the agents' source topics to the stream: Faust's read
    offsets (which drop a message below the last one delivered) are not consulted for them.
@@ -37,6 +40,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -44,13 +48,13 @@ import faust
 from aiohttp import web
 from aiokafka.errors import IllegalStateError
 from faust.transport.drivers import aiokafka as driver
-from faust.types import TP, TableT
+from faust.types import TP
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from pipeline.config import Settings
+from pipeline.kafka.changelog import read_changelogs
 from pipeline.kafka.connection import BrokerConnection
 from pipeline.kafka.next_record import next_record_offset
-from pipeline.kafka.partitioner import partition_for
 from pipeline.kafka.start_offsets import start_offsets
 from pipeline.liveview.publication import publication_due
 from pipeline.liveview.reader import follow
@@ -169,8 +173,6 @@ class FaustRuntime:
         self.app.on_delivered = self.guard.delivered
         self._admin: Any = None
         self._holes_reported = 0
-        # Table entries by partition, built after a rebalance when state is rebuilt.
-        self._table_index: dict[str, dict[int, list[tuple[bytes, bytes]]]] = {}
         # Delivery futures of what was produced since the last commit.
         self._pending: list[Any] = []  # asyncio futures of aiokafka deliveries
         self.registry, self.latency = build_registry(self)
@@ -235,24 +237,6 @@ class FaustRuntime:
             )
             for role, topic in self.topology.topics.items()
         }
-        self.tables: dict[str, TableT[bytes, bytes]] = {}
-        for name in self.topology.tables:
-            table = app.Table(
-                name,
-                default=None,
-                key_type=bytes,
-                value_type=bytes,
-                partitions=s.partitions,
-                use_partitioner=True,
-            )
-            expected = self.topology.changelogs[name]
-            if table.changelog_topic.get_topic_name() != expected:
-                raise RuntimeError(
-                    f"Faust names the changelog of {name!r} "
-                    f"{table.changelog_topic.get_topic_name()!r}, not {expected!r}: the worker "
-                    "would create one topic and Faust use another"
-                )
-            self.tables[name] = table
         self._topic_names = {role: topic.name for role, topic in self.topology.topics.items()}
         for stage in self.topology.stages:
             self._agent(stage)
@@ -263,7 +247,6 @@ class FaustRuntime:
 
         @app.on_partitions_assigned.connect  # type: ignore[arg-type]
         async def on_assigned(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
-            self._table_index.clear()  # recovery is about to change the tables
             self.guard.forget_deliveries()
 
         @app.on_rebalance_complete.connect  # type: ignore[arg-type]
@@ -539,31 +522,29 @@ class FaustRuntime:
     # --- tables and output -------------------------------------------------------------------
 
     def _tables_of(self, stage: Stage, partition: int) -> Mapping[str, TableItems]:
-        return {table: self._items(table, partition) for table in stage.tables}
+        """The partition's entries of each of the stage's tables, read from the changelogs
+        only if the stage asks (it does when it rebuilds the partition's state), all of its
+        tables in one read. The read blocks the event loop, on purpose: nothing else of this
+        worker may touch the partition meanwhile, and the consumer's heartbeats go on in its
+        own thread."""
+        changelogs = self.topology.changelogs
+        read: dict[str, dict[bytes, bytes]] = {}
 
-    def _items(self, table: str, partition: int) -> TableItems:
-        """A partition's entries of a table, for rebuilding its stage state after recovery.
+        def items(table: str) -> Iterable[tuple[bytes, bytes]]:
+            if not read:
+                names = [(changelogs[t], partition) for t in stage.tables]
+                kwargs = BrokerConnection.from_settings(self.settings).kafka_python_kwargs()
+                started = time.monotonic()
+                values = read_changelogs(kwargs, names)
+                read.update({t: values[(changelogs[t], partition)] for t in stage.tables})
+                log.info(
+                    "%s[%d]: state read from %s in %.1f s (%s keys)",
+                    stage.name, partition, ", ".join(changelogs[t] for t in stage.tables),
+                    time.monotonic() - started, sum(len(v) for v in read.values()),
+                )  # fmt: skip
+            return read[table].items()
 
-        The memory store holds every owned partition's keys together; they are grouped by
-        partition in one pass (one hash a key, not one a key per partition), and each
-        partition's share is handed out once.
-        """
-
-        def items() -> Iterable[tuple[bytes, bytes]]:
-            index = self._table_index.get(table)
-            if index is None or partition not in index:
-                index = self._table_index[table] = self._index_table(table)
-            return index.pop(partition, [])
-
-        return items
-
-    def _index_table(self, table: str) -> dict[int, list[tuple[bytes, bytes]]]:
-        n = self.settings.partitions
-        index: dict[int, list[tuple[bytes, bytes]]] = defaultdict(list)
-        for key, value in list(self.tables[table].items()):
-            if value is not None:
-                index[partition_for(key, n)].append((key, value))
-        return index
+        return {table: partial(items, table) for table in stage.tables}
 
     async def _perform(self, partition: int, out: Output) -> None:
         """Write the stage's table values, then hand table changelogs and output to the producer.
@@ -576,10 +557,7 @@ class FaustRuntime:
         pending = self._pending
         changelogs = self.topology.changelogs
         for table_name, key, value in out.writes:
-            if value is None:  # a tombstone: the changelog forgets the key when compacted
-                self.tables[table_name].data.pop(key, None)
-            else:
-                self.tables[table_name].data[key] = value
+            # A value of None is a tombstone: compaction drops the key.
             pending.append(await send(changelogs[table_name], key, value, partition, None, None))
         for message in out.sends:
             pending.append(
@@ -609,7 +587,6 @@ def _app(settings: Settings, web_port: int | None) -> App:
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=1.0,
         broker_session_timeout=settings.broker_session_timeout_s,
-        table_standby_replicas=settings.standby_replicas,
         broker_heartbeat_interval=settings.broker_session_timeout_s / 5,
         producer_acks=-1,
         producer_compression_type=None if settings.compression == "none" else settings.compression,
