@@ -413,6 +413,13 @@ DEAD_LETTERED = Metric(
     "Inputs sent to the dead-letter topic, by what was wrong.",
     ("reason",),
 )
+STATE_RESTORES = Metric(
+    "ccpipe_state_restores_total",
+    "counter",
+    "Partition states a worker took on, by stage and how: rebuilt from the changelogs, or "
+    "kept from before a rebalance that gave the partition back unchanged.",
+    ("stage", "source"),
+)
 CONSUMER_LAG = Metric(
     "ccpipe_consumer_lag_messages",
     "gauge",
@@ -456,6 +463,7 @@ WORKER_METRICS: tuple[Metric, ...] = (
     SEGMENT_ANOMALIES,
     SEGMENTS_EXPIRED,
     DEAD_LETTERED,
+    STATE_RESTORES,
     CONSUMER_LAG,
     WATERMARK,
     EVENT_TO_METRIC,

@@ -73,3 +73,19 @@ def read_changelogs(
     finally:
         consumer.close(autocommit=False)
     return {(tp.topic, tp.partition): held for tp, held in values.items()}
+
+
+def end_offsets(
+    admin: Any, partitions: Sequence[tuple[str, int]], timeout_s: float
+) -> dict[tuple[str, int], int]:
+    """Each (topic, partition)'s end offset (`admin`: a kafka-python `KafkaAdminClient`).
+
+    Only compared with another answer of the same broker: whether anything was written
+    between the two. tansu answers the last record batch's base offset + 1, short of the end
+    (docs/demo.md), but that still moves with every batch written."""
+    from kafka import TopicPartition
+    from kafka.admin import OffsetSpec
+
+    specs = {TopicPartition(topic, partition): OffsetSpec.LATEST for topic, partition in partitions}
+    answer = admin.list_partition_offsets(specs, timeout_ms=int(timeout_s * 1000))
+    return {(tp.topic, tp.partition): meta.offset for tp, meta in answer.items()}

@@ -16,7 +16,10 @@ Faust's own machinery is bypassed where it lost or slowed things, and each such 
    its changelog partitions read whole by a plain consumer (`pipeline.kafka.changelog`):
    Faust's recovery made an event of every record, ~5,500 a second, and paused the group
    for minutes as the state grew (docs/reliability.md). The worker then holds no second copy
-   of its state as bytes.
+   of its state as bytes. Faust revokes every partition at each rebalance; a partition that
+   comes back to the same worker with its changelogs unchanged keeps the state it had
+   (`_take_back`), so a survivor does not rebuild what it holds while a restarted worker
+   rebuilds its own.
 3. The changelog topic names are the topology's, created with the worker's other topics.
 4. The worker consumer waits at most 100 ms for a fetch, not Faust's hard-coded 1.5 s, and
    hands every fetched message of the agents' source topics to the stream: Faust's read
@@ -52,7 +55,7 @@ from faust.types import TP
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from pipeline.config import Settings
-from pipeline.kafka.changelog import read_changelogs
+from pipeline.kafka.changelog import end_offsets, read_changelogs
 from pipeline.kafka.connection import BrokerConnection
 from pipeline.kafka.next_record import next_record_offset
 from pipeline.kafka.start_offsets import start_offsets
@@ -75,6 +78,9 @@ HOLE_PROBE_S = 10.0
 STALL_S = 3.0
 # How long to wait for the consumer's thread to say where a partition stands.
 POSITION_WAIT_S = 1.0
+# How long a rebalance may wait for the producer and the changelogs' end offsets before the
+# revoked states are dropped (rebuilt if they come back): short against a session timeout.
+KEEP_WAIT_S = 3.0
 # faust-streaming 0.15.3 builds its worker consumer with `fetch_max_wait_ms=1500` and no
 # setting to change it. aiokafka leaves partitions that still hold unread records out of its
 # next fetch, so after any hiccup a fetch may cover only idle partitions and the broker holds
@@ -179,6 +185,11 @@ class FaustRuntime:
         self.view = centre_view(settings)
         self.registry.register(view_collector(self.view, settings))
         self._published_at: dict[tuple[object, int], float] = {}
+        # States of revoked partitions with their changelogs' end offsets at the revoke,
+        # until the assignment after it says which come back (`_take_back`).
+        self._kept: dict[tuple[Stage, int], tuple[object, dict[tuple[str, int], int]]] = {}
+        self._taking_back: asyncio.Future[None] | None = None
+        self._rebalances = 0
         self._stop = asyncio.Event()
         self._declare()
         self.pages = WallboardPages(
@@ -243,11 +254,15 @@ class FaustRuntime:
 
         @app.on_partitions_revoked.connect  # type: ignore[arg-type]
         async def on_revoked(app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
-            self.revoke(revoked)
+            self._rebalances += 1
+            self._kept = await self._with_ends(self.revoke(revoked))
 
         @app.on_partitions_assigned.connect  # type: ignore[arg-type]
         async def on_assigned(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
             self.guard.forget_deliveries()
+            # Awaited by the agents too: fetching may resume before this handler ends.
+            self._taking_back = asyncio.ensure_future(self._take_back(assigned))
+            await self._taking_back
 
         @app.on_rebalance_complete.connect  # type: ignore[arg-type]
         async def on_recovered(app: faust.App, **kwargs: Any) -> None:
@@ -275,7 +290,13 @@ class FaustRuntime:
 
         async def agent(stream: Any) -> AsyncIterator[None]:
             async for events in stream.take_events(batch, within=wait):
+                await self._taken_back()
+                rebalances = self._rebalances
                 for tp, messages in (await self._admit(events)).items():
+                    if self._rebalances != rebalances:
+                        # Every partition starts again at its committed offset after a
+                        # rebalance: the rest of this batch comes again.
+                        break
                     async with self._processing(tp, messages):
                         stage.assigned(tp.partition, self._tables_of(stage, tp.partition))
                         await self._perform(tp.partition, stage.process(tp.partition, messages))
@@ -465,19 +486,95 @@ class FaustRuntime:
             if timestamp:
                 self.latency.observe(max(0.0, now - timestamp))
 
-    def revoke(self, revoked: Iterable[TP]) -> None:
-        """Drop the state of partitions we no longer own; whoever owns them rebuilds it."""
+    def revoke(self, revoked: Iterable[TP]) -> dict[tuple[Stage, int], object]:
+        """Stop owning partitions: whoever owns them next rebuilds their state, unless it
+        is this worker and their changelogs did not change meanwhile. The states, per stage
+        and partition."""
+        kept: dict[tuple[Stage, int], object] = {}
         for tp in revoked:
             self.guard.revoke(tp)
             stage = self.topology.stage_of(tp.topic)
             if stage is not None:
-                stage.revoked(tp.partition)
+                state = stage.revoked(tp.partition)
+                if state is not None:
+                    kept[(stage, tp.partition)] = state
                 self._published_at.pop((stage, tp.partition), None)
+        return kept
+
+    def _changelog_partitions(self, stage: Stage, partition: int) -> list[tuple[str, int]]:
+        return [(self.topology.changelogs[table], partition) for table in stage.tables]
+
+    async def _changelog_ends(self, names: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        """The end offsets of changelog partitions; empty if the broker did not say in time."""
+        try:
+            return await asyncio.wait_for(
+                asyncio.to_thread(end_offsets, self._admin_client(), names, KEEP_WAIT_S),
+                KEEP_WAIT_S + 1,
+            )
+        except Exception as exc:  # a broker away or slow: the states are rebuilt instead
+            log.info("changelog end offsets not known (%r): states will be rebuilt", exc)
+            return {}
+
+    async def _with_ends(
+        self, states: dict[tuple[Stage, int], object]
+    ) -> dict[tuple[Stage, int], tuple[object, dict[tuple[str, int], int]]]:
+        """Revoked states with their changelogs' end offsets once this worker's writes are
+        in (Faust flushed the producer before the revoke; a write still to come moves an end
+        offset, and that state is then rebuilt)."""
+        if not states:
+            return {}
+        try:
+            await asyncio.wait_for(self.app.producer.flush(), KEEP_WAIT_S)
+        except Exception as exc:
+            log.info("producer not flushed at the revoke (%r): states will be rebuilt", exc)
+            return {}
+        if any(not f.done() or f.cancelled() or f.exception() for f in self._pending):
+            return {}  # a write not delivered: the next commit fails, the worker restarts
+        names = [n for stage, p in states for n in self._changelog_partitions(stage, p)]
+        ends = await self._changelog_ends(names)
+        out = {}
+        for (stage, partition), state in states.items():
+            mine = self._changelog_partitions(stage, partition)
+            if all(name in ends for name in mine):
+                out[(stage, partition)] = (state, {name: ends[name] for name in mine})
+        return out
+
+    async def _take_back(self, assigned: Iterable[TP]) -> None:
+        """Hand back to their stages the revoked states of partitions assigned again whose
+        changelogs no one wrote since the revoke (a write by another owner moves an end
+        offset); the others are dropped, and rebuilt when first needed."""
+        kept, self._kept = self._kept, {}
+        back = {
+            (stage, tp.partition)
+            for tp in assigned
+            if (stage := self.topology.stage_of(tp.topic)) is not None
+            and (stage, tp.partition) in kept
+        }
+        if not back:
+            return
+        names = [n for stage, p in back for n in self._changelog_partitions(stage, p)]
+        ends = await self._changelog_ends(names)
+        taken = []
+        for stage, partition in sorted(back, key=lambda k: (k[0].name, k[1])):
+            state, at_revoke = kept[(stage, partition)]
+            if all(ends.get(name) == end for name, end in at_revoke.items()):
+                stage.assigned(partition, self._tables_of(stage, partition), state)
+                taken.append(f"{stage.name}[{partition}]")
+        log.info(
+            "state kept across the rebalance for %s; %d partition(s) to rebuild",
+            ", ".join(taken) or "no partition", len(back) - len(taken),
+        )  # fmt: skip
+
+    async def _taken_back(self) -> None:
+        task = self._taking_back
+        if task is not None and not task.done():
+            await asyncio.shield(task)
 
     async def assign(self, assignment: Iterable[TP]) -> None:
-        """Start owning partitions: where the group left them, and their state rebuilt. An
-        events partition's live state includes every message before its committed offset,
-        which is the version it is published at until new messages come."""
+        """Start owning partitions: where the group left them, and their state rebuilt (or
+        kept). An events partition's live state includes every message before its committed
+        offset, which is the version it is published at until new messages come."""
+        await self._taken_back()
         owned = [tp for tp in assignment if self.topology.stage_of(tp.topic) is not None]
         fresh = {tp for tp in owned if not self.guard.known(tp)}
         self.guard.resumed(owned)

@@ -48,6 +48,7 @@ from pipeline.core.catalogue import (
     QUEUE_WAITING,
     SEGMENT_ANOMALIES,
     SEGMENTS_EXPIRED,
+    STATE_RESTORES,
     WATERMARK,
     WINDOW_GAUGES,
 )
@@ -189,6 +190,11 @@ class PipelineCollector(Collector):
         for reason, count in sorted(c.dead_letter_reasons.items()):
             dead.add_metric([reason], count)
         yield dead
+        restores = counter(STATE_RESTORES)
+        for each in (stage, self._stages.fcr_stage, self._stages.interval_stage):
+            restores.add_metric([each.name, "changelog"], each.counters.rebuilt)
+            restores.add_metric([each.name, "kept"], each.counters.kept)
+        yield restores
         lag = gauge(CONSUMER_LAG)
         for (topic, partition), value in sorted(self._stages.lag().items()):
             lag.add_metric([topic, str(partition)], value)

@@ -10,7 +10,12 @@ same stages the same way:
     stage.assigned(partition, tables)          # before each batch; builds state once
     out = stage.process(partition, messages)   # messages: (value, offset), in offset order
     ... make `out` durable (writes to the tables and their changelogs, sends), then commit
-    stage.revoked(partition)                   # the partition went to another worker
+    kept = stage.revoked(partition)            # a rebalance took the partition away
+    stage.assigned(partition, tables, kept)    # it came back, its tables unchanged meanwhile
+
+A runtime may hand `kept` back only if no one wrote the partition's tables since it was
+revoked (every batch that changes a state writes them): the state is then the one a rebuild
+from the tables would give, without reading them. Anything else is rebuilt from the tables.
 
 Every key a stage writes to a table belongs to the partition it consumed, so a runtime writes
 each table change to that partition's changelog.
@@ -86,8 +91,16 @@ class Stage(Protocol):
         """The logical tables whose entries rebuild a partition's state."""
         ...
 
-    def assigned(self, partition: int, tables: Mapping[str, TableItems]) -> None: ...
+    def assigned(
+        self, partition: int, tables: Mapping[str, TableItems], kept: object | None = None
+    ) -> None:
+        """Hold the partition's state from now on: `kept` (what `revoked` gave) if given,
+        else rebuilt from `tables`; nothing if it is held already."""
+        ...
 
     def process(self, partition: int, messages: list[Message]) -> Output: ...
 
-    def revoked(self, partition: int) -> None: ...
+    def revoked(self, partition: int) -> object | None:
+        """Stop holding the partition; its state, for `assigned` to take back (None if it
+        held none)."""
+        ...

@@ -99,6 +99,10 @@ def _chunks(items: list[T], size: int) -> Iterator[list[T]]:
 @dataclass(slots=True)
 class StageCounters:
     messages: int = 0
+    # Partition states rebuilt from the changelogs, and taken back as they were after a
+    # rebalance that returned the partition with its changelogs unchanged.
+    rebuilt: int = 0
+    kept: int = 0
     events: int = 0
     accepted: int = 0
     duplicates: int = 0
@@ -149,6 +153,15 @@ def customer_key(tenant: str, customer_id: str) -> bytes:
     return f"{tenant}\x1f{customer_id}".encode()
 
 
+@dataclass(frozen=True, slots=True)
+class _SegmentsKept:
+    """What a segments partition holds, handed back by `revoked`."""
+
+    state: SegmentState
+    board: LiveBoard
+    dropped: list[str]
+
+
 class SegmentStage:
     name = "segments"
     source = EVENTS
@@ -175,16 +188,26 @@ class SegmentStage:
         # Contacts a restore found closed: deleted from the table with the next batch.
         self._dropped: dict[int, list[str]] = {}
 
-    def assigned(self, partition: int, tables: Mapping[str, TableItems]) -> None:
-        """Rebuild the partition's state from its tables, the first time it is needed."""
-        if partition not in self.parts:
+    def assigned(
+        self, partition: int, tables: Mapping[str, TableItems], kept: object | None = None
+    ) -> None:
+        """Rebuild the partition's state from its tables, the first time it is needed, or
+        take back what `revoked` gave."""
+        if partition in self.parts:
+            return
+        if isinstance(kept, _SegmentsKept):
+            self.parts[partition], self.boards[partition] = kept.state, kept.board
+            self._dropped[partition] = kept.dropped
+            self.counters.kept += 1
+        else:
             state = self.parts[partition] = self._restore(
                 partition, tables[CONTACTS], tables[AGENTS]
             )
             self.boards[partition] = LiveBoard.from_segments(
                 state.segments.values(), state.queue_config, self.settings.tenant_timezone
             )
-            self.publisher.changed.add(partition)  # the new owner republishes the partition
+            self.counters.rebuilt += 1
+        self.publisher.changed.add(partition)  # the new owner republishes the partition
 
     def watermark_key(self, partition: int) -> bytes:
         """The partition's watermark's key in the agents table (no agent id starts with NUL):
@@ -212,15 +235,18 @@ class SegmentStage:
         self._dropped[partition] = state.prune()
         return state
 
-    def revoked(self, partition: int) -> None:
-        self.parts.pop(partition, None)
-        self.boards.pop(partition, None)
+    def revoked(self, partition: int) -> _SegmentsKept | None:
+        state = self.parts.pop(partition, None)
+        board = self.boards.pop(partition, None)
         self._sent_watermark.pop(partition, None)
         self._stored_watermark.pop(partition, None)
         self._pruned_at.pop(partition, None)
-        self._dropped.pop(partition, None)
+        dropped = self._dropped.pop(partition, [])
         self.publisher.forget(partition, source_key(partition), day_key(partition))
         self._day_sent.pop(partition, None)
+        if state is None or board is None:
+            return None
+        return _SegmentsKept(state, board, dropped)
 
     @property
     def watermark_us(self) -> int:
@@ -436,8 +462,16 @@ class FcrStage:
     def watermark_key(self, partition: int) -> bytes:
         return key_for_partition("watermark-", partition, self.partitions.fcr).encode()
 
-    def assigned(self, partition: int, tables: Mapping[str, TableItems]) -> None:
+    def assigned(
+        self, partition: int, tables: Mapping[str, TableItems], kept: object | None = None
+    ) -> None:
         if partition in self.parts:
+            return
+        if isinstance(kept, FcrTracker):
+            # Its output was all delivered before the revoke: nothing to announce again.
+            self.parts[partition] = kept
+            self.counters.kept += 1
+            self.publisher.changed.add(partition)
             return
         tracker = FcrTracker(zone_of=self.zone_of)
         for _, value in tables[CUSTOMERS]():
@@ -452,11 +486,12 @@ class FcrStage:
         # batch after a restart re-publishes every interval this partition holds.
         tracker.intervals.changed.update(tracker.intervals.keys())
         self.parts[partition] = tracker
+        self.counters.rebuilt += 1
         self.publisher.changed.add(partition)
 
-    def revoked(self, partition: int) -> None:
-        self.parts.pop(partition, None)
+    def revoked(self, partition: int) -> FcrTracker | None:
         self.publisher.forget(partition, fcr_key(partition))
+        return self.parts.pop(partition, None)
 
     def owned(self) -> list[int]:
         return list(self.parts)
@@ -505,6 +540,14 @@ class FcrStage:
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class _IntervalsKept:
+    """What an interval owner's partition holds, handed back by `revoked`."""
+
+    held: Held
+    totals: dict[tuple[str, str, str], list[int]]
+
+
 def _group(text: str) -> tuple[str, str, str]:
     tenant, queue, channel, _ = orjson.loads(text)
     return tenant, queue, channel
@@ -526,20 +569,31 @@ class IntervalStage:
         # Each published row names the settings version its interval is counted with.
         self._queue_config = cached_lookup(queue_config)
 
-    def assigned(self, partition: int, tables: Mapping[str, TableItems]) -> None:
-        if partition not in self.parts:
-            held = {key.decode(): codec.decode_held(value) for key, value in tables[HELD]()}
-            self.parts[partition] = held
-            totals: dict[tuple[str, str, str], list[int]] = {}
-            for text, sources in held.items():
-                group = _group(text)
-                total = totals.setdefault(group, zero_counts())
-                move_counts(total, zero_counts(), merge_counts(c for _, c in sources.values()))
-            self.totals[partition] = totals
+    def assigned(
+        self, partition: int, tables: Mapping[str, TableItems], kept: object | None = None
+    ) -> None:
+        if partition in self.parts:
+            return
+        if isinstance(kept, _IntervalsKept):
+            self.parts[partition], self.totals[partition] = kept.held, kept.totals
+            self.counters.kept += 1
+            return
+        held = {key.decode(): codec.decode_held(value) for key, value in tables[HELD]()}
+        self.parts[partition] = held
+        totals: dict[tuple[str, str, str], list[int]] = {}
+        for text, sources in held.items():
+            group = _group(text)
+            total = totals.setdefault(group, zero_counts())
+            move_counts(total, zero_counts(), merge_counts(c for _, c in sources.values()))
+        self.totals[partition] = totals
+        self.counters.rebuilt += 1
 
-    def revoked(self, partition: int) -> None:
-        self.parts.pop(partition, None)
-        self.totals.pop(partition, None)
+    def revoked(self, partition: int) -> _IntervalsKept | None:
+        held = self.parts.pop(partition, None)
+        totals = self.totals.pop(partition, None)
+        if held is None or totals is None:
+            return None
+        return _IntervalsKept(held, totals)
 
     def process(self, partition: int, messages: list[Message]) -> Output:
         state = self.parts[partition]

@@ -38,6 +38,7 @@ class LocalPipeline(LocalRuntime):
         super().__init__(topology.build(self.settings))
         self.random = random.Random(seed)
         self._lose = 0.0
+        self._hold_commits = False
 
     # What pipeline.stream.metrics reads of a worker (its `Stages` protocol).
     @property
@@ -87,7 +88,8 @@ class LocalPipeline(LocalRuntime):
 
     def finish(self, out: Output) -> bool:
         self.apply(out)
-        return not self._lose  # a crashed batch commits nothing
+        # A crashed batch commits nothing; nor does one cut short by a rebalance.
+        return not self._lose and not self._hold_commits
 
     def assign_all(self) -> None:
         """Every partition of every stage assigned (rebuilt from its tables), as after a
@@ -108,12 +110,32 @@ class LocalPipeline(LocalRuntime):
             self.topology = topology.build(self.settings)
         return progressed
 
-    def run(self, max_messages: int = 50, crash_every: int = 0) -> None:
+    def rebalance_keeping(self) -> None:
+        """A rebalance that gives every partition back to this worker with its tables
+        unchanged: each stage takes back the state it held (the Faust runtime's
+        `_take_back`), nothing read from the tables."""
+        for stage in self.topology.stages:
+            for p in range(self.logs[stage.source].partitions):
+                kept = stage.revoked(p)
+                stage.assigned(p, self._table_items(stage, p), kept)
+
+    def run(self, max_messages: int = 50, crash_every: int = 0, rebalance_every: int = 0) -> None:
+        """Steps until nothing is left. Every `crash_every`-th step crashes; every
+        `rebalance_every`-th makes its output durable but commits no offset (the rebalance
+        came first), then the partitions are revoked and given back with their states."""
         steps = 0
         while True:
             steps += 1
             crash = bool(crash_every) and steps % crash_every == 0
-            if not self.step_with_crash(max_messages, crash) and not crash:
+            rebalance = bool(rebalance_every) and steps % rebalance_every == 0
+            self._hold_commits = rebalance
+            try:
+                progressed = self.step_with_crash(max_messages, crash)
+            finally:
+                self._hold_commits = False
+            if rebalance:
+                self.rebalance_keeping()
+            if not progressed and not crash:
                 return
 
     @property

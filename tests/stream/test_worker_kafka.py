@@ -569,6 +569,27 @@ def test_a_rebalance_then_a_killed_worker_leave_the_survivor_with_the_same_rows(
     assert second.running
     owned = stream.wait_for_assignment(lambda owned: len(owned) == 1, "a group of one")
     assert list(owned.values()) == [set(range(PARTITIONS))]
+    # The rebalance after the kill gave the survivor back what it held: kept, not rebuilt.
+    restores = state_restores(second)
+    assert restores[("segments", "kept")] >= 1, restores
+    assert restores[("segments", "changelog")] >= 1, restores  # the dead worker's share
+
+
+def state_restores(worker: WorkerProcess) -> dict[tuple[str, str], float]:
+    """`ccpipe_state_restores_total` of a running worker, per (stage, source)."""
+    from urllib.request import urlopen
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urlopen(f"http://127.0.0.1:{worker.web_port}/metrics", timeout=READ_TIMEOUT_S) as r:
+        text = r.read().decode()
+    return {
+        (sample.labels["stage"], sample.labels["source"]): sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "ccpipe_state_restores"
+        for sample in family.samples
+        if sample.name == "ccpipe_state_restores_total"
+    }
 
 
 def test_two_workers_from_the_start_give_the_rows_of_ccpipe_kpis(
