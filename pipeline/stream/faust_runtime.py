@@ -190,6 +190,11 @@ class FaustRuntime:
         self._kept: dict[tuple[Stage, int], tuple[object, dict[tuple[str, int], int]]] = {}
         self._taking_back: asyncio.Future[None] | None = None
         self._rebalances = 0
+        # Agents inside a batch: a revoke waits for them, so their writes are in the log
+        # before the changelogs' end offsets are taken.
+        self._in_batch = 0
+        self._no_batch = asyncio.Event()
+        self._no_batch.set()
         self._stop = asyncio.Event()
         self._declare()
         self.pages = WallboardPages(
@@ -291,15 +296,17 @@ class FaustRuntime:
         async def agent(stream: Any) -> AsyncIterator[None]:
             async for events in stream.take_events(batch, within=wait):
                 await self._taken_back()
-                rebalances = self._rebalances
-                for tp, messages in (await self._admit(events)).items():
-                    if self._rebalances != rebalances:
-                        # Every partition starts again at its committed offset after a
-                        # rebalance: the rest of this batch comes again.
-                        break
-                    async with self._processing(tp, messages):
-                        stage.assigned(tp.partition, self._tables_of(stage, tp.partition))
-                        await self._perform(tp.partition, stage.process(tp.partition, messages))
+                async with self._batch():
+                    rebalances = self._rebalances
+                    for tp, messages in (await self._admit(events)).items():
+                        if self._rebalances != rebalances:
+                            # Every partition starts again at its committed offset after a
+                            # rebalance: the rest of this batch comes again.
+                            break
+                        async with self._processing(tp, messages):
+                            stage.assigned(tp.partition, self._tables_of(stage, tp.partition))
+                            out = stage.process(tp.partition, messages)
+                            await self._perform(tp.partition, out)
                 if observe:
                     self._observe_latency(events)
                 yield None
@@ -415,6 +422,17 @@ class FaustRuntime:
         self._holes_reported = len(self.guard.holes)
 
     @contextlib.asynccontextmanager
+    async def _batch(self) -> AsyncIterator[None]:
+        self._in_batch += 1
+        self._no_batch.clear()
+        try:
+            yield
+        finally:
+            self._in_batch -= 1
+            if not self._in_batch:
+                self._no_batch.set()
+
+    @contextlib.asynccontextmanager
     async def _processing(self, tp: TP, messages: list[Message]) -> AsyncIterator[None]:
         """On success the partition is done up to its last message; on failure it is re-admitted."""
         try:
@@ -524,12 +542,14 @@ class FaustRuntime:
         if not states:
             return {}
         try:
+            # An agent inside a batch finishes its partition's writes (the rest of its batch
+            # is left); a state whose writes come later anyway is rebuilt (its end moved).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._no_batch.wait(), KEEP_WAIT_S)
             await asyncio.wait_for(self.app.producer.flush(), KEEP_WAIT_S)
         except Exception as exc:
             log.info("producer not flushed at the revoke (%r): states will be rebuilt", exc)
             return {}
-        if any(not f.done() or f.cancelled() or f.exception() for f in self._pending):
-            return {}  # a write not delivered: the next commit fails, the worker restarts
         names = [n for stage, p in states for n in self._changelog_partitions(stage, p)]
         ends = await self._changelog_ends(names)
         out = {}
@@ -537,6 +557,7 @@ class FaustRuntime:
             mine = self._changelog_partitions(stage, partition)
             if all(name in ends for name in mine):
                 out[(stage, partition)] = (state, {name: ends[name] for name in mine})
+        log.info("%d of %d revoked state(s) kept until the assignment", len(out), len(states))
         return out
 
     async def _take_back(self, assigned: Iterable[TP]) -> None:
