@@ -177,8 +177,13 @@ class AgentBoard:
                 cut = cut_edge
                 key = (agent_id, tenant)
                 held = self._exported.get(key)
-                if held is None or key in touched or held[:2] != (day, cut):
+                if held is None or key in touched or held[0] != day or held[1] > cut:
                     held = self._exported[key] = (day, cut, _cut(changes, day, cut))
+                elif held[1] != cut:
+                    # Only the clock moved: the part's spans carry all it needs (its day's
+                    # history is not walked again, which cost a publication per agent every
+                    # time event time passed a minute: all the time while catching up).
+                    held = self._exported[key] = (day, cut, _advance(held[2], cut))
                 out.append(held[2])
         return out
 
@@ -215,6 +220,27 @@ def _cut(changes: Sequence[AgentState], day_us: int, cut_us: int) -> AgentPart:
         sorted(before.items()),
         spans,
     )
+
+
+def _advance(part: AgentPart, cut_us: int) -> AgentPart:
+    """`part` with its cut moved forward to `cut_us`, in the same day, its agent unchanged:
+    `_cut` of the same changes at `cut_us`, from the part's spans alone."""
+    before = {queue: list(seconds) for queue, seconds in part.before}
+    spans: list[tuple[int, str, list[str]]] = []
+    last = len(part.spans) - 1
+    for i, (start, state, queues) in enumerate(part.spans):
+        end = part.spans[i + 1][0] if i < last else None
+        lo, hi = max(start, part.day_us), cut_us if end is None else min(end, cut_us)
+        if hi > lo:
+            index = _STATE[state]
+            for queue in ("", *queues):
+                held = before.get(queue)
+                if held is None:
+                    held = before[queue] = zero_seconds()
+                held[index] += hi - lo
+        if end is None or end > cut_us:
+            spans.append((max(start, cut_us), state, queues))
+    return msgspec.structs.replace(part, cut_us=cut_us, before=sorted(before.items()), spans=spans)
 
 
 def occupancy(seconds: Seconds) -> float | None:
