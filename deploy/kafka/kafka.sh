@@ -146,9 +146,13 @@ EOF
 
 format_storage() {
     [[ -f "$DATA/meta.properties" ]] && return 0
-    # A cluster id is 16 random bytes in URL-safe base64 without padding (Kafka's Uuid).
-    local cluster_id
-    cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+    # A cluster id is 16 random bytes in URL-safe base64 without padding (Kafka's Uuid). One
+    # that starts with '-' is taken for an option by the tool (1 start in 64 failed so, the
+    # soak once): drawn again, as Kafka's own Uuid.randomUuid does.
+    local cluster_id="-"
+    while [[ "$cluster_id" == -* ]]; do
+        cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+    done
     "$(java_bin)" -cp "$LIB/*" kafka.tools.StorageTool format \
         -t "$cluster_id" -c "$PROPS" >>"$LOG" 2>&1 ||
         { tail -n 30 "$LOG" >&2; die "formatting $DATA failed"; }
