@@ -27,6 +27,7 @@ _STATE = {state: i for i, state in enumerate(AGENT_STATES)}
 # a reader computes at that clock or later, 15 minutes long, starts after it.
 SPANS_US = 16 * 60 * US_PER_S
 MINUTE_US = 60 * US_PER_S
+_ANY_TIME = -(2**63)
 
 Seconds = list[int]  # microseconds per state, in AGENT_STATES order
 
@@ -97,7 +98,9 @@ class AgentBoard:
     def __init__(self) -> None:
         self.latest: dict[str, dict[str, AgentState]] = {}  # agent_id -> tenant -> state
         self.history: dict[str, dict[str, list[AgentState]]] = {}  # ... -> changes, in order
-        self._touched: set[tuple[str, str]] = set()
+        # Per (agent, tenant) changed since the last export: the earliest time of a change
+        # applied since (a part cut before that time only needs its spans made again).
+        self._touched: dict[tuple[str, str], int] = {}
         self._exported: dict[tuple[str, str], tuple[int, int, AgentPart]] = {}
         # The event ids of each (agent, tenant)'s changes held: a copy is known in O(1), not by
         # a scan of the history (quadratic in `ccpipe kpis` over weeks, where nothing prunes).
@@ -117,7 +120,8 @@ class AgentBoard:
         changes.insert(at, event)
         ids.add(event.event_id)
         self.latest.setdefault(event.agent_id, {})[event.tenant] = changes[-1]
-        self._touched.add((event.agent_id, event.tenant))
+        key = (event.agent_id, event.tenant)
+        self._touched[key] = min(self._touched.get(key, event.ts_us), event.ts_us)
         return True
 
     def states(self, agent_id: str) -> list[AgentState]:
@@ -135,7 +139,7 @@ class AgentBoard:
             tenant: {e.event_id for e in changes} for tenant, changes in by_tenant.items()
         }
         self.latest[agent_id] = {tenant: changes[-1] for tenant, changes in by_tenant.items()}
-        self._touched.update((agent_id, tenant) for tenant in by_tenant)
+        self._touched.update(((agent_id, tenant), _ANY_TIME) for tenant in by_tenant)
 
     def prune(self, now_us: int) -> int:
         """Forget changes older than `HISTORY_US`, but the one in force then; how many."""
@@ -170,21 +174,33 @@ class AgentBoard:
         cut_edge = now_us - SPANS_US
         cut_edge -= cut_edge % MINUTE_US
         out = []
-        touched, self._touched = self._touched, set()
+        touched, self._touched = self._touched, {}
         for agent_id, by_tenant in self.history.items():
             for tenant, changes in by_tenant.items():
                 day = day_start(tenant)
                 cut = cut_edge
                 key = (agent_id, tenant)
                 held = self._exported.get(key)
-                if held is None or key in touched or held[0] != day or held[1] > cut:
-                    held = self._exported[key] = (day, cut, _cut(changes, day, cut))
+                changed_from = touched.get(key)
+                if held is None or held[0] != day or held[1] > cut:
+                    part = _cut(changes, day, cut)
+                elif changed_from is not None:
+                    # Changes at or after the part's cut leave its day before the cut as it
+                    # was: only the spans are made again (an agent changes state several
+                    # times between two publications while a worker catches up).
+                    if changed_from < held[1]:
+                        part = _cut(changes, day, cut)
+                    else:
+                        part = _advance(_respan(held[2], changes), cut)
                 elif held[1] != cut:
                     # Only the clock moved: the part's spans carry all it needs (its day's
                     # history is not walked again, which cost a publication per agent every
-                    # time event time passed a minute: all the time while catching up).
-                    held = self._exported[key] = (day, cut, _advance(held[2], cut))
-                out.append(held[2])
+                    # time event time passed a minute).
+                    part = _advance(held[2], cut)
+                else:
+                    part = held[2]
+                self._exported[key] = (day, cut, part)
+                out.append(part)
         return out
 
 
@@ -219,6 +235,28 @@ def _cut(changes: Sequence[AgentState], day_us: int, cut_us: int) -> AgentPart:
         cut_us,
         sorted(before.items()),
         spans,
+    )
+
+
+def _respan(part: AgentPart, changes: Sequence[AgentState]) -> AgentPart:
+    """`part` with its latest state and spans made again from `changes` (in order), none of
+    which changed before the part's cut."""
+    cut_us = part.cut_us
+    first = max(0, bisect.bisect_right(changes, cut_us, key=lambda e: e.ts_us) - 1)
+    spans = [
+        (max(event.ts_us, cut_us), event.state, list(dict.fromkeys(event.queues or ())))
+        for event in changes[first:]
+    ]
+    latest = changes[-1]
+    return msgspec.structs.replace(
+        part,
+        state=latest.state,
+        since_us=latest.ts_us,
+        queues=latest.queues,
+        reason=latest.reason,
+        team=latest.team,
+        capacity=latest.capacity,
+        spans=spans,
     )
 
 
