@@ -64,6 +64,8 @@ def write_config(settings: Settings, path: Path, web_port: int) -> Path:
     )
     lines = [f"{name}: {getattr(settings, name)}" for name in fields]
     lines.append(f"web_port: {web_port}")
+    if settings.worker_instance_id:
+        lines.append(f"worker_instance_id: {settings.worker_instance_id}")
     path.write_text("\n".join(lines) + "\n")
     return path
 

@@ -185,11 +185,16 @@ class Worker:
             return sum(text in line for line in lines)
 
 
-def make_workers(settings: Settings, work: Path, logs: Path) -> list[Worker]:
+def make_workers(settings: Settings, work: Path, logs: Path, static: bool) -> list[Worker]:
+    """Two workers; with `static`, each with its name as its `worker_instance_id`."""
     workers = []
     for name in ("worker1", "worker2"):
         port = free_port()
-        own = msgspec.structs.replace(settings, state_dir=str(work / name / "state"))
+        own = msgspec.structs.replace(
+            settings,
+            state_dir=str(work / name / "state"),
+            worker_instance_id=name if static else "",
+        )
         (work / name).mkdir(parents=True)
         config = write_config(own, work / name / "ccpipe.yaml", port)
         workers.append(Worker(name, config, logs / f"{name}.log", port))
@@ -704,6 +709,12 @@ def main() -> None:
         help=f"read each worker's /metrics this often; the latency's resolution (default "
         f"{SCRAPE_S:g}; each read costs the worker CPU, Prometheus's default is 15)",
     )
+    parser.add_argument(
+        "--static-members",
+        action="store_true",
+        help="give each worker a `worker_instance_id` (static group membership): a restarted "
+        "worker takes its partitions back without a rebalance",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -731,7 +742,7 @@ def soak_on(broker: OwnBroker, work: Path, logs: Path, args: argparse.Namespace)
     settings = fresh_settings(broker.bootstrap, args.partitions, work / "state")
     ensure_topics(settings)
     total = WARM_EVENTS + int(args.minutes * 60 * args.rate)
-    workers = make_workers(settings, work, logs)
+    workers = make_workers(settings, work, logs, args.static_members)
     producer = Producer(settings, work / "sent.jsonl", args.rate, total, WARM_EVENTS)
     soak = Soak(
         settings, broker, workers, producer, Scraper([w.port for w in workers], args.scrape_s)
@@ -777,7 +788,8 @@ def soak_on(broker: OwnBroker, work: Path, logs: Path, args: argparse.Namespace)
     return (
         f"{args.minutes:g} min at {args.rate:,.0f} events/s, {producer.count:,} events "
         f"({len(producer.failed)} unacknowledged), {args.partitions} partitions; "
-        f"{soak.kills} worker SIGKILLs (every {args.kill_every_min:g} min), broker SIGKILLed once "
+        f"{soak.kills} worker SIGKILLs (every {args.kill_every_min:g} min"
+        f"{', static members' if args.static_members else ''}), broker SIGKILLed once "
         f"(answering again after {soak.broker_down_s:.1f} s), {soak.unexpected_exits} "
         f"unexpected exits; stall seeks logged: {seeks}; RSS first→last: "
         f"{soak.memory.describe()}; max lag {lag.high:,} "

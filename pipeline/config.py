@@ -100,6 +100,11 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     # stalls those partitions a minute after a crash; Kafka's minimum is 6 s. Heartbeats go
     # every fifth of it.
     broker_session_timeout_s: Count = 10
+    # Static group membership (Kafka's group.instance.id, KIP-345) for the stream worker: one
+    # restarted with the same id within the session timeout takes its partitions back with no
+    # rebalance, so the other workers go on undisturbed. Unique per worker process (a
+    # StatefulSet pod's name, a host name); empty: a new member at every start.
+    worker_instance_id: str = ""
     # Compression of what the worker produces (lz4 with the `lz4` extra). Off: on one machine
     # lz4 cost the worker 18 % more CPU and gained no throughput (benchmarks.md).
     compression: Literal["none", "gzip", "lz4"] = "none"

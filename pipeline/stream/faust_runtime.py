@@ -705,6 +705,7 @@ def _app(settings: Settings, web_port: int | None) -> App:
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=1.0,
         broker_session_timeout=settings.broker_session_timeout_s,
+        consumer_group_instance_id=settings.worker_instance_id or None,
         broker_heartbeat_interval=settings.broker_session_timeout_s / 5,
         producer_acks=-1,
         producer_compression_type=None if settings.compression == "none" else settings.compression,

@@ -575,6 +575,34 @@ def test_a_rebalance_then_a_killed_worker_leave_the_survivor_with_the_same_rows(
     assert restores[("segments", "changelog")] >= 1, restores  # the dead worker's share
 
 
+def test_a_static_member_killed_and_restarted_takes_its_partitions_back_alone(
+    stream: Stream, event_file: Callable[[int, int], EventFile]
+) -> None:
+    """With `worker_instance_id`, a worker SIGKILLed and started again within the session
+    timeout gets its partitions back with no rebalance: the other worker never stops, its
+    states are neither rebuilt nor even set aside, and the rows are those of `ccpipe kpis`."""
+    source = event_file(LARGE_CONTACTS, 25)
+    # A session long enough for a restart on a loaded machine: a dead static member keeps
+    # its partitions that long (docs/stream.md).
+    static = {"CCPIPE_BROKER_SESSION_TIMEOUT_S": "60"}
+    first = stream.group.spawn(static | {"CCPIPE_WORKER_INSTANCE_ID": "first"})
+    second = stream.group.spawn(static | {"CCPIPE_WORKER_INSTANCE_ID": "second"})
+    owned = stream.wait_for_assignment(both_own_partitions, "both workers to own partitions")
+    before = state_restores(second)
+    stream.feed(source.lines, FEED_PARTS, SMALL_BATCH)
+    at_kill = stream.wait_until(
+        lambda p: 2 * stream.fed_parts_committed(p) >= FEED_PARTS and not p.settled,
+        "half of the events committed",
+    )
+    stream.kill_mid_stream(first, at_kill)
+    first.start()
+    stream.wait_for_rows(source.expected)
+    assert second.running
+    assert state_restores(second) == before, "the survivor went through a rebalance"
+    assert sorted(stream.wait_for_assignment(both_own_partitions, "the same group").values(),
+                  key=min) == sorted(owned.values(), key=min)  # fmt: skip
+
+
 def state_restores(worker: WorkerProcess) -> dict[tuple[str, str], float]:
     """`ccpipe_state_restores_total` of a running worker, per (stage, source)."""
     from urllib.request import urlopen

@@ -85,6 +85,8 @@ class WorkerProcess:
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
         self.ended_by_test = False
+        # CCPIPE_* variables of this worker alone (they win over FAILOVER_ENV).
+        self.env: dict[str, str] = {}
 
     def start(self) -> None:
         if self.running:
@@ -100,7 +102,7 @@ class WorkerProcess:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=child_environment() | FAILOVER_ENV,
+                env=child_environment() | FAILOVER_ENV | self.env,
             )
 
     @property
@@ -156,8 +158,9 @@ class WorkerGroup:
         self.folder = folder
         self.workers: list[WorkerProcess] = []
 
-    def spawn(self) -> WorkerProcess:
-        """A new worker of the group, started, with its own config, state and web port."""
+    def spawn(self, env: dict[str, str] | None = None) -> WorkerProcess:
+        """A new worker of the group, started, with its own config, state and web port (and
+        `env`, CCPIPE_* variables of its own)."""
         name = f"worker{len(self.workers) + 1}"
         folder = self.folder / name
         folder.mkdir(parents=True)
@@ -180,6 +183,7 @@ class WorkerGroup:
             encoding="utf-8",
         )
         worker = WorkerProcess(name, config, folder / "worker.log", free_port())
+        worker.env = dict(env or {})
         self.workers.append(worker)
         worker.start()
         return worker
