@@ -17,6 +17,7 @@ PURE = (
     ("bench.core",),
     ("bench.stages",),
     ("bench.metrics_scrape",),
+    ("bench.agent_parts",),
     ("bench.memory",),
     ("bench.report_cli",),  # 1 M and 10 M events
     ("bench.sink_rows",),
