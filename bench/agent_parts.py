@@ -21,10 +21,9 @@ from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from bench.record import record
-from bench.stages import fed
+from bench.stages import processed
 from pipeline.core.agents import MINUTE_US, AgentBoard
 from pipeline.core.live import local_day_start_us
-from pipeline.stream.local import LocalRuntime
 
 UTC = ZoneInfo("UTC")
 
@@ -54,11 +53,7 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--minutes", type=int, default=60)
     args = parser.parse_args()
-    runtime, events = fed(LocalRuntime, args.events, args.partitions)
-    print(f"running {events:,} events through the stages...", flush=True)
-    for stage in runtime.topology.stages:
-        while runtime.step_stage(stage, 20):
-            pass
+    runtime, events = processed(args.events, args.partitions)
     segments = runtime.topology.stages.segments
     moved: list[float] = []
     afresh: list[float] = []

@@ -23,7 +23,7 @@ import orjson
 from prometheus_client import generate_latest
 
 from bench.record import record
-from bench.stages import fed
+from bench.stages import processed
 from pipeline.config import Settings, load_settings
 from pipeline.core.intervals import merge_counts
 from pipeline.stream import stages
@@ -86,12 +86,8 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--reads", type=int, default=20)
     args = parser.parse_args()
-    runtime, events = fed(LocalRuntime, args.events, args.partitions)
+    runtime, events = processed(args.events, args.partitions)
     settings = msgspec.structs.replace(load_settings(env={}), partitions=args.partitions)
-    print(f"running {events:,} events through the stages...", flush=True)
-    for stage in runtime.topology.stages:
-        while runtime.step_stage(stage, 20):
-            pass
     worker = Worker(settings, runtime)
     registry, _ = build_registry(worker)
     intervals = worker.interval_stage

@@ -205,24 +205,10 @@ class AgentBoard:
 
 
 def _cut(changes: Sequence[AgentState], day_us: int, cut_us: int) -> AgentPart:
+    """The part of an agent's changes (in order) in a day, cut at `cut_us`: every change as
+    a span, then the cut moved to `cut_us`."""
     latest = changes[-1]
-    before: dict[str, Seconds] = {}
-    spans: list[tuple[int, str, list[str]]] = []
-    for i, event in enumerate(changes):
-        end = changes[i + 1].ts_us if i + 1 < len(changes) else None
-        queues = list(dict.fromkeys(event.queues or ()))
-        # The part of this state before the cut, and from the day's start.
-        lo, hi = max(event.ts_us, day_us), cut_us if end is None else min(end, cut_us)
-        if hi > lo:
-            index = _STATE[event.state]
-            for queue in ("", *queues):
-                held = before.get(queue)
-                if held is None:
-                    held = before[queue] = zero_seconds()
-                held[index] += hi - lo
-        if end is None or end > cut_us:
-            spans.append((max(event.ts_us, cut_us), event.state, queues))
-    return AgentPart(
+    whole = AgentPart(
         latest.agent_id,
         latest.tenant,
         latest.state,
@@ -232,21 +218,26 @@ def _cut(changes: Sequence[AgentState], day_us: int, cut_us: int) -> AgentPart:
         latest.team,
         latest.capacity,
         day_us,
-        cut_us,
-        sorted(before.items()),
-        spans,
+        _ANY_TIME,
+        [],
+        _spans(changes, _ANY_TIME),
     )
+    return _advance(whole, cut_us)
+
+
+def _spans(changes: Sequence[AgentState], from_us: int) -> list[tuple[int, str, list[str]]]:
+    """(start, state, queues listed) of the change in force at `from_us` (starting there) and
+    of every change after it."""
+    first = max(0, bisect.bisect_right(changes, from_us, key=lambda e: e.ts_us) - 1)
+    return [
+        (max(event.ts_us, from_us), event.state, list(dict.fromkeys(event.queues or ())))
+        for event in changes[first:]
+    ]
 
 
 def _respan(part: AgentPart, changes: Sequence[AgentState]) -> AgentPart:
     """`part` with its latest state and spans made again from `changes` (in order), none of
     which changed before the part's cut."""
-    cut_us = part.cut_us
-    first = max(0, bisect.bisect_right(changes, cut_us, key=lambda e: e.ts_us) - 1)
-    spans = [
-        (max(event.ts_us, cut_us), event.state, list(dict.fromkeys(event.queues or ())))
-        for event in changes[first:]
-    ]
     latest = changes[-1]
     return msgspec.structs.replace(
         part,
@@ -256,7 +247,7 @@ def _respan(part: AgentPart, changes: Sequence[AgentState]) -> AgentPart:
         reason=latest.reason,
         team=latest.team,
         capacity=latest.capacity,
-        spans=spans,
+        spans=_spans(changes, part.cut_us),
     )
 
 
