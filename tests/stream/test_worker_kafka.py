@@ -588,12 +588,14 @@ def test_a_static_member_killed_and_restarted_takes_its_partitions_back_alone(
     first = stream.group.spawn(static | {"CCPIPE_WORKER_INSTANCE_ID": "first"})
     second = stream.group.spawn(static | {"CCPIPE_WORKER_INSTANCE_ID": "second"})
     owned = stream.wait_for_assignment(both_own_partitions, "both workers to own partitions")
-    before = state_restores(second)
     stream.feed(source.lines, FEED_PARTS, SMALL_BATCH)
     at_kill = stream.wait_until(
         lambda p: 2 * stream.fed_parts_committed(p) >= FEED_PARTS and not p.settled,
         "half of the events committed",
     )
+    # Read once the survivor has processed: its states are built by then (a read right after
+    # the assignment, under load, came before they were).
+    before = state_restores(second)
     stream.kill_mid_stream(first, at_kill)
     first.start()
     stream.wait_for_rows(source.expected)
