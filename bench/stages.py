@@ -31,10 +31,12 @@ class CountingRuntime(LocalRuntime):
     """Counts the table writes and sends the stages make."""
 
     produced = 0
+    table_bytes = 0  # keys and values written to the tables: what their changelogs carry
 
-    def apply(self, out: Output) -> None:
+    def apply(self, out: Output, partition: int) -> None:
         self.produced += len(out.writes) + len(out.sends)
-        super().apply(out)
+        self.table_bytes += sum(len(k) + len(v or b"") for _, k, v in out.writes)
+        super().apply(out, partition)
 
 
 R = TypeVar("R", bound=LocalRuntime)
@@ -91,7 +93,8 @@ def main() -> None:
     record(
         "stream stages alone (no Kafka, no Faust)",
         f"{events / total:,.0f} events/s, {1e6 * total / events:.1f} us an event ({parts}); "
-        f"{runtime.produced / events:.2f} table writes + sends an event "
+        f"{runtime.produced / events:.2f} table writes + sends an event, "
+        f"{runtime.table_bytes / events:,.0f} changelog bytes an event "
         f"({events:,} events, batches of {args.batch} messages)",
         packages=("msgspec", "orjson", "msgpack"),
     )

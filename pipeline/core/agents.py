@@ -89,11 +89,11 @@ class AgentBoard:
 
     Applying an agent event is idempotent: a copy of an event held (same event id) is a
     duplicate, an event that arrives late takes its place in time. Kept by agent id (the
-    events' Kafka key), so that one agent's changes travel together to the table that makes
-    them durable.
+    events' Kafka key), so that one agent's changes stay on the partition of its events. Each
+    change is made durable on its own (`held`), and forgotten with what `prune` returns.
     """
 
-    __slots__ = ("_exported", "_ids", "_touched", "history", "latest")
+    __slots__ = ("_exported", "_held", "_touched", "history", "latest")
 
     def __init__(self) -> None:
         self.latest: dict[str, dict[str, AgentState]] = {}  # agent_id -> tenant -> state
@@ -102,9 +102,9 @@ class AgentBoard:
         # applied since (a part cut before that time only needs its spans made again).
         self._touched: dict[tuple[str, str], int] = {}
         self._exported: dict[tuple[str, str], tuple[int, int, AgentPart]] = {}
-        # The event ids of each (agent, tenant)'s changes held: a copy is known in O(1), not by
-        # a scan of the history (quadratic in `ccpipe kpis` over weeks, where nothing prunes).
-        self._ids: dict[str, dict[str, set[str]]] = {}  # agent_id -> tenant -> event ids
+        # Each (agent, tenant)'s changes held by event id: a copy is known in O(1), not by a
+        # scan of the history (quadratic in `ccpipe kpis` over weeks, where nothing prunes).
+        self._held: dict[str, dict[str, dict[str, AgentState]]] = {}  # agent -> tenant -> id
 
     def __len__(self) -> int:
         return sum(len(by_tenant) for by_tenant in self.latest.values())
@@ -112,48 +112,52 @@ class AgentBoard:
     def apply(self, event: AgentState) -> bool:
         """False for a copy of an event already held."""
         changes = self.history.setdefault(event.agent_id, {}).setdefault(event.tenant, [])
-        ids = self._ids.setdefault(event.agent_id, {}).setdefault(event.tenant, set())
-        if event.event_id in ids:
+        held = self._held.setdefault(event.agent_id, {}).setdefault(event.tenant, {})
+        if event.event_id in held:
             return False  # a copy, or the same event id at another time (a conflict): ignored
         order = (event.ts_us, event.event_id)
         at = bisect.bisect_left(changes, order, key=lambda e: (e.ts_us, e.event_id))
         changes.insert(at, event)
-        ids.add(event.event_id)
+        held[event.event_id] = event
         self.latest.setdefault(event.agent_id, {})[event.tenant] = changes[-1]
         key = (event.agent_id, event.tenant)
         self._touched[key] = min(self._touched.get(key, event.ts_us), event.ts_us)
         return True
 
-    def states(self, agent_id: str) -> list[AgentState]:
-        """What to make durable of one agent: its changes kept, every tenant."""
-        return [e for changes in self.history.get(agent_id, {}).values() for e in changes]
+    def held(self, agent_id: str, tenant: str, event_id: str) -> AgentState | None:
+        """The change held under an event id (what to make durable of an event applied, or of
+        its copy), None once pruned."""
+        return self._held.get(agent_id, {}).get(tenant, {}).get(event_id)
 
     def restore(self, agent_id: str, states: Iterable[AgentState]) -> None:
-        by_tenant: dict[str, list[AgentState]] = {}
+        """One agent's changes, read back in any order; of two under one event id (a format
+        moved half-way when a worker stopped), the first."""
+        held: dict[str, dict[str, AgentState]] = {}
         for event in states:
-            by_tenant.setdefault(event.tenant, []).append(event)
-        for changes in by_tenant.values():
-            changes.sort(key=lambda e: (e.ts_us, e.event_id))
-        self.history[agent_id] = by_tenant
-        self._ids[agent_id] = {
-            tenant: {e.event_id for e in changes} for tenant, changes in by_tenant.items()
+            held.setdefault(event.tenant, {}).setdefault(event.event_id, event)
+        by_tenant = {
+            tenant: sorted(changes.values(), key=lambda e: (e.ts_us, e.event_id))
+            for tenant, changes in held.items()
         }
+        self.history[agent_id] = by_tenant
+        self._held[agent_id] = held
         self.latest[agent_id] = {tenant: changes[-1] for tenant, changes in by_tenant.items()}
         self._touched.update(((agent_id, tenant), _ANY_TIME) for tenant in by_tenant)
 
-    def prune(self, now_us: int) -> int:
-        """Forget changes older than `HISTORY_US`, but the one in force then; how many."""
+    def prune(self, now_us: int) -> list[AgentState]:
+        """Forget changes older than `HISTORY_US`, but the one in force then; return them
+        (their durable copies are to be deleted)."""
         edge = now_us - HISTORY_US
-        dropped = 0
+        dropped: list[AgentState] = []
         for agent_id, by_tenant in self.history.items():
             for tenant, changes in by_tenant.items():
                 at = bisect.bisect_right(changes, edge, key=lambda e: e.ts_us)
                 if at > 1:
-                    ids = self._ids[agent_id][tenant]
+                    held = self._held[agent_id][tenant]
                     for event in changes[: at - 1]:
-                        ids.discard(event.event_id)
+                        del held[event.event_id]
+                    dropped += changes[: at - 1]
                     by_tenant[tenant] = changes[at - 1 :]
-                    dropped += at - 1
         return dropped
 
     def counts(self, tenant: str, queue: str | None = None) -> Counter[str]:

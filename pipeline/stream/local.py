@@ -2,7 +2,9 @@
 
 What the tests and the benchmarks drive: the same stages as the worker, the same loop over
 `Topology.stages` as the Faust runtime, with Kafka replaced by lists. Each topic is a log per
-partition with a committed offset per partition; each table a dict. `step` gives every stage
+partition with a committed offset per partition; each table a dict of key to (partition,
+value), as a changelog holds each key in the partition of the batch that wrote it (a key need
+not hash to it: an agent's change is keyed by agent, tenant and event id). `step` gives every stage
 a batch of each of its source's partitions, makes the output durable (`apply`), then commits.
 A test that wants crashes overrides `apply` and skips the commit (tests/stream/harness.py).
 """
@@ -51,17 +53,13 @@ class LocalRuntime:
     def __init__(self, topology: Topology) -> None:
         self.topology = topology
         self.logs = {role: Log(topic.partitions) for role, topic in topology.topics.items()}
-        self.tables: dict[str, dict[bytes, bytes]] = {name: {} for name in topology.tables}
+        self.tables: dict[str, dict[bytes, tuple[int, bytes]]] = {
+            name: {} for name in topology.tables
+        }
 
     def _table_items(self, stage: Stage, partition: int) -> Mapping[str, TableItems]:
-        partitions = self.topology.topics[stage.source].partitions
-
         def items(table: str) -> TableItems:
-            return lambda: [
-                (k, v)
-                for k, v in self.tables[table].items()
-                if partition_for(k, partitions) == partition
-            ]
+            return lambda: [(k, v) for k, (p, v) in self.tables[table].items() if p == partition]
 
         return {table: items(table) for table in stage.tables}
 
@@ -70,19 +68,20 @@ class LocalRuntime:
         stage.assigned(partition, self._table_items(stage, partition))
         return stage.process(partition, messages)
 
-    def apply(self, out: Output) -> None:
-        """Make a batch's output durable: table writes, then sends."""
+    def apply(self, out: Output, partition: int) -> None:
+        """Make a batch of `partition` durable: table writes (to that partition, as the
+        changelogs take them), then sends."""
         for table, key, value in out.writes:
             if value is None:
                 self.tables[table].pop(key, None)
             else:
-                self.tables[table][key] = value
+                self.tables[table][key] = (partition, value)
         for send in out.sends:
             log = self.logs[send.topic]
-            partition = send.partition
-            if partition is None:
-                partition = 0 if send.key is None else partition_for(send.key, log.partitions)
-            log.append(partition, send.value, send.key, send.headers)
+            target = send.partition
+            if target is None:
+                target = 0 if send.key is None else partition_for(send.key, log.partitions)
+            log.append(target, send.value, send.key, send.headers)
 
     def step(self, max_messages: int) -> bool:
         """Each stage takes at most `max_messages` of each partition of its source; every
@@ -102,13 +101,13 @@ class LocalRuntime:
                 continue
             progressed = True
             out = self.run_stage(stage, partition, messages)
-            if self.finish(out):
+            if self.finish(out, partition):
                 log.committed[partition] = messages[-1][1] + 1
         return progressed
 
-    def finish(self, out: Output) -> bool:
+    def finish(self, out: Output, partition: int) -> bool:
         """Apply a batch's output; True when its offsets may be committed."""
-        self.apply(out)
+        self.apply(out, partition)
         return True
 
     def run(self, max_messages: int = 50) -> None:

@@ -45,11 +45,14 @@ class Send:
     headers: list[tuple[str, bytes]] | None = None
 
 
+# (table, key, value); a value of None deletes the key (a tombstone in its changelog).
+Write = tuple[str, bytes, bytes | None]
+
+
 @dataclass(slots=True)
 class Output:
     sends: list[Send] = field(default_factory=list)
-    # (table, key, value); a value of None deletes the key (a tombstone in its changelog).
-    writes: list[tuple[str, bytes, bytes | None]] = field(default_factory=list)
+    writes: list[Write] = field(default_factory=list)
 
 
 class Publishing(Protocol):

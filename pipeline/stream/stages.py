@@ -59,7 +59,7 @@ from pipeline.core.thresholds import QueueLookup, cached_lookup
 from pipeline.kafka.partitioner import key_for_partition, partition_for
 from pipeline.liveview.publication import Publication, Publisher, day_key, fcr_key, source_key
 from pipeline.stream import codec
-from pipeline.stream.stage import Message, Output, Send, TableItems
+from pipeline.stream.stage import Message, Output, Send, TableItems, Write
 
 T = TypeVar("T")
 
@@ -149,6 +149,10 @@ def _changed(before: list[GroupPart], now: list[GroupPart]) -> bool:
     return len(before) != len(now) or any(a is not b for a, b in zip(before, now, strict=True))
 
 
+def _agent_write(change: AgentState) -> Write:
+    return (AGENTS, codec.agent_change_key(change), codec.encode_agent_change(change))
+
+
 def customer_key(tenant: str, customer_id: str) -> bytes:
     return f"{tenant}\x1f{customer_id}".encode()
 
@@ -159,7 +163,7 @@ class _SegmentsKept:
 
     state: SegmentState
     board: LiveBoard
-    dropped: list[str]
+    pending: list[Write]
 
 
 class SegmentStage:
@@ -185,8 +189,9 @@ class SegmentStage:
         self._day_sent: dict[int, tuple[int, list[GroupPart]]] = {}
         self._max_wait_us = round(settings.max_wait_s * US_PER_S)
         self._lateness_us = round(settings.allowed_lateness_s * US_PER_S)
-        # Contacts a restore found closed: deleted from the table with the next batch.
-        self._dropped: dict[int, list[str]] = {}
+        # Table writes a restore found due, made with the next batch: the contacts it found
+        # closed deleted, agents' changes of the format before moved to one record each.
+        self._pending: dict[int, list[Write]] = {}
 
     def assigned(
         self, partition: int, tables: Mapping[str, TableItems], kept: object | None = None
@@ -197,7 +202,7 @@ class SegmentStage:
             return
         if isinstance(kept, _SegmentsKept):
             self.parts[partition], self.boards[partition] = kept.state, kept.board
-            self._dropped[partition] = kept.dropped
+            self._pending[partition] = kept.pending
             self.counters.kept += 1
         else:
             state = self.parts[partition] = self._restore(
@@ -219,20 +224,31 @@ class SegmentStage:
         state = SegmentState(self.settings.queue, self._lateness_us)
         state.restore(s for _, value in contacts() for s in codec.decode_segments(value))
         mark = self.watermark_key(partition)
+        changes: dict[str, list[AgentState]] = defaultdict(list)
+        pending: list[Write] = []
         for key, value in agents():
             if key == mark:
                 state.watermark_us = max(state.watermark_us, int(value))
                 self._stored_watermark[partition] = int(value)
-                continue
-            states = codec.decode_agent(value)
-            state.agents.restore(key.decode(), states)
+            elif codec.is_agent_change_key(key):
+                change = codec.decode_agent_change(value)
+                changes[change.agent_id].append(change)
+            else:
+                # Written by a worker before one record per change: moved to that format.
+                old = codec.decode_agent(value)
+                changes[key.decode()] += old
+                pending.append((AGENTS, key, None))
+                pending += [_agent_write(change) for change in old]
+        for agent_id, agent_changes in changes.items():
+            state.agents.restore(agent_id, agent_changes)
             # The restored watermark is the latest time the held state shows; a survey or an
             # anomaly later than that re-announces itself when replayed.
-            for agent_state in states:
-                state.watermark_us = max(state.watermark_us, agent_state.ts_us)
+            for change in agent_changes:
+                state.watermark_us = max(state.watermark_us, change.ts_us)
         # At the watermark as it was: what closed meanwhile is dropped before anything of it
         # is published again.
-        self._dropped[partition] = state.prune()
+        pending += [(CONTACTS, contact_id.encode(), None) for contact_id in state.prune()]
+        self._pending[partition] = pending
         return state
 
     def revoked(self, partition: int) -> _SegmentsKept | None:
@@ -241,12 +257,12 @@ class SegmentStage:
         self._sent_watermark.pop(partition, None)
         self._stored_watermark.pop(partition, None)
         self._pruned_at.pop(partition, None)
-        dropped = self._dropped.pop(partition, [])
+        pending = self._pending.pop(partition, [])
         self.publisher.forget(partition, source_key(partition), day_key(partition))
         self._day_sent.pop(partition, None)
         if state is None or board is None:
             return None
-        return _SegmentsKept(state, board, dropped)
+        return _SegmentsKept(state, board, pending)
 
     @property
     def watermark_us(self) -> int:
@@ -312,7 +328,8 @@ class SegmentStage:
 
     def process(self, partition: int, messages: list[Message]) -> Output:
         state = self.parts[partition]
-        out = Output()
+        # What the restore found due goes first: this batch's writes come after it.
+        out = Output(writes=self._pending.pop(partition, []))
         decoded = []
         counters = self.counters
         for value, offset in messages:
@@ -331,8 +348,8 @@ class SegmentStage:
         if late:
             out.sends += self._late_letters(state, late, partition, messages)
         changes = state.flush()
-        self._update_board(partition, state, changes.segments)
         self._write_state(state, changes.touched, decoded, out)
+        self._update_board(partition, state, changes.segments, out)
         if state.watermark_us > self._stored_watermark.get(partition, -1):
             self._stored_watermark[partition] = state.watermark_us
             out.writes.append(
@@ -349,7 +366,7 @@ class SegmentStage:
             self.publisher.includes(partition, version)
         self.publisher.changed.add(partition)
         expired = state.counters.expired
-        dropped = self._dropped.pop(partition, []) + state.prune()
+        dropped = state.prune()
         self.counters.expired += state.counters.expired - expired
         out.writes += [(CONTACTS, contact_id.encode(), None) for contact_id in dropped]
         return out
@@ -379,16 +396,20 @@ class SegmentStage:
                     letters.append(self._dead_letter(Rejection(reason, raw), partition, offset))
         return letters
 
-    def _update_board(self, partition: int, state: SegmentState, segments: list[Segment]) -> None:
+    def _update_board(
+        self, partition: int, state: SegmentState, segments: list[Segment], out: Output
+    ) -> None:
         board = self.boards.get(partition)
         if board is None:
             board = self.boards[partition] = LiveBoard(self.settings.tenant_timezone)
         board.update(segments, state.queue_config)
-        # Old minute buckets are dropped once a minute of event time.
+        # Old minute buckets and agents' changes are dropped once a minute of event time.
         now = state.watermark_us
         if now - self._pruned_at.get(partition, -(2**62)) >= 60_000_000:
             board.prune(now, self.settings.tenant_timezone)
-            state.agents.prune(now)
+            out.writes += [
+                (AGENTS, codec.agent_change_key(change), None) for change in state.agents.prune(now)
+            ]
             self._pruned_at[partition] = now
 
     def _dead_letter(self, rejection: Rejection, partition: int, offset: int) -> Send:
@@ -409,10 +430,16 @@ class SegmentStage:
         for contact_id in {segment.sid.contact_id for segment in touched}:
             segments = state.by_contact[contact_id]
             out.writes.append((CONTACTS, contact_id.encode(), codec.encode_segments(segments)))
-        agent_ids = {e.agent_id for e in decoded if isinstance(e, AgentState)}
-        for agent_id in agent_ids:
-            states = state.agents.states(agent_id)
-            out.writes.append((AGENTS, agent_id.encode(), codec.encode_agent(states)))
+        # Each agent change on its own (a record of a few hundred bytes, not the agent's day
+        # written again at each change); a copy writes the change held again, as every
+        # message re-emits what it touches.
+        held = {}
+        for event in decoded:
+            if isinstance(event, AgentState):
+                change = state.agents.held(event.agent_id, event.tenant, event.event_id)
+                if change is not None:
+                    held[event.agent_id, event.tenant, event.event_id] = change
+        out.writes += [_agent_write(change) for change in held.values()]
 
     def _send_segments(
         self, partition: int, state: SegmentState, segments: list[Segment], out: Output

@@ -76,7 +76,7 @@ class LocalPipeline(LocalRuntime):
                 chunk = items[i : i + batch]
                 events.append(p, chunk[0] if batch == 1 else b"[" + b",".join(chunk) + b"]")
 
-    def apply(self, out: Output) -> None:
+    def apply(self, out: Output, partition: int) -> None:
         """With a crash pending, each write and send is lost with even chance (the producer
         never flushed it)."""
         if self._lose:
@@ -84,10 +84,10 @@ class LocalPipeline(LocalRuntime):
                 sends=[s for s in out.sends if self.random.random() >= self._lose],
                 writes=[w for w in out.writes if self.random.random() >= self._lose],
             )
-        super().apply(out)
+        super().apply(out, partition)
 
-    def finish(self, out: Output) -> bool:
-        self.apply(out)
+    def finish(self, out: Output, partition: int) -> bool:
+        self.apply(out, partition)
         # A crashed batch commits nothing; nor does one cut short by a rebalance.
         return not self._lose and not self._hold_commits
 
