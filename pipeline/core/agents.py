@@ -27,6 +27,9 @@ _STATE = {state: i for i, state in enumerate(AGENT_STATES)}
 # a reader computes at that clock or later, 15 minutes long, starts after it.
 SPANS_US = 16 * 60 * US_PER_S
 MINUTE_US = 60 * US_PER_S
+# Changes are made durable by the hour of event time they fall in (one record per agent,
+# tenant and hour): a few changes a record, and one deletion an hour once they age out.
+BUCKET_US = 3600 * US_PER_S
 _ANY_TIME = -(2**63)
 
 Seconds = list[int]  # microseconds per state, in AGENT_STATES order
@@ -89,8 +92,8 @@ class AgentBoard:
 
     Applying an agent event is idempotent: a copy of an event held (same event id) is a
     duplicate, an event that arrives late takes its place in time. Kept by agent id (the
-    events' Kafka key), so that one agent's changes stay on the partition of its events. Each
-    change is made durable on its own (`held`), and forgotten with what `prune` returns.
+    events' Kafka key), so that one agent's changes stay on the partition of its events. They
+    are made durable by the hour (`bucket`); what `prune` returns tells which hours to delete.
     """
 
     __slots__ = ("_exported", "_held", "_touched", "history", "latest")
@@ -128,6 +131,13 @@ class AgentBoard:
         """The change held under an event id (what to make durable of an event applied, or of
         its copy), None once pruned."""
         return self._held.get(agent_id, {}).get(tenant, {}).get(event_id)
+
+    def bucket(self, agent_id: str, tenant: str, start_us: int) -> list[AgentState]:
+        """The changes held of one agent and tenant in [start_us, start_us + BUCKET_US)."""
+        changes = self.history.get(agent_id, {}).get(tenant, [])
+        first = bisect.bisect_left(changes, start_us, key=lambda e: e.ts_us)
+        end = bisect.bisect_left(changes, start_us + BUCKET_US, key=lambda e: e.ts_us)
+        return changes[first:end]
 
     def restore(self, agent_id: str, states: Iterable[AgentState]) -> None:
         """One agent's changes, read back in any order; of two under one event id (a format

@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 
+from pipeline.core.agents import BUCKET_US
 from pipeline.core.events import Abandoned, AgentState, Answered
 from pipeline.core.fcr import FcrFact
 from pipeline.core.intervals import IntervalKey
@@ -43,7 +44,6 @@ class SegmentRecord(msgspec.Struct, array_like=True):
 _msgpack = msgspec.msgpack.Encoder()
 _segments_decoder = msgspec.msgpack.Decoder(list[SegmentRecord])
 _agent_decoder = msgspec.msgpack.Decoder(list[AgentState])
-_change_decoder = msgspec.msgpack.Decoder(AgentState)
 
 
 def encode_segments(segments: list[Segment]) -> bytes:
@@ -92,28 +92,28 @@ def decode_segments(data: bytes) -> list[Segment]:
     return out
 
 
-def agent_change_key(change: AgentState) -> bytes:
-    """The agents table's key of one change: a msgpack array (agent, tenant, event id), whose
-    first byte (0x93) starts no UTF-8 text, so it is told from the format before it, keyed by
-    the agent id alone (`is_agent_change_key`)."""
-    return _msgpack.encode((change.agent_id, change.tenant, change.event_id))
+def agent_bucket_start(ts_us: int) -> int:
+    return ts_us - ts_us % BUCKET_US
 
 
-def is_agent_change_key(key: bytes) -> bool:
+def agent_bucket_key(agent_id: str, tenant: str, start_us: int) -> bytes:
+    """The agents table's key of one agent's changes in one hour: a msgpack array (agent,
+    tenant, the hour's start), whose first byte (0x93) starts no UTF-8 text, so it is told
+    from the format before it, keyed by the agent id alone (`is_agent_bucket_key`)."""
+    return _msgpack.encode((agent_id, tenant, start_us))
+
+
+def is_agent_bucket_key(key: bytes) -> bool:
     return key[:1] == b"\x93"
 
 
-def encode_agent_change(change: AgentState) -> bytes:
-    return _msgpack.encode(change)
-
-
-def decode_agent_change(data: bytes) -> AgentState:
-    return _change_decoder.decode(data)
+def encode_agent(states: list[AgentState]) -> bytes:
+    """Agent changes: an hour's of one agent and tenant; in the format before the hours, all
+    the changes an agent id kept."""
+    return _msgpack.encode(states)
 
 
 def decode_agent(data: bytes) -> list[AgentState]:
-    """An agent's changes in the format before one record per change (one value per agent
-    id, every change it kept), still read from a changelog written by an older worker."""
     return _agent_decoder.decode(data)
 
 

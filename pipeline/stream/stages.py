@@ -20,14 +20,14 @@ crash between a changelog write and an output send is repaired by the replay tha
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 import orjson
 
 from pipeline.config import Settings
-from pipeline.core.agents import AgentPart
+from pipeline.core.agents import AgentBoard, AgentPart
 from pipeline.core.clock import US_PER_S, ZoneLookup
 from pipeline.core.events import (
     AgentState,
@@ -149,8 +149,21 @@ def _changed(before: list[GroupPart], now: list[GroupPart]) -> bool:
     return len(before) != len(now) or any(a is not b for a, b in zip(before, now, strict=True))
 
 
-def _agent_write(change: AgentState) -> Write:
-    return (AGENTS, codec.agent_change_key(change), codec.encode_agent_change(change))
+AgentHour = tuple[str, str, int]  # agent id, tenant, the hour's start (codec.agent_bucket_key)
+
+
+def _hour(change: AgentState) -> AgentHour:
+    return (change.agent_id, change.tenant, codec.agent_bucket_start(change.ts_us))
+
+
+def _agent_writes(agents: AgentBoard, hours: Iterable[AgentHour]) -> list[Write]:
+    """Each hour's record written again with the changes held in it, deleted when none are."""
+    writes: list[Write] = []
+    for agent_id, tenant, start in hours:
+        changes = agents.bucket(agent_id, tenant, start)
+        value = codec.encode_agent(changes) if changes else None
+        writes.append((AGENTS, codec.agent_bucket_key(agent_id, tenant, start), value))
+    return writes
 
 
 def customer_key(tenant: str, customer_id: str) -> bytes:
@@ -226,25 +239,27 @@ class SegmentStage:
         mark = self.watermark_key(partition)
         changes: dict[str, list[AgentState]] = defaultdict(list)
         pending: list[Write] = []
+        moved: set[AgentHour] = set()
         for key, value in agents():
             if key == mark:
                 state.watermark_us = max(state.watermark_us, int(value))
                 self._stored_watermark[partition] = int(value)
-            elif codec.is_agent_change_key(key):
-                change = codec.decode_agent_change(value)
-                changes[change.agent_id].append(change)
+            elif codec.is_agent_bucket_key(key):
+                for change in codec.decode_agent(value):
+                    changes[change.agent_id].append(change)
             else:
-                # Written by a worker before one record per change: moved to that format.
+                # Written by a worker before the hours (one record per agent id): moved.
                 old = codec.decode_agent(value)
                 changes[key.decode()] += old
                 pending.append((AGENTS, key, None))
-                pending += [_agent_write(change) for change in old]
+                moved.update(_hour(change) for change in old)
         for agent_id, agent_changes in changes.items():
             state.agents.restore(agent_id, agent_changes)
             # The restored watermark is the latest time the held state shows; a survey or an
             # anomaly later than that re-announces itself when replayed.
             for change in agent_changes:
                 state.watermark_us = max(state.watermark_us, change.ts_us)
+        pending += _agent_writes(state.agents, sorted(moved))
         # At the watermark as it was: what closed meanwhile is dropped before anything of it
         # is published again.
         pending += [(CONTACTS, contact_id.encode(), None) for contact_id in state.prune()]
@@ -407,9 +422,12 @@ class SegmentStage:
         now = state.watermark_us
         if now - self._pruned_at.get(partition, -(2**62)) >= 60_000_000:
             board.prune(now, self.settings.tenant_timezone)
-            out.writes += [
-                (AGENTS, codec.agent_change_key(change), None) for change in state.agents.prune(now)
-            ]
+            # An hour is deleted once none of its changes is held. One with some still held
+            # keeps the others in its record until it is written again or deleted: a
+            # restore reads them back and the next prune drops them (no rewrite per change).
+            aged = {_hour(change) for change in state.agents.prune(now)}
+            empty = [h for h in sorted(aged) if not state.agents.bucket(*h)]
+            out.writes += _agent_writes(state.agents, empty)
             self._pruned_at[partition] = now
 
     def _dead_letter(self, rejection: Rejection, partition: int, offset: int) -> Send:
@@ -430,16 +448,16 @@ class SegmentStage:
         for contact_id in {segment.sid.contact_id for segment in touched}:
             segments = state.by_contact[contact_id]
             out.writes.append((CONTACTS, contact_id.encode(), codec.encode_segments(segments)))
-        # Each agent change on its own (a record of a few hundred bytes, not the agent's day
-        # written again at each change); a copy writes the change held again, as every
-        # message re-emits what it touches.
-        held = {}
+        # Each hour an agent changed in, once a batch (a few changes, not the agent's day
+        # written again at each change); a copy writes its hour again, as every message
+        # re-emits what it touches.
+        hours = set()
         for event in decoded:
             if isinstance(event, AgentState):
                 change = state.agents.held(event.agent_id, event.tenant, event.event_id)
                 if change is not None:
-                    held[event.agent_id, event.tenant, event.event_id] = change
-        out.writes += [_agent_write(change) for change in held.values()]
+                    hours.add(_hour(change))
+        out.writes += _agent_writes(state.agents, sorted(hours))
 
     def _send_segments(
         self, partition: int, state: SegmentState, segments: list[Segment], out: Output

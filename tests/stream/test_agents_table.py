@@ -1,6 +1,7 @@
-"""The agents table holds one record per agent change: after any run, with crashes, each
-partition's table holds exactly the changes its state keeps (the pruned ones deleted), a
-rebuild from it gives the agents' live parts a worker that never stopped gives, and a table
+"""The agents table holds one record per agent, tenant and hour of changes: after any run,
+with crashes, each partition's table holds a record for each hour with a change its state
+keeps, with those changes, and no other (an hour whose changes all aged out is deleted); a
+rebuild from it gives the agents' live parts a worker that never stopped gives; and a table
 written in the format before (one record per agent id) is read and moved to this one."""
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import pytest
 
 from pipeline.config import load_settings
 from pipeline.core.agents import AgentBoard, AgentPart
-from pipeline.core.events import AgentState, decode_event
+from pipeline.core.events import AGENT_STATES, AgentState, decode_event
 from pipeline.core.live import local_day_start_us
 from pipeline.stream import codec, topology
+from pipeline.stream.stage import Output
 from pipeline.stream.stages import AGENTS, SegmentStage
 from tests.core.builders import at
 from tests.stream.harness import LocalPipeline
@@ -42,7 +44,7 @@ def agent_events(seed: int, agents: int = 9) -> list[bytes]:
                     "ts": at(t),
                     "tenant": tenant,
                     "agent_id": f"agent-{a}",
-                    "state": rng.choice(["available", "busy", "after_contact_work", "away"]),
+                    "state": rng.choice(AGENT_STATES),
                     "queues": rng.sample(["sales", "support", "billing"], rng.randint(0, 2)),
                 }
             )
@@ -76,14 +78,18 @@ def _check(pipeline: LocalPipeline, lines: list[bytes]) -> None:
     """Each partition's table holds what its state keeps, and a rebuild from the table gives
     the parts of a board that was given every event and never pruned."""
     stage = pipeline.segment_stage
+    table = pipeline.tables[AGENTS]
     for partition, state in stage.parts.items():
-        kept = {
-            codec.agent_change_key(change)
-            for by_tenant in state.agents.history.values()
-            for changes in by_tenant.values()
-            for change in changes
-        }
-        assert _agents_table(pipeline, partition) == kept
+        kept: dict[bytes, set[str]] = {}
+        for by_tenant in state.agents.history.values():
+            for changes in by_tenant.values():
+                for change in changes:
+                    start = codec.agent_bucket_start(change.ts_us)
+                    key = codec.agent_bucket_key(change.agent_id, change.tenant, start)
+                    kept.setdefault(key, set()).add(change.event_id)
+        assert _agents_table(pipeline, partition) == set(kept)
+        for key, event_ids in kept.items():
+            assert event_ids <= {c.event_id for c in codec.decode_agent(table[key][1])}
     rebuilt = SegmentStage(SETTINGS, stage.partitions, SETTINGS.events_topic)
     for partition, state in stage.parts.items():
         rebuilt.assigned(partition, pipeline._table_items(stage, partition))
@@ -106,7 +112,8 @@ def test_the_table_holds_the_changes_kept_and_rebuilds_the_live_parts(seed: int)
     pipeline = LocalPipeline(SETTINGS, partitions=1 + seed % 3, seed=seed)
     pipeline.produce(lines, batch=1 + seed % 4)
     pipeline.run(max_messages=5 + seed % 7, crash_every=0 if seed == 0 else 2 + seed % 4)
-    pruned = {orjson.loads(line)["event_id"] for line in lines}
+    assert not pipeline.dlq
+    every = {orjson.loads(line)["event_id"] for line in lines}
     held = {
         change.event_id
         for state in pipeline.segment_stage.parts.values()
@@ -114,20 +121,31 @@ def test_the_table_holds_the_changes_kept_and_rebuilds_the_live_parts(seed: int)
         for changes in by_tenant.values()
         for change in changes
     }
-    assert len(held) < len(pruned) / 2, "the run must outlast the history kept"
+    assert len(held) < len(every) / 2, "the run must outlast the history kept"
     _check(pipeline, lines)
 
 
-def test_a_change_is_a_small_record() -> None:
-    """What made a restore slow: each agent event wrote the agent's last day again."""
+class WritesSeen(LocalPipeline):
+    """Keeps the size of every agents record written."""
+
+    sizes: list[int]
+
+    def apply(self, out: Output, partition: int) -> None:
+        self.sizes += [len(v) for t, _, v in out.writes if t == AGENTS and v and v[:1] != b"1"]
+        super().apply(out, partition)
+
+
+def test_a_change_writes_a_small_record() -> None:
+    """What made a restore slow: each agent event wrote the agent's last day again. One
+    message a batch, as a worker that keeps up takes them."""
     lines = agent_events(seed=1, agents=1)
-    pipeline = LocalPipeline(SETTINGS, partitions=1)
+    pipeline = WritesSeen(SETTINGS, partitions=1)
+    pipeline.sizes = []
     pipeline.produce(lines)
-    pipeline.run()
-    table = pipeline.tables[AGENTS]
-    values = [v for key, (_, v) in table.items() if codec.is_agent_change_key(key)]
-    assert len(values) > 50
-    assert max(len(v) for v in values) < 300
+    pipeline.run(max_messages=1)
+    assert not pipeline.dlq
+    assert len(pipeline.sizes) == len(lines)  # a copy writes its hour again
+    assert max(pipeline.sizes) < 2_000
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -143,19 +161,19 @@ def test_a_table_in_the_format_before_is_read_and_moved(seed: int) -> None:
     table = pipeline.tables[AGENTS]
     old: dict[tuple[int, str], list[AgentState]] = {}
     for key, (partition, value) in list(table.items()):
-        if codec.is_agent_change_key(key):
-            change = codec.decode_agent_change(value)
-            old.setdefault((partition, change.agent_id), []).append(change)
+        if codec.is_agent_bucket_key(key):
+            for change in codec.decode_agent(value):
+                old.setdefault((partition, change.agent_id), []).append(change)
             del table[key]
     for (partition, agent_id), changes in old.items():
         table[agent_id.encode()] = (partition, msgspec.msgpack.encode(changes))
-    assert any(not codec.is_agent_change_key(k) for k in table)
+    assert any(not codec.is_agent_bucket_key(k) for k in table)
 
     pipeline.topology = topology.build(pipeline.settings)  # a restart: states from the tables
     pipeline.produce(lines[half:])
     pipeline.run(max_messages=7, crash_every=3 if seed else 0)
     assert all(
-        codec.is_agent_change_key(k) or k == pipeline.segment_stage.watermark_key(p)
+        codec.is_agent_bucket_key(k) or k == pipeline.segment_stage.watermark_key(p)
         for k, (p, _) in table.items()
     )
     _check(pipeline, lines)
