@@ -51,7 +51,7 @@ from bench.kafka_env import (
 )
 from bench.record import record
 from bench.worker_throughput import naive_app_rate
-from bench.workers import cpu_seconds, free_port, start_worker, stop
+from bench.workers import cpu_seconds, free_port, start_ingest, start_worker, stop
 from pipeline.config import Settings
 from pipeline.kafka.group_lag import GroupLag, Offsets, uncommitted
 
@@ -112,15 +112,6 @@ def _ingest(settings: Settings, input_topic: str, work: Path, name: str) -> tupl
     return config, ingest
 
 
-def _run_ingest(config: Path, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "pipeline.cli", "ingest", "--config", str(config)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-
-
 def _ingest_group_offsets(settings: Settings) -> GroupLag:
     return GroupLag({"bootstrap_servers": settings.broker}, settings.ingest_group,
                     [settings.ingest_topic])  # fmt: skip
@@ -146,7 +137,7 @@ def ingest_alone(settings: Settings, topic: str, total: int, work: Path) -> tupl
     """Events/s from ingest's first commit to its last, and events per CPU second of the
     process over the same span (start-up, imports and group join left out)."""
     config, ingest = _ingest(settings, topic, work, "alone")
-    process = _run_ingest(config, work / "ingest-alone.log")
+    process = start_ingest(config, work / "ingest-alone.log")
     offsets = _ingest_group_offsets(ingest)
     try:
         _span(lambda: _committed(offsets, topic) > 0, lambda: 0)
@@ -174,7 +165,7 @@ def end_to_end(settings: Settings, events: Path, total: int, work: Path) -> floa
     worker_done = _caught_up(worker_offsets)
     try:
         _span(worker_done, lambda: 0)  # the worker has joined and committed its one event
-        process = _run_ingest(config, work / "ingest-e2e.log")
+        process = start_ingest(config, work / "ingest-e2e.log")
         ingest_offsets = _ingest_group_offsets(ingest)
         try:
             warm = prepared(_first(work), settings.partitions, batch=1)

@@ -2,7 +2,7 @@
 lag, latency per window and, at the end, the rows of `ccpipe kpis`. Not in CI or `make bench`.
 
     python -m bench.soak [--minutes 30] [--rate 2000] [--kill-every-min 5] [--partitions 4]
-                         [--log-dir DIR] [--scrape-s 2]
+                         [--log-dir DIR] [--scrape-s 2] [--static-members] [--ingest]
 
 1. A broker of its own (deploy/kafka/kafka.sh on a free port, its data in a temporary folder,
    the jars of the shared cache: the broker on 127.0.0.1:19092 is never touched) and two
@@ -10,7 +10,10 @@ lag, latency per window and, at the end, the rows of `ccpipe kpis`. Not in CI or
 2. A producer thread sends simulated events (`simulate_events`), one event per Kafka message,
    keyed and partitioned as `ccpipe produce` does, at a steady `--rate`; every line it sends is
    kept in a file for `ccpipe kpis`. The clock starts once a few hundred warm-up events are
-   processed (start-up excluded).
+   processed (start-up excluded). With `--ingest`, they go to an input topic instead, where
+   one `ccpipe ingest` batches them onto the events topic (docs/ingest.md: the route for a
+   platform's single events); it is never killed, and its group's lag on the input topic
+   counts in the lag.
 3. Every `--kill-every-min` minutes one worker (in turn) gets SIGKILL and is started again at
    once with its config and state directory; once, half way through, the broker gets SIGKILL
    and is started again on the same data.
@@ -61,7 +64,7 @@ from bench.latency import (
     reflected_at,
 )
 from bench.record import record
-from bench.workers import free_port, start_worker
+from bench.workers import free_port, start_ingest, start_worker
 from pipeline.config import Settings
 from pipeline.core.intervals import REPORT_FIELDS
 from pipeline.kafka.group_lag import GroupLag
@@ -164,12 +167,16 @@ class Worker:
     port: int
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    ingest: bool = False  # `ccpipe ingest`, not a worker (no /metrics read, never killed)
 
     def start(self) -> None:
         self.starts += 1
         with self.log.open("ab") as out:
             out.write(f"===== {self.name}: start #{self.starts} =====\n".encode())
-        self.process = start_worker(self.config, self.log, "info")
+        if self.ingest:
+            self.process = start_ingest(self.config, self.log)
+        else:
+            self.process = start_worker(self.config, self.log, "info")
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -201,6 +208,25 @@ def make_workers(settings: Settings, work: Path, logs: Path, static: bool) -> li
     return workers
 
 
+def with_ingest(settings: Settings) -> Settings:
+    """The settings with an input topic, group and state topic of the app's own."""
+    return msgspec.structs.replace(
+        settings,
+        ingest_topic=f"{settings.app_id}.cc.input",
+        ingest_group=f"{settings.app_id}-ingest",
+        ingest_state_topic=f"{settings.app_id}-ingest-state",
+    )
+
+
+def make_ingest(settings: Settings, work: Path, logs: Path) -> Worker:
+    config = write_config(settings, work / "ingest.yaml", 0)
+    names = ("ingest_topic", "ingest_group", "ingest_state_topic")
+    lines = [f"{name}: {getattr(settings, name)}" for name in names]
+    with config.open("a") as out:
+        out.write("\n".join([*lines, "ingest_metrics_port: 0"]) + "\n")
+    return Worker("ingest", config, logs / "ingest.log", 0, ingest=True)
+
+
 # --- Producing at a steady rate ---------------------------------------------------------------
 
 
@@ -218,7 +244,9 @@ class Producer(threading.Thread):
     """Sends `warm` events at once, then (once `go` is set) the rest at `rate` until `total`
     are sent; keeps each event's ack time and writes every sent line to `sent`."""
 
-    def __init__(self, settings: Settings, sent: Path, rate: float, total: int, warm: int) -> None:
+    def __init__(
+        self, settings: Settings, sent: Path, rate: float, total: int, warm: int, topic: str
+    ) -> None:
         super().__init__(name="producer", daemon=True)
         self.settings, self.sent, self.rate, self.total, self.warm = (
             settings,
@@ -227,6 +255,7 @@ class Producer(threading.Thread):
             total,
             warm,
         )
+        self.topic = topic
         self.acks = array.array("d", [math.nan]) * total
         self.failed: list[int] = []
         self.count = 0
@@ -276,9 +305,7 @@ class Producer(threading.Thread):
                 return False
             line, key, partition = item
             index = self.count
-            future = producer.send(
-                self.settings.events_topic, value=line, key=key, partition=partition
-            )
+            future = producer.send(self.topic, value=line, key=key, partition=partition)
             future.add_callback(partial(self._acked, index))
             future.add_errback(lambda _exc, i=index: self.failed.append(i))
             out.write(line + b"\n")
@@ -397,43 +424,54 @@ class Memory:
 
 
 class Lag:
-    """The group's uncommitted messages on its source topics; None while the broker is away."""
+    """The group's uncommitted messages on its source topics, and with `ingest` the ingest
+    group's on the input topic; None while the broker is away."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, ingest: bool = False) -> None:
         self.settings = settings
-        self.watch: GroupLag | None = None
+        self.ingest = ingest
+        self.watches: list[GroupLag] = []
         self.high = 0
+
+    def _watches(self) -> list[GroupLag]:
+        if not self.watches:
+            self.watches = [group_lag(self.settings)]
+            if self.ingest:
+                self.watches.append(
+                    GroupLag(
+                        {"bootstrap_servers": self.settings.broker},
+                        self.settings.ingest_group,
+                        [self.settings.ingest_topic],
+                    )
+                )
+        return self.watches
 
     def now(self) -> int | None:
         try:
-            if self.watch is None:
-                self.watch = group_lag(self.settings)
-            lag = self.watch.lag()
+            lags = [watch.lag() for watch in self._watches()]
         except Exception:  # the broker is down or restarting: a fresh client next time
             self.close()
             return None
-        if lag is None:
+        if any(lag is None for lag in lags):
             return None
-        total = sum(lag.values())
+        total = sum(sum(lag.values()) for lag in lags if lag is not None)
         self.high = max(self.high, total)
         return total
 
     def committed(self) -> tuple[tuple[str, int, int], ...] | None:
         try:
-            if self.watch is None:
-                self.watch = group_lag(self.settings)
-            found = self.watch.committed()
+            found = [watch.committed() for watch in self._watches()]
         except Exception:  # as in `now`
             self.close()
             return None
-        return tuple(sorted((t, p, o) for (t, p), o in found.items()))
+        return tuple(sorted((t, p, o) for each in found for (t, p), o in each.items()))
 
     def close(self) -> None:
-        if self.watch is not None:
+        for watch in self.watches:
             # Closing a client whose broker is gone may raise; the client is dropped anyway.
             with contextlib.suppress(Exception):
-                self.watch.close()
-            self.watch = None
+                watch.close()
+        self.watches = []
 
 
 # --- The schedule -----------------------------------------------------------------------------
@@ -532,6 +570,7 @@ class Soak:
     workers: list[Worker]
     producer: Producer
     scraper: Scraper
+    ingest: Worker | None = None
     memory: Memory = field(default_factory=Memory)
     kills: int = 0
     broker_down_s: float = math.nan
@@ -541,7 +580,7 @@ class Soak:
     def pids(self) -> dict[str, int | None]:
         found: dict[str, int | None] = {
             w.name: (w.process.pid if w.process and w.process.poll() is None else None)
-            for w in self.workers
+            for w in [*self.workers, *([self.ingest] if self.ingest else [])]
         }
         try:
             found["broker"] = self.broker.pid()
@@ -592,6 +631,10 @@ def run(soak: Soak, args: argparse.Namespace, lag: Lag) -> float:
                 print(f"  {elapsed / 60:5.1f} min: {worker.name} exited by itself; started again")
                 soak.scraper.restarted(worker.port)
                 worker.start()
+        if soak.ingest is not None and soak.ingest.died():
+            soak.unexpected_exits += 1
+            print(f"  {elapsed / 60:5.1f} min: ingest exited by itself; started again")
+            soak.ingest.start()
         if elapsed >= next_sample:
             next_sample += SAMPLE_S
             soak.memory.sample(soak.pids())
@@ -677,16 +720,18 @@ def warm_up(soak: Soak, lag: Lag, warm: int) -> int:
     return soak.scraper.total()
 
 
-def ensure_topics(settings: Settings) -> None:
+def ensure_topics(settings: Settings, ingest: bool) -> None:
     from kafka import KafkaAdminClient
 
+    from pipeline.ingest.topics import ingest_topics
     from pipeline.kafka.admin import ensure_topics as create
     from pipeline.kafka.admin import pipeline_topics
     from pipeline.kafka.retriable import retrying
 
+    specs = pipeline_topics(settings) + (ingest_topics(settings) if ingest else [])
     admin = retrying(lambda: KafkaAdminClient(bootstrap_servers=settings.broker))
     try:
-        retrying(lambda: create(admin, pipeline_topics(settings)))
+        retrying(lambda: create(admin, specs))
     finally:
         admin.close()
 
@@ -708,6 +753,12 @@ def main() -> None:
         default=SCRAPE_S,
         help=f"read each worker's /metrics this often; the latency's resolution (default "
         f"{SCRAPE_S:g}; each read costs the worker CPU, Prometheus's default is 15)",
+    )
+    parser.add_argument(
+        "--ingest",
+        action="store_true",
+        help="send the single events to an input topic that one `ccpipe ingest` batches onto "
+        "the events topic, as a platform's events travel (docs/ingest.md)",
     )
     parser.add_argument(
         "--static-members",
@@ -740,16 +791,21 @@ def median_ms(seconds: list[float]) -> float:
 
 def soak_on(broker: OwnBroker, work: Path, logs: Path, args: argparse.Namespace) -> str:
     settings = fresh_settings(broker.bootstrap, args.partitions, work / "state")
-    ensure_topics(settings)
+    if args.ingest:
+        settings = with_ingest(settings)
+    ensure_topics(settings, args.ingest)
     total = WARM_EVENTS + int(args.minutes * 60 * args.rate)
     workers = make_workers(settings, work, logs, args.static_members)
-    producer = Producer(settings, work / "sent.jsonl", args.rate, total, WARM_EVENTS)
+    ingest = make_ingest(settings, work, logs) if args.ingest else None
+    topic = settings.ingest_topic if args.ingest else settings.events_topic
+    producer = Producer(settings, work / "sent.jsonl", args.rate, total, WARM_EVENTS, topic)
     soak = Soak(
-        settings, broker, workers, producer, Scraper([w.port for w in workers], args.scrape_s)
-    )
-    lag = Lag(settings)
+        settings, broker, workers, producer, Scraper([w.port for w in workers], args.scrape_s),
+        ingest,
+    )  # fmt: skip
+    lag = Lag(settings, args.ingest)
     try:
-        for worker in workers:
+        for worker in [*workers, *([ingest] if ingest else [])]:
             worker.start()
         soak.scraper.start()
         wait_started(soak)
@@ -770,7 +826,7 @@ def soak_on(broker: OwnBroker, work: Path, logs: Path, args: argparse.Namespace)
     finally:
         soak.scraper.stop()
         lag.close()
-        for worker in workers:
+        for worker in [*workers, *([ingest] if ingest else [])]:
             worker.kill()
     windows = ", ".join(f"{s * 1e3:,.0f}" for s in p99)
     own = ", ".join(f"{s * 1e3:,.0f}" for _, s in soak.windows)
@@ -787,6 +843,7 @@ def soak_on(broker: OwnBroker, work: Path, logs: Path, args: argparse.Namespace)
     )
     return (
         f"{args.minutes:g} min at {args.rate:,.0f} events/s, {producer.count:,} events "
+        f"{'through one ccpipe ingest ' if args.ingest else ''}"
         f"({len(producer.failed)} unacknowledged), {args.partitions} partitions; "
         f"{soak.kills} worker SIGKILLs (every {args.kill_every_min:g} min"
         f"{', static members' if args.static_members else ''}), broker SIGKILLed once "

@@ -29,6 +29,16 @@ def start_worker(config: Path, log: Path, loglevel: str = "warning") -> subproce
         )  # fmt: skip
 
 
+def start_ingest(config: Path, log: Path) -> subprocess.Popen[bytes]:
+    """`ccpipe ingest` with its output appended to `log`."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "pipeline.cli", "ingest", "--config", str(config)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
 def start_wallboard(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     """`ccpipe wallboard` on `port`, with its output appended to `log`."""
     with log.open("ab") as out:
