@@ -4,7 +4,7 @@ What the tests and the benchmarks drive: the same stages as the worker, the same
 `Topology.stages` as the Faust runtime, with Kafka replaced by lists. Each topic is a log per
 partition with a committed offset per partition; each table a dict of key to (partition,
 value), as a changelog holds each key in the partition of the batch that wrote it (a key need
-not hash to it: an agent's change is keyed by agent, tenant and event id). `step` gives every stage
+not hash to it: an agent's changes are keyed by agent, tenant and hour). `step` gives every stage
 a batch of each of its source's partitions, makes the output durable (`apply`), then commits.
 A test that wants crashes overrides `apply` and skips the commit (tests/stream/harness.py).
 """

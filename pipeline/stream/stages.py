@@ -203,7 +203,7 @@ class SegmentStage:
         self._max_wait_us = round(settings.max_wait_s * US_PER_S)
         self._lateness_us = round(settings.allowed_lateness_s * US_PER_S)
         # Table writes a restore found due, made with the next batch: the contacts it found
-        # closed deleted, agents' changes of the format before moved to one record each.
+        # closed deleted, agents' records of the format before moved to their hours.
         self._pending: dict[int, list[Write]] = {}
 
     def assigned(
