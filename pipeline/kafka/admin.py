@@ -21,6 +21,10 @@ DLQ_RETENTION_MS = 30 * DAY_MS
 # Kafka's error codes that mean "the topic is already there" and "no such topic".
 _TOPIC_ALREADY_EXISTS = 36
 _UNKNOWN_TOPIC = 3
+# A broker just started applies new topics to its metadata only after loading its logs:
+# one with 5,000 partitions showed topics 37 s after its controller had created them, so
+# the wait for them to appear is never shorter than this.
+VISIBLE_WAIT_S = 120.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +112,10 @@ def ensure_topics(
                     f"cannot create topic {result['name']}: "
                     f"{result.get('error_message') or f'Kafka error code {code}'}"
                 )
+        visible_s = max(timeout_s, VISIBLE_WAIT_S)
         if created:
-            admin.wait_for_topics(sorted(created), timeout_ms=int(timeout_s * 1000))
-        existing.update(_settled_counts(admin, [spec.name for spec in missing], timeout_s))
+            admin.wait_for_topics(sorted(created), timeout_ms=int(visible_s * 1000))
+        existing.update(_settled_counts(admin, [spec.name for spec in missing], visible_s))
     policies = _cleanup_policies(admin, [s.name for s in specs if s.name not in created])
     outcomes = []
     for spec in specs:

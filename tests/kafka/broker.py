@@ -7,8 +7,9 @@
 deploy/kafka/kafka.sh on CCPIPE_TEST_KAFKA_PORT (19092, so a development broker on 9092 is
 never touched), with a SASL_PLAINTEXT listener two ports above; the first run fetches the
 jars from Maven Central. A broker that already runs there is reused and left running; one
-this session started is stopped at its end. With CCPIPE_TEST_KAFKA_BOOTSTRAP set, that
-broker is used as it is and nothing is started. The tests skip only when Java is missing.
+this session starts begins with empty data and is stopped at the session's end. With
+CCPIPE_TEST_KAFKA_BOOTSTRAP set, that broker is used as it is and nothing is started.
+The tests skip only when Java is missing.
 
 Tests share the broker, so each one names its own topics (`topic_prefix`). A test that kills
 a broker takes its own (`OwnBroker`, the `own_broker` fixture): another port, its data under
@@ -48,6 +49,11 @@ def _java_available() -> bool:
     if java_home and (Path(java_home) / "bin" / "java").exists():
         return True
     return shutil.which("java") is not None
+
+
+def _kafka_home() -> Path:
+    """Where kafka.sh keeps jars, data and logs (its CCPIPE_KAFKA_HOME default)."""
+    return Path(os.environ.get("CCPIPE_KAFKA_HOME", ROOT / ".ccpipe" / "kafka"))
 
 
 def _script_env() -> dict[str, str]:
@@ -99,6 +105,11 @@ def kafka_broker() -> Iterator[str]:
         yield f"127.0.0.1:{TEST_PORT}"
         return
     already_running = _kafka_sh("status", 30).returncode == 0
+    if not already_running:
+        # Every test names its own topics, so nothing of an earlier session is read again;
+        # kept, they pile up (5,000 partitions after a day of runs) and a fresh start spends
+        # its first minute loading them, which made topic creation time out under load.
+        shutil.rmtree(_kafka_home() / "data" / str(TEST_PORT), ignore_errors=True)
     started = _kafka_sh("start", START_TIMEOUT_S)
     if started.returncode != 0:
         pytest.fail(
@@ -198,7 +209,7 @@ class OwnBroker:
         self.env = {**os.environ, "KAFKA_PORT": str(self.port), "CCPIPE_KAFKA_HOME": str(home)}
 
     def _share_jars(self) -> None:
-        shared = Path(os.environ.get("CCPIPE_KAFKA_HOME", ROOT / ".ccpipe" / "kafka"))
+        shared = _kafka_home()
         if not (shared / "lib").is_dir():
             fetched = _kafka_sh(
                 "fetch", START_TIMEOUT_S, {**os.environ, "CCPIPE_KAFKA_HOME": str(shared)}
