@@ -47,6 +47,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from urllib.parse import urlencode
 
 from bench.events import lines, simulated
 from bench.kafka_env import broker, create_and_fill, fresh_settings, wait_caught_up, write_config
@@ -59,6 +60,8 @@ from pipeline.kafka.producer import classify
 from pipeline.stream.topology import source_topic_names
 
 EVENTS_METRIC = f"\n{EVENTS.name} ".encode()
+# What a reader of progress and latency needs, read by name (`MetricsClient(port, PROGRESS)`).
+PROGRESS = (EVENTS.name, f"{EVENT_TO_METRIC.name}_bucket")
 _BUCKET = re.compile(
     rb"^" + EVENT_TO_METRIC.name.encode() + rb'_bucket\{le="([^"]+)"\} (\S+)$', re.M
 )
@@ -103,10 +106,12 @@ def histogram_quantile(q: float, before: dict[float, float], after: dict[float, 
 
 
 class MetricsClient:
-    """One kept-alive HTTP connection to a worker's /metrics."""
+    """One kept-alive HTTP connection to a worker's /metrics; with `names`, only those series
+    (`name[]`), which spares the worker the live figures a whole read computes."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, names: tuple[str, ...] = ()) -> None:
         self.port = port
+        self.path = "/metrics" + ("?" + urlencode([("name[]", n) for n in names]) if names else "")
         self._conn: http.client.HTTPConnection | None = None
 
     def get(self) -> bytes | None:
@@ -114,7 +119,7 @@ class MetricsClient:
         try:
             if self._conn is None:
                 self._conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-            self._conn.request("GET", "/metrics")
+            self._conn.request("GET", self.path)
             response = self._conn.getresponse()
             body = response.read()
             return b"\n" + body if response.status == 200 else None

@@ -20,15 +20,13 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Hashable
-from datetime import datetime
 from operator import attrgetter
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 import msgspec
 
 from pipeline.core.catalogue import REPEAT_WINDOW_S
-from pipeline.core.clock import US_PER_S, ZoneLookup, datetime_to_us, us_to_datetime
+from pipeline.core.clock import US_PER_S, LocalDays, ZoneLookup
 from pipeline.core.interval_store import IntervalStore
 from pipeline.core.intervals import COUNT_FIELDS, IntervalKey, zero_counts
 from pipeline.core.segments import SegmentId
@@ -119,19 +117,11 @@ class _Customer:
 REPEAT_US = REPEAT_WINDOW_S * US_PER_S
 # Closed windows are kept by day for the longest live FCR figure (30 days), and a day more.
 CLOSED_DAYS_KEPT = 31
+# Today's provisional standing, by the day of the offer: today and yesterday.
+PROVISIONAL_DAYS_KEPT = 2
 DAY_US = 86400 * US_PER_S
 Group = tuple[str, str, str]  # (tenant, queue, channel)
 DayKey = tuple[str, str, str, int]  # (tenant, queue, channel, local day start)
-
-
-def _utc(_: str) -> ZoneInfo:
-    return ZoneInfo("UTC")
-
-
-def local_day_us(ts_us: int, zone: ZoneInfo) -> int:
-    """The first instant of the local date of `ts_us` in `zone`."""
-    local = us_to_datetime(ts_us).astimezone(zone)
-    return datetime_to_us(datetime(local.year, local.month, local.day, tzinfo=zone))
 
 
 class FcrPart(msgspec.Struct, array_like=True, frozen=True, gc=False):
@@ -210,7 +200,7 @@ class FcrTracker:
     ) -> None:
         self.intervals = intervals if intervals is not None else IntervalStore()
         # The live figures (`live`), kept when a zone lookup is given (the stream's FCR owners).
-        self._zone_of = zone_of
+        self._day_of = None if zone_of is None else LocalDays(zone_of)
         self.closed = DaySums()  # (1, resolved) by the local day a window closed
         self.provisional = DaySums()  # (1, came back, not resolved) by the day of the offer
         self._parts: dict[Group, FcrPart] = {}
@@ -281,7 +271,7 @@ class FcrTracker:
         for the live figures, those it makes a repeat within 24 hours)."""
         facts = customer.facts
         lookback = customer.max_window
-        if self._zone_of is not None:
+        if self._day_of is not None:
             lookback = max(lookback, REPEAT_US)
         first: OfferKey = (offered_us - lookback,)
         end: OfferKey = (offered_us,)
@@ -333,7 +323,7 @@ class FcrTracker:
             else:
                 counts = NOT_RESOLVED
         self.intervals.set(fact.sid, fact.interval, counts)
-        if self._zone_of is not None:
+        if self._day_of is not None:
             self._evaluate_live(customer, fact, counts)
 
     def _evaluate_live(self, customer: _Customer, fact: FcrFact, counts: tuple[int, ...]) -> None:
@@ -342,16 +332,20 @@ class FcrTracker:
             self.closed.discard(sid)
             self.provisional.discard(sid)
             return
-        assert self._zone_of is not None
-        zone = self._zone_of(sid.tenant)
+        assert self._day_of is not None
         group = fact.interval[:3]
         if counts is IS_PENDING:
             self.closed.discard(sid)
         else:
-            close = local_day_us(fact.offered_us + fact.window_us, zone)
+            close = self._day_of(sid.tenant, fact.offered_us + fact.window_us)
             self.closed.set(sid, (*group, close), (1, int(counts is IS_RESOLVED)))
+        # An offer's day no live figure reads is not summed: `live_parts` would drop it at
+        # once, and a rebuild evaluates every fact held, most of them days old.
+        if fact.offered_us < self.watermark_us - (PROVISIONAL_DAYS_KEPT + 1) * DAY_US:
+            self.provisional.discard(sid)
+            return
         came_back = self._repeat_in_window(customer, fact, fact.offered_us + REPEAT_US)
-        day = local_day_us(fact.offered_us, zone)
+        day = self._day_of(sid.tenant, fact.offered_us)
         not_resolved = came_back or not fact.resolved_flag
         self.provisional.set(sid, (*group, day), (1, int(came_back), int(not_resolved)))
 
@@ -359,7 +353,9 @@ class FcrTracker:
         """The live FCR of every group as parts, good at `now_us` and later that day; a part
         is made again only when its group changed. Forgets days no live figure reads."""
         self.closed.drop_before(now_us - CLOSED_DAYS_KEPT * DAY_US)
-        self.provisional.drop_before(now_us - 2 * DAY_US)
+        self.provisional.drop_before(now_us - PROVISIONAL_DAYS_KEPT * DAY_US)
+        if self._day_of is not None:
+            self._day_of.forget_before(now_us - (CLOSED_DAYS_KEPT + 1) * DAY_US)
         changed = self.closed.changed | self.provisional.changed
         self.closed.changed, self.provisional.changed = set(), set()
         if changed:

@@ -45,9 +45,11 @@ from pipeline.core.catalogue import AGE_BAND_EDGES_S, COUNT, FCR_LIVE, KPI
 from pipeline.core.clock import (
     INTERVAL_US,
     US_PER_S,
+    LocalDays,
     ZoneLookup,
     datetime_to_us,
     format_utc,
+    local_day_start_us,
     us_to_datetime,
 )
 from pipeline.core.events import AGENT_STATES, Answered
@@ -98,16 +100,6 @@ Group = tuple[str, str, str]  # (tenant, queue, channel)
 
 def _utc(_: str) -> ZoneInfo:
     return ZoneInfo("UTC")
-
-
-def local_day_start_us(now_us: int, zone: ZoneInfo) -> int:
-    """The first instant of the local date of `now_us` in `zone`.
-
-    fold=0 reads a midnight that a DST gap skips with the offset before the gap, which lands
-    on the gap's end: the day's real first instant.
-    """
-    local = us_to_datetime(now_us).astimezone(zone)
-    return datetime_to_us(datetime(local.year, local.month, local.day, tzinfo=zone))
 
 
 def local_days_ago_us(now_us: int, zone: ZoneInfo, days: int) -> int:
@@ -345,9 +337,7 @@ class LiveBoard:
         # One sum a local day (the 7-day window): keys at each day's start.
         self._days = MinuteTotals()
         self._days_horizon_us = -(2**63)
-        # (tenant, quarter-hour) -> its local day's start: every zone's midnight is on a UTC
-        # quarter-hour, so the day of an offer is that of its quarter-hour.
-        self._day_of: dict[tuple[str, int], int] = {}
+        self._day_of = LocalDays(self._zone_of)
         # Answered, not yet ended: per group, segment -> (agent, answered at).
         self._serving: dict[Group, dict[SegmentId, tuple[str, int]]] = {}
         self._serving_of: dict[SegmentId, Group] = {}
@@ -417,7 +407,7 @@ class LiveBoard:
                 minutes.put(sid, key, contribution)
             else:
                 minutes.discard(sid)
-            day = self._local_day(sid.tenant, ts)
+            day = self._day_of(sid.tenant, ts)
             if day >= self._days_horizon_us:
                 self._days.put(sid, IntervalKey(sid.tenant, sid.queue, channel, day), contribution)
             else:
@@ -438,15 +428,6 @@ class LiveBoard:
             elif held is not None:
                 del open_map[sid]
                 self._leave(sid, held[1])
-
-    def _local_day(self, tenant: str, ts_us: int) -> int:
-        quarter = ts_us - ts_us % INTERVAL_US
-        day = self._day_of.get((tenant, quarter))
-        if day is None:
-            day = self._day_of[(tenant, quarter)] = local_day_start_us(
-                quarter, self._zone_of(tenant)
-            )
-        return day
 
     def _serve(self, segment: Segment, group: Group) -> None:
         """Who answered the segment and has not ended it yet (an agent's current contact)."""
@@ -626,8 +607,7 @@ class LiveBoard:
         if days_horizon > self._days_horizon_us:
             self._days_horizon_us = days_horizon
             self._days.drop_before(days_horizon)
-            for key in [k for k in self._day_of if k[1] < days_horizon - INTERVAL_US]:
-                del self._day_of[key]
+            self._day_of.forget_before(days_horizon - INTERVAL_US)
         kept = self._minutes.groups() | self._days.groups() | set(self._serving)
         for group in [g for g, w in self._waiting.items() if not w.count and g not in kept]:
             del self._waiting[group]

@@ -18,7 +18,7 @@ from pipeline.core.catalogue import (
 )
 from pipeline.core.staffing import LiveStaffing
 from pipeline.liveview.view import OUTCOMES, CentreView
-from pipeline.metric_families import counter, gauge
+from pipeline.metric_families import counter, described, gauge
 
 
 class LiveViewCollector(Collector):
@@ -28,6 +28,21 @@ class LiveViewCollector(Collector):
     def __init__(self, view: CentreView, staffing: LiveStaffing | None = None) -> None:
         self._view = view
         self._staffing = staffing
+
+    def describe(self) -> list[Metric]:
+        return list(
+            described(
+                (
+                    LIVE_MESSAGES,
+                    LIVE_PARTITIONS,
+                    LIVE_OLDEST_UPDATE,
+                    STAFFING_REQUIRED,
+                    STAFFING_STAFFED,
+                    STAFFING_PROJECTED,
+                    STAFFING_TARGET,
+                )
+            )
+        )
 
     def collect(self) -> Iterator[Metric]:
         view = self._view

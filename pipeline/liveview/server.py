@@ -8,13 +8,14 @@ import signal
 from collections.abc import Callable
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 
 from pipeline.config import Settings
 from pipeline.core.clock import US_PER_S
 from pipeline.liveview.metrics import LiveViewCollector
 from pipeline.liveview.reader import follow
 from pipeline.liveview.view import CentreView
+from pipeline.metrics_page import metrics_handler
 from pipeline.wallboard.board import live_staffing
 from pipeline.wallboard.pages import WallboardPages
 
@@ -40,16 +41,12 @@ def application(
     registry = CollectorRegistry()
     registry.register(collector or LiveViewCollector(view))
 
-    async def metrics(request: web.Request) -> web.StreamResponse:
-        body = generate_latest(registry)
-        return web.Response(body=body, content_type=CONTENT_TYPE_LATEST.split(";")[0])
-
     async def home(request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound("/wallboard")
 
     app = web.Application()
     app.router.add_get("/", home)
-    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/metrics", metrics_handler(registry))
     for path, handler in pages.routes():
         app.router.add_get(path, handler)
     return app

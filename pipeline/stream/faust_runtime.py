@@ -52,7 +52,6 @@ from aiohttp import web
 from aiokafka.errors import IllegalStateError
 from faust.transport.drivers import aiokafka as driver
 from faust.types import TP
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from pipeline.config import Settings
 from pipeline.kafka.changelog import end_offsets, read_changelogs
@@ -62,6 +61,7 @@ from pipeline.kafka.start_offsets import start_offsets
 from pipeline.liveview.publication import publication_due
 from pipeline.liveview.reader import follow
 from pipeline.liveview.server import centre_view, view_collector
+from pipeline.metrics_page import metrics_handler
 from pipeline.stream.metrics import build_registry
 from pipeline.stream.offsets import OffsetGuard, Verdict
 from pipeline.stream.stage import Message, Output, Publishing, Stage, TableItems
@@ -317,11 +317,7 @@ class FaustRuntime:
         web_app: web.Application = cast(Any, self.app.web).web_app  # Faust's aiohttp driver
         router = web_app.router
 
-        async def metrics(request: web.Request) -> web.StreamResponse:
-            body = generate_latest(self.registry)
-            return web.Response(body=body, content_type=CONTENT_TYPE_LATEST.split(";")[0])
-
-        router.add_get("/metrics", metrics)
+        router.add_get("/metrics", metrics_handler(self.registry))
         for path, handler in self.pages.routes():
             router.add_get(path, handler)
 

@@ -57,12 +57,26 @@ from pipeline.core.events import AGENT_STATES
 from pipeline.core.fcr import FcrPart
 from pipeline.core.intervals import COUNT_FIELDS
 from pipeline.core.live import QueueFigures, live_fcr, local_day_start_us
-from pipeline.metric_families import counter, gauge
+from pipeline.metric_families import counter, described, gauge
 from pipeline.stream.stages import FcrStage, IntervalStage, SegmentStage, StageCounters
 
 _INDEX = {name: i for i, name in enumerate(COUNT_FIELDS)}
 _QUEUE = ("tenant", "queue")
 _INTERVAL_LABELS = ("tenant", "queue", "channel")
+
+LIVE_FIGURES = (QUEUE_WAITING, QUEUE_STALE, QUEUE_LONGEST_WAIT, AGENTS, AGENT_TIME)
+HEALTH = (
+    EVENTS,
+    EVENTS_DUPLICATE,
+    SEGMENT_ANOMALIES,
+    SEGMENTS_EXPIRED,
+    DEAD_LETTERED,
+    STATE_RESTORES,
+    CONSUMER_LAG,
+    WATERMARK,
+    LIVE_PUBLICATIONS,
+    LIVE_PUBLICATION_BYTES,
+)
 
 # Event time to metric: from a message's Kafka timestamp to the end of the batch that
 # published what it changed. Buckets span a healthy stream (tens of ms) to a stalled one.
@@ -84,10 +98,25 @@ class Stages(Protocol):
     def lag(self) -> dict[tuple[str, int], int]: ...
 
 
-class PipelineCollector(Collector):
+class QueueCollector(Collector):
+    """The contact centre's figures per queue: contact counters, live figures, live FCR
+    terms, and the opt-in per-agent states."""
+
     def __init__(self, stages: Stages) -> None:
         self._stages = stages
         self._high: dict[tuple[str, tuple[str, ...]], float] = {}
+
+    def describe(self) -> list[Metric]:
+        metrics = [
+            *CONTACT_COUNTERS.values(),
+            *LIVE_FIGURES,
+            *WINDOW_GAUGES.values(),
+            FCR_WINDOW_ELIGIBLE,
+            FCR_WINDOW_RESOLVED,
+        ]
+        if self._stages.settings.per_agent_metrics:
+            metrics.append(AGENT_STATE)
+        return list(described(metrics))
 
     def collect(self) -> Iterator[Metric]:
         yield from self._contact_counters()
@@ -95,7 +124,6 @@ class PipelineCollector(Collector):
         yield from self._fcr()
         if self._stages.settings.per_agent_metrics:
             yield self._agents()
-        yield from self._health()
 
     def _agents(self) -> Metric:
         """One series per agent (opt-in): its current state, as a 1 on that state's label."""
@@ -179,7 +207,18 @@ class PipelineCollector(Collector):
         yield eligible
         yield resolved
 
-    def _health(self) -> Iterator[Metric]:
+
+class PipelineCollector(Collector):
+    """The pipeline's own health: events read, duplicates, dead letters, restores, lag, the
+    watermark, the live publications."""
+
+    def __init__(self, stages: Stages) -> None:
+        self._stages = stages
+
+    def describe(self) -> list[Metric]:
+        return list(described(HEALTH))
+
+    def collect(self) -> Iterator[Metric]:
         stage = self._stages.segment_stage
         c: StageCounters = stage.counters
         yield counter(EVENTS, value=c.events)
@@ -209,6 +248,7 @@ class PipelineCollector(Collector):
 def build_registry(stages: Stages) -> tuple[CollectorRegistry, Histogram]:
     """A registry with the pipeline's collector and the event-to-metric latency histogram."""
     registry = CollectorRegistry()
+    registry.register(QueueCollector(stages))
     registry.register(PipelineCollector(stages))
     latency = Histogram(
         EVENT_TO_METRIC.name,

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import msgspec
 import orjson
 import pytest
-from prometheus_client import generate_latest
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import Metric
 
 from pipeline.config import load_settings
 from pipeline.core.catalogue import (
@@ -20,9 +26,16 @@ from pipeline.core.catalogue import (
 from pipeline.core.clock import US_PER_S
 from pipeline.core.events import AGENT_STATES
 from pipeline.core.intervals import COUNT_FIELDS, merge_counts
+from pipeline.liveview.server import centre_view, view_collector
+from pipeline.metrics_page import metrics_handler
 from pipeline.report import report_from_lines
 from pipeline.stream import codec
-from pipeline.stream.metrics import CONTACT_COUNTERS, build_registry
+from pipeline.stream.metrics import (
+    CONTACT_COUNTERS,
+    PipelineCollector,
+    QueueCollector,
+    build_registry,
+)
 from pipeline.stream.stages import HELD, IntervalStage
 from tests.stream.events import mixed_events
 from tests.stream.harness import LocalPipeline
@@ -208,3 +221,61 @@ def test_occupancy_and_fcr_series_sum_to_the_whole_centre_s_figures() -> None:
                 sample(FCR_WINDOW_ELIGIBLE.name, **base, window=live.window),
             )
             assert got == tile.fcr.get(live.name, (0, 0)), (tile.queue, live.name)
+
+
+def _names(families: Iterable[Metric]) -> set[str]:
+    return {family.name for family in families}
+
+
+@pytest.mark.parametrize("per_agent", [False, True])
+def test_each_collector_describes_exactly_the_families_it_makes(per_agent: bool) -> None:
+    """A scrape restricted by `name[]` picks collectors by what they describe: a family made
+    but not described would vanish from such a scrape, one described but not made would run
+    a collector for nothing."""
+    pipeline, _ = _run()
+    pipeline.settings = msgspec.structs.replace(SETTINGS, per_agent_metrics=per_agent)
+    collectors: list[Any] = [
+        QueueCollector(pipeline),
+        PipelineCollector(pipeline),
+        view_collector(centre_view(SETTINGS), SETTINGS),
+    ]
+    for collector in collectors:
+        assert _names(collector.describe()) == _names(collector.collect()), collector
+    assert ("ccpipe_agent_state" in _names(collectors[0].describe())) is per_agent
+
+
+class _Counted(QueueCollector):
+    calls = 0
+
+    def collect(self) -> Iterator[Metric]:
+        type(self).calls += 1
+        return super().collect()
+
+
+def _scrape(registry: CollectorRegistry, query: str) -> str:
+    handler = metrics_handler(registry)
+    response = asyncio.run(handler(make_mocked_request("GET", f"/metrics{query}")))
+    assert isinstance(response, web.Response) and isinstance(response.body, bytes)
+    return response.body.decode()
+
+
+def test_a_scrape_restricted_by_name_runs_only_the_collectors_that_make_those_names() -> None:
+    pipeline, _ = _run()
+    registry = CollectorRegistry()
+    registry.register(_Counted(pipeline))
+    registry.register(PipelineCollector(pipeline))
+    whole = _scrape(registry, "")
+    assert _Counted.calls == 1 and "ccpipe_window_contacts_offered" in whole
+    watermark = "ccpipe_event_time_watermark_seconds"
+    some = _scrape(registry, f"?name[]=ccpipe_events_total&name[]={watermark}")
+    assert _Counted.calls == 1  # the live figures were not computed
+    lines = [line for line in some.splitlines() if not line.startswith("#")]
+    assert {line.split("{")[0].split(" ")[0] for line in lines} == {
+        "ccpipe_events_total",
+        watermark,
+    }
+    events = [line for line in whole.splitlines() if line.startswith("ccpipe_events_total ")]
+    assert events and events[0] in lines
+    offered = "ccpipe_window_contacts_offered"
+    assert offered in _scrape(registry, f"?name[]={offered}")
+    assert _Counted.calls == 2
