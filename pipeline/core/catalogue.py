@@ -447,7 +447,8 @@ EVENT_TO_METRIC = Metric(
     "From a message's arrival in Kafka to the end of the batch that published its effect.",
 )
 
-WORKER_METRICS: tuple[Metric, ...] = (
+# The worker's figures per queue (its `QueueCollector`; AGENT_STATE only when opted in).
+WORKER_QUEUE_METRICS: tuple[Metric, ...] = (
     *CONTACT_COUNTERS.values(),
     QUEUE_WAITING,
     QUEUE_STALE,
@@ -458,6 +459,9 @@ WORKER_METRICS: tuple[Metric, ...] = (
     FCR_WINDOW_ELIGIBLE,
     FCR_WINDOW_RESOLVED,
     AGENT_STATE,
+)
+# The worker's own health (its `PipelineCollector`): cheap to read, so read often.
+WORKER_HEALTH_METRICS: tuple[Metric, ...] = (
     EVENTS,
     EVENTS_DUPLICATE,
     SEGMENT_ANOMALIES,
@@ -466,9 +470,13 @@ WORKER_METRICS: tuple[Metric, ...] = (
     STATE_RESTORES,
     CONSUMER_LAG,
     WATERMARK,
-    EVENT_TO_METRIC,
     LIVE_PUBLICATIONS,
     LIVE_PUBLICATION_BYTES,
+)
+WORKER_METRICS: tuple[Metric, ...] = (
+    *WORKER_QUEUE_METRICS,
+    *WORKER_HEALTH_METRICS,
+    EVENT_TO_METRIC,
 )
 
 # What reads the live topic (every worker, and `ccpipe wallboard`) says of its view.

@@ -51,6 +51,8 @@ from pipeline.core.catalogue import (
     STATE_RESTORES,
     WATERMARK,
     WINDOW_GAUGES,
+    WORKER_HEALTH_METRICS,
+    WORKER_QUEUE_METRICS,
 )
 from pipeline.core.clock import US_PER_S
 from pipeline.core.events import AGENT_STATES
@@ -63,20 +65,6 @@ from pipeline.stream.stages import FcrStage, IntervalStage, SegmentStage, StageC
 _INDEX = {name: i for i, name in enumerate(COUNT_FIELDS)}
 _QUEUE = ("tenant", "queue")
 _INTERVAL_LABELS = ("tenant", "queue", "channel")
-
-LIVE_FIGURES = (QUEUE_WAITING, QUEUE_STALE, QUEUE_LONGEST_WAIT, AGENTS, AGENT_TIME)
-HEALTH = (
-    EVENTS,
-    EVENTS_DUPLICATE,
-    SEGMENT_ANOMALIES,
-    SEGMENTS_EXPIRED,
-    DEAD_LETTERED,
-    STATE_RESTORES,
-    CONSUMER_LAG,
-    WATERMARK,
-    LIVE_PUBLICATIONS,
-    LIVE_PUBLICATION_BYTES,
-)
 
 # Event time to metric: from a message's Kafka timestamp to the end of the batch that
 # published what it changed. Buckets span a healthy stream (tens of ms) to a stalled one.
@@ -107,16 +95,8 @@ class QueueCollector(Collector):
         self._high: dict[tuple[str, tuple[str, ...]], float] = {}
 
     def describe(self) -> list[Metric]:
-        metrics = [
-            *CONTACT_COUNTERS.values(),
-            *LIVE_FIGURES,
-            *WINDOW_GAUGES.values(),
-            FCR_WINDOW_ELIGIBLE,
-            FCR_WINDOW_RESOLVED,
-        ]
-        if self._stages.settings.per_agent_metrics:
-            metrics.append(AGENT_STATE)
-        return list(described(metrics))
+        per_agent = self._stages.settings.per_agent_metrics
+        return list(described(m for m in WORKER_QUEUE_METRICS if per_agent or m != AGENT_STATE))
 
     def collect(self) -> Iterator[Metric]:
         yield from self._contact_counters()
@@ -216,7 +196,7 @@ class PipelineCollector(Collector):
         self._stages = stages
 
     def describe(self) -> list[Metric]:
-        return list(described(HEALTH))
+        return list(described(WORKER_HEALTH_METRICS))
 
     def collect(self) -> Iterator[Metric]:
         stage = self._stages.segment_stage
