@@ -81,6 +81,11 @@ class IngestProcess:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    def pause(self) -> None:
+        """SIGSTOP: it holds whatever it has, reads and commits nothing more until killed."""
+        assert self.process is not None and self.process.poll() is None
+        self.process.send_signal(signal.SIGSTOP)
+
     def kill(self) -> None:
         if self.process is not None:
             if self.process.poll() is None:
