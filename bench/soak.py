@@ -37,7 +37,6 @@ import array
 import contextlib
 import math
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -69,6 +68,7 @@ from bench.latency import (
 from bench.record import record
 from bench.workers import free_port, start_ingest, start_worker
 from pipeline.config import Settings
+from pipeline.config_reader import parse_duration
 from pipeline.core.intervals import REPORT_FIELDS
 from pipeline.kafka.group_lag import GroupLag
 from pipeline.kafka.partitioner import partition_for
@@ -322,12 +322,7 @@ class Producer(threading.Thread):
 def deployed_scrape_s() -> float:
     """The scrape interval of deploy/prometheus/prometheus.yml, in seconds."""
     config = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
-    text = str(config["global"]["scrape_interval"])
-    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m|h)", text)
-    if match is None:
-        raise ValueError(f"prometheus.yml: scrape_interval {text!r} is not a simple duration")
-    return float(match.group(1)) * units[match.group(2)]
+    return float(parse_duration(config["global"]["scrape_interval"]))
 
 
 @dataclass
