@@ -2,7 +2,8 @@
 lag, latency per window and, at the end, the rows of `ccpipe kpis`. Not in CI or `make bench`.
 
     python -m bench.soak [--minutes 30] [--rate 2000] [--kill-every-min 5] [--partitions 4]
-                         [--log-dir DIR] [--scrape-s 2] [--static-members] [--ingest]
+                         [--log-dir DIR] [--scrape-s 2] [--full-scrape-s 15]
+                         [--static-members] [--ingest]
 
 1. A broker of its own (deploy/kafka/kafka.sh on a free port, its data in a temporary folder,
    the jars of the shared cache: the broker on 127.0.0.1:19092 is never touched) and two
