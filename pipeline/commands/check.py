@@ -94,6 +94,8 @@ def _live(store: Store, settings: Settings, say: Callable[[str], None]) -> list[
     view = CentreView(settings.partitions, settings.tenant_timezone)
     read = asyncio.run(read_to_end(settings, view))
     tiles = view.live(per_channel=True)
-    say(f"live view: {read:,} publications read, {len(tiles):,} tiles at event time "
+    latest = read - view.counts["superseded"]
+    say(f"live view: {read:,} publications read ({latest:,} the latest of their keys), "
+        f"{len(tiles):,} tiles at event time "
         f"{format_utc(view.watermark_us) if view.watermark_us >= 0 else 'none'}")  # fmt: skip
     return live_differences(store, tiles, view.watermark_us, settings.tenant_timezone)

@@ -484,7 +484,8 @@ LIVE_MESSAGES = Metric(
     "ccpipe_live_messages_total",
     "counter",
     "Messages read from the live topic, by outcome: applied, old (a lower version: kept the "
-    "newer state) or bad (not a readable publication: skipped).",
+    "newer state), bad (not a readable publication: skipped) or superseded (read on the way "
+    "in with a later message of its key after it: skipped, as compaction would).",
     ("outcome",),
 )
 LIVE_PARTITIONS = Metric(

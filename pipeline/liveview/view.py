@@ -43,7 +43,9 @@ from pipeline.liveview.publication import (
 log = logging.getLogger(__name__)
 # A bad message is logged at most this often (each is counted).
 LOG_EVERY_S = 60.0
-OUTCOMES = ("applied", "old", "bad")
+# superseded: read on the way in, and followed by a later message of its key there (what
+# compaction removes; never decoded: pipeline/liveview/reader.py).
+OUTCOMES = ("applied", "old", "bad", "superseded")
 
 
 @dataclass(slots=True)
@@ -85,6 +87,10 @@ class CentreView:
         self._agents: tuple[int, list[AgentFigures]] = (-1, [])
 
     # --- input -------------------------------------------------------------------------------
+
+    def superseded(self, count: int) -> None:
+        """`count` messages were read and skipped: a later message of their key came after."""
+        self.counts["superseded"] += count
 
     def apply(self, value: bytes | None) -> bool:
         """Take one message of the live topic; True when a figure may have changed."""

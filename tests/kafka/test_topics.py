@@ -11,7 +11,12 @@ from kafka.admin import ConfigResource, ConfigResourceType
 
 from pipeline.cli import main
 from pipeline.config import Settings
-from pipeline.kafka.admin import EVENTS_RETENTION_MS, ensure_topics, pipeline_topics
+from pipeline.kafka.admin import (
+    EVENTS_RETENTION_MS,
+    LIVE_SEGMENT_MS,
+    ensure_topics,
+    pipeline_topics,
+)
 from pipeline.stream.topics import internal_topics
 from pipeline.stream.topology import changelog_topic_name
 
@@ -61,7 +66,9 @@ def configs(admin: KafkaAdminClient, topic: str) -> dict[str, str]:
     described = admin.describe_configs(
         [
             ConfigResource(
-                ConfigResourceType.TOPIC, topic, configs=["cleanup.policy", "retention.ms"]
+                ConfigResourceType.TOPIC,
+                topic,
+                configs=["cleanup.policy", "retention.ms", "segment.ms"],
             )
         ],
         config_filter="all",
@@ -81,10 +88,14 @@ def test_create_makes_every_topic_with_its_partitions_and_retention(
         name: 3 for name in topic_names(topic_env)
     }
     events = configs(admin, topic_env.events_topic)
-    assert events == {"cleanup.policy": "delete", "retention.ms": str(EVENTS_RETENTION_MS)}
+    assert {name: events[name] for name in ("cleanup.policy", "retention.ms")} == {
+        "cleanup.policy": "delete",
+        "retention.ms": str(EVENTS_RETENTION_MS),
+    }
     assert configs(admin, topic_env.intervals_topic)["cleanup.policy"] == "compact"
     assert configs(admin, topic_env.segments_topic)["cleanup.policy"] == "delete"
-    assert configs(admin, topic_env.live_topic)["cleanup.policy"] == "compact"
+    live = configs(admin, topic_env.live_topic)
+    assert (live["cleanup.policy"], live["segment.ms"]) == ("compact", str(LIVE_SEGMENT_MS))
     changelog = changelog_topic_name(topic_env, "contacts")
     assert configs(admin, changelog)["cleanup.policy"] == "compact"
 

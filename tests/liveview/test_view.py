@@ -21,6 +21,7 @@ from pipeline.liveview.publication import (
     publication_due,
     source_key,
 )
+from pipeline.liveview.reader import LatestPerKey
 from pipeline.liveview.view import CentreView
 from tests.stream.events import mixed_events
 from tests.stream.harness import LocalPipeline
@@ -119,6 +120,65 @@ def test_a_day_part_is_applied_only_with_the_recent_part_of_its_horizon() -> Non
     assert centre.apply(message("seg:0/day", 3, [late], horizon=new))
     (tile,) = centre.live()
     assert tile.windows["today"].kpis["offered"] == 2
+
+
+def _published_run(seed: int, partitions: int) -> list[list[tuple[bytes, bytes]]]:
+    """The live topic's messages of a partitioned run, one list per step: each partition's
+    segment and FCR publications after every batch, as a worker publishes while it goes."""
+    lines = mixed_events(seed=seed, contacts=300)
+    pipeline = LocalPipeline(SETTINGS, partitions=partitions)
+    pipeline.produce(lines, batch=3)
+    pipeline.assign_all()
+    steps = []
+    while pipeline.step(max_messages=4):
+        published: list[tuple[bytes, bytes]] = []
+        for p in range(partitions):
+            published += pipeline.segment_stage.publications(p, published_ms=len(steps))
+            published += pipeline.fcr_stage.publications(p, published_ms=len(steps))
+        steps.append(published)
+    return steps
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_a_reader_catching_up_on_the_last_message_of_each_key_shows_what_reading_all_shows(
+    seed: int,
+) -> None:
+    """What a reader starting cold applies of the topic's uncleaned messages (the last of
+    each key, as compaction would leave them) gives the figures of applying every one, at
+    every point of the run: day parts that moved horizon included."""
+    steps = _published_run(seed, partitions=4)
+    days = {key for step in steps for key, _ in step if key.endswith(b"/day")}
+    assert len(steps) > 20 and len(days) == 4
+    read_all = view(partitions=4)
+    so_far: list[tuple[bytes, bytes]] = []
+    for step in steps:
+        for key, value in step:
+            read_all.apply(value)
+            so_far.append((key, value))
+        latest = LatestPerKey()
+        for key, value in so_far:
+            latest.add(key, value)
+        cold = view(partitions=4)
+        values = latest.values()
+        cold.superseded(latest.read - len(values))
+        for value in values:
+            cold.apply(value)
+        assert cold.live(per_channel=True) == read_all.live(per_channel=True)
+        assert cold.watermark_us == read_all.watermark_us
+        assert cold.status() == read_all.status()
+        # Three keys a partition (recent, day, FCR): that is all a cold reader decodes.
+        assert len(values) <= 12
+        assert cold.counts["superseded"] + len(values) == len(so_far)
+    assert read_all.counts["applied"] > 10 * cold.counts["applied"]
+
+
+def test_the_last_message_of_each_key_comes_in_the_order_of_those_messages() -> None:
+    latest = LatestPerKey()
+    for key, value in [(b"a", b"1"), (b"b", b"2"), (None, b"x"), (b"a", b"3"), (None, b"y")]:
+        latest.add(key, value)
+    # A message without a key is no publication: each is kept, for the view to refuse.
+    assert latest.values() == [b"2", b"x", b"3", b"y"]
+    assert latest.read == 5
 
 
 def test_sources_merge_and_a_source_that_drops_a_group_takes_it_away() -> None:
