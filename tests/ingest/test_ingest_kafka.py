@@ -37,6 +37,7 @@ from pipeline.simulator.emit import simulate_events
 from tests.adapters.samples import convert_lines, sample_lines
 from tests.adapters.test_asterisk_simulated_day import round_trip
 from tests.ingest.ingest_process import IngestProcess, ingest_settings
+from tests.progress_deadline import ProgressDeadline
 from tests.stream.test_worker_kafka import BAD_LINES, BAD_REASONS, Stream, difference, kpis
 from tests.stream.worker_process import WorkerGroup
 
@@ -53,17 +54,14 @@ TOKEN = "test-auth-token-0123456789abcdef"
 def wait_for(probe: Callable[[], tuple[bool, Any]], what: str) -> None:
     """Until `probe()` says done; it also returns a marker of progress, and the deadline
     starts again whenever the marker changes."""
-    marker: Any = object()
-    deadline = time.monotonic() + IDLE_TIMEOUT_S
+    patience = ProgressDeadline(quiet_s=IDLE_TIMEOUT_S)
     while True:
         started = time.monotonic()
         done, now = probe()
         if done:
             return
-        if now != marker:
-            marker, deadline = now, started + IDLE_TIMEOUT_S
-        elif started > deadline:
-            pytest.fail(f"no progress for {IDLE_TIMEOUT_S:.0f} s waiting for {what}: {now}")
+        if patience.expired(now):
+            pytest.fail(f"waiting for {what}: {patience.describe()}: {now}")
         time.sleep(max(0.0, POLL_S - (time.monotonic() - started)))
 
 
