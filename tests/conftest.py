@@ -1,14 +1,16 @@
-"""For the whole suite: failure reports of tests that ran `ccpipe worker` processes end with
-each worker's log, and property tests have no per-example time limit."""
+"""For the whole suite: failure reports end with the logs of the processes a test ran (each
+`ccpipe worker`, and every other `*.log` under its tmp_path: the sink's, Prometheus's,
+Alertmanager's), and property tests have no per-example time limit."""
 
 from __future__ import annotations
 
 from collections.abc import Generator
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
-from tests.stream.worker_process import WorkerGroup
+from tests.stream.worker_process import LOG_TAIL_LINES, WorkerGroup
 
 # Hypothesis fails an example that takes over 200 ms; on a loaded machine a plain one can
 # (seen: tests/stream/test_offsets.py beside other sessions' work, load average over 20).
@@ -21,11 +23,38 @@ settings.load_profile("ccpipe")
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """A failed test that ran workers (any WorkerGroup among its fixtures: the stream's,
-    the live view's, the sink's) shows the end of each worker's log in its report."""
+    """A failed test shows the end of each log its child processes wrote: every worker's
+    (any WorkerGroup among its fixtures: the stream's, the live view's, the sink's) and
+    every other `*.log` under its tmp_path, and the log of each fixture that runs a process
+    of its own (`log_tail()`: a broker, the ClickHouse server). Without them a wait that
+    ran out says only that nothing came, not why."""
     report = yield
     if report.when == "call" and report.failed:
-        for group in getattr(item, "funcargs", {}).values():
+        funcargs = getattr(item, "funcargs", {})
+        workers: set[Path] = set()
+        for group in funcargs.values():
             if isinstance(group, WorkerGroup) and group.workers:
+                workers.update(w.log_path for w in group.workers)
                 report.sections.append((f"worker logs of {group.app_id} (tail)", group.log_tails()))
+        shown: set[int] = set()
+        for name, process in funcargs.items():
+            # A fixture's own process (the broker a test kills, the ClickHouse server), once
+            # even when two fixtures hand out the same one.
+            if isinstance(process, WorkerGroup) or id(process) in shown:
+                continue
+            if callable(getattr(process, "log_tail", None)):
+                shown.add(id(process))
+                report.sections.append((f"{name} log (tail)", process.log_tail()))
+        tmp_path = funcargs.get("tmp_path")
+        if isinstance(tmp_path, Path):
+            for log in sorted(set(tmp_path.rglob("*.log")) - workers):
+                report.sections.append((f"{log.relative_to(tmp_path)} (tail)", _tail(log)))
     return report
+
+
+def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        return f"(unreadable: {exc})"
+    return "\n".join(text.splitlines()[-lines:])

@@ -89,6 +89,10 @@ from pipeline.core.gamma import digamma, log_lower_gammas
 MAX_AGENTS = 10_000  # the search limit of `required_agents`
 PATIENCE_RATIO_LIMIT = 10_000.0  # patience at most this many handle times (see Stability)
 _EPS = 1e-16  # relative size of the last term a sum keeps
+# Scheduled agents are agents / (1 - shrinkage) rounded up, less this: 14 / (1 - 0.3) is
+# 20.000000000000004 in floating point and needs 20, not 21 (a need within a billionth of
+# an agent over a whole number is that number).
+SCHEDULE_SLACK = 1e-9
 
 
 class StaffingError(ValueError):
@@ -524,8 +528,7 @@ class _Search:
                 raise self._too_many()
             if by_occupancy > agents:
                 agents, limited_by = by_occupancy, "occupancy"
-        # 1e-9: 14 / (1 - 0.3) is 20.000000000000004 in floating point, and needs 20, not 21.
-        scheduled = math.ceil(agents / (1 - target.shrinkage) - 1e-9)
+        scheduled = math.ceil(agents / (1 - target.shrinkage) - SCHEDULE_SLACK)
         return Staffing(agents, max(scheduled, agents), limited_by, self.level(agents))
 
 

@@ -13,7 +13,9 @@ While the store is down the writer pauses every assigned partition and keeps pol
 in a rebalance are handed over simply: what is held is dropped unwritten and read again
 from the committed offsets by their next owner (at most one batch written twice, which
 changes nothing). The rebalance listener only marks it: kafka-python runs listeners on its
-IO thread, where a write or a commit may not block.
+IO thread, where a write or a commit may not block. After every poll a `JoinGuard` sends the
+member to join again if kafka-python left its group join unfinished (a race of its 3.0
+releases that leaves a sink alive with no partitions: pipeline/kafka/join_guard.py).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from kafka.structs import OffsetAndMetadata
 
 from pipeline.config import Settings
 from pipeline.kafka.connection import BrokerConnection
+from pipeline.kafka.join_guard import JoinGuard
 from pipeline.sink.batches import Buffer
 from pipeline.sink.metrics import SinkMetrics
 from pipeline.sink.policy import DEFAULT_BACKOFF, Backoff, FlushPolicy
@@ -79,6 +82,7 @@ class SinkLoop:
         poll_records: int = POLL_RECORDS,
     ) -> None:
         self._consumer = consumer
+        self._join_guard = JoinGuard(consumer)
         self._poll_records = poll_records
         self._routes = list(routes)
         self._buffer = Buffer(self._routes)
@@ -123,6 +127,7 @@ class SinkLoop:
         records = self._consumer.poll(
             timeout_ms=math.ceil(wait_s * 1000), max_records=self._poll_records
         )
+        self._join_guard.check()
         now = self._clock()
         taken = [record for batch in records.values() for record in batch]
         if self._lost:  # a rebalance in that poll: give up what was held, read it again
@@ -174,6 +179,7 @@ class SinkLoop:
                 return True
             self.pause()  # partitions assigned by a rebalance during the wait, too
             records = self._consumer.poll(timeout_ms=math.ceil(min(left, POLL_CEILING_S) * 1000))
+            self._join_guard.check()
             self._unread(record for batch in records.values() for record in batch)
 
     def resume(self) -> None:

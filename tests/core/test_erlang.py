@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from pipeline.core.erlang import (
     MAX_AGENTS,
+    SCHEDULE_SLACK,
     Performance,
     ServiceTarget,
     StaffingError,
@@ -309,8 +310,10 @@ def test_an_occupancy_cap_and_shrinkage_only_ever_add_agents(
         traffic, ServiceTarget(0.8, 20, max_occupancy=cap, shrinkage=shrinkage)
     )
     assert shrunk.agents == capped.agents
-    assert shrunk.scheduled == math.ceil(round(capped.agents / (1 - shrinkage), 9))
-    assert shrunk.scheduled * (1 - shrinkage) >= shrunk.agents - 1e-9
+    # The fewest scheduled agents whose share on the floor covers them, float noise aside
+    # (a hypothesis example once found shrinkage 1e-9, where the slack decides).
+    need = capped.agents / (1 - shrinkage)
+    assert shrunk.scheduled - 1 < need - SCHEDULE_SLACK <= shrunk.scheduled
 
 
 @settings(max_examples=100, deadline=None)

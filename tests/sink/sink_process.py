@@ -12,7 +12,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,6 +20,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from pipeline.config import Settings
+from tests.progress_deadline import ProgressDeadline
 from tests.stream.worker_process import ccpipe_command, child_environment, free_port
 
 POLL_S = 0.1
@@ -32,10 +33,16 @@ def wait_for(
     what: str,
     timeout_s: float = 60.0,
     check: Callable[[], None] | None = None,
+    progress: Callable[[], Hashable] | None = None,
 ) -> T:
-    """Poll `condition` until it returns something true; fail after `timeout_s`. `check`
-    runs before each poll and raises if waiting has become pointless (a process died)."""
-    deadline = time.monotonic() + timeout_s
+    """Poll `condition` until it returns something true. `check` runs before each poll and
+    raises if waiting has become pointless (a process died).
+
+    Without `progress` the wait fails after `timeout_s` (for what has a time of its own: an
+    alert's `for`, an outage's length). With it, `timeout_s` is how long the state it
+    returns may stand still (a `ProgressDeadline`): a loaded machine's slow sink is waited
+    for as long as it moves, a stuck one fails as soon."""
+    patience = ProgressDeadline(quiet_s=timeout_s)
     while True:
         started = time.monotonic()
         if check is not None:
@@ -43,8 +50,11 @@ def wait_for(
         found = condition()
         if found:
             return found
-        if started > deadline:
-            raise AssertionError(f"waited {timeout_s:.0f} s for {what}")
+        if progress is None:
+            if patience.waited_s > timeout_s:
+                raise AssertionError(f"waited {timeout_s:.0f} s for {what}")
+        elif patience.expired(progress()):
+            raise AssertionError(f"no {what}: {patience.describe()}")
         time.sleep(max(0.0, POLL_S - (time.monotonic() - started)))
 
 
@@ -133,6 +143,20 @@ class SinkProcess:
 
     def metric_sum(self, prefix: str) -> float:
         return sum(v for k, v in self.metrics().items() if k.split("{")[0] == prefix)
+
+    def progress(self) -> Hashable:
+        """What moves while the sink works: its log and its counters (messages consumed,
+        rows written, commits, failed inserts, rows held)."""
+        moving = ("ccpipe_sink_messages", "ccpipe_sink_rows_written", "ccpipe_sink_commits",
+                  "ccpipe_sink_insert_failures", "ccpipe_sink_buffered_rows")  # fmt: skip
+        counters = sorted(
+            (k, v) for k, v in self.metrics().items() if k.split("{")[0].startswith(moving)
+        )
+        try:
+            logged = self.log_path.stat().st_size
+        except OSError:
+            logged = 0
+        return logged, tuple(counters)
 
     def check_alive(self) -> None:
         if self.process is not None and self.process.poll() is not None:

@@ -121,6 +121,7 @@ def wait_for_every_row(
             "every row, and every offset committed",
             timeout_s=timeout_s,
             check=sink.check_alive,
+            progress=lambda: (sink.progress(), tuple(count(t) for t in want)),
         )
     finally:
         offsets.close()
@@ -248,7 +249,12 @@ def test_a_server_stopped_mid_stream_and_started_again_gets_every_row_once(
 
     try:
         sink.start()
-        wait_for(lambda: count("events") > 0, "the first rows", check=sink.check_alive)
+        wait_for(
+            lambda: count("events") > 0,
+            "first rows",
+            check=sink.check_alive,
+            progress=sink.progress,
+        )
         running_server.kill()
         produce_lines(lines[half:], sender, settings.events_topic, batch_size=100)
 
@@ -260,7 +266,12 @@ def test_a_server_stopped_mid_stream_and_started_again_gets_every_row_once(
                 and sink.metric_sum("ccpipe_sink_insert_failures_total") >= 2
             )
 
-        wait_for(waiting, "the sink to see the server down, pause, retry", check=sink.check_alive)
+        wait_for(
+            waiting,
+            "sink seeing the server down, pausing, retrying",
+            check=sink.check_alive,
+            progress=sink.progress,
+        )
         held = sink.metrics()["ccpipe_sink_buffered_rows"]
         # One batch held: events at most one message (100 events) over the limit, plus the
         # agent states among them (a subset of the events) and any dead letters.
@@ -360,7 +371,12 @@ def test_clickhouse_unreachable_for_a_minute_pages_then_resolves_and_loses_nothi
         alertmanager.start()
         prometheus.start()
         produce_lines(lines[:half], sender, settings.events_topic, batch_size=100)
-        wait_for(lambda: count("events") > 0, "the first rows", check=sink.check_alive)
+        wait_for(
+            lambda: count("events") > 0,
+            "first rows",
+            check=sink.check_alive,
+            progress=sink.progress,
+        )
         wait_for(
             lambda: prometheus.query(f'{SINK_WRITING_RULE}{{job="{SINK_JOB}"}} == 1'),
             "Prometheus to see the sink writing",

@@ -139,9 +139,7 @@ class ClickHouseServer:
             while True:
                 assert self.process is not None
                 if self.process.poll() is not None:
-                    log = self.directory / "server.err.log"
-                    tail = log.read_text()[-2000:] if log.exists() else ""
-                    raise RuntimeError(f"clickhouse-server exited early:\n{tail}")
+                    raise RuntimeError(f"clickhouse-server exited early:\n{self.log_tail()}")
                 try:
                     probe.query("SELECT 1")
                     return
@@ -151,6 +149,12 @@ class ClickHouseServer:
                     time.sleep(0.05)
         finally:
             probe.close()
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The end of its error log (warnings and errors only, as configured)."""
+        log = self.directory / "server.err.log"
+        text = log.read_text(errors="replace") if log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
 
     def kill(self) -> None:
         """Die at once, as a crashed or unplugged server does (a graceful stop of 18.16
