@@ -166,10 +166,20 @@ def test_a_crash_between_insert_and_commit_leaves_every_row_once(
         loop.subscribe()
         return loop, consumer, registry
 
+    def written(registry: CollectorRegistry) -> float:
+        tables = ("events", "agent_states", "dead_letters", "segments", "kpi_intervals")
+        values = [registry.get_sample_value("ccpipe_sink_rows_written_total", {"table": t})
+                  for t in tables]  # fmt: skip
+        return sum(v or 0.0 for v in values)
+
     try:
         first, consumer, first_metrics = sink(crash_at_second_write)
         with pytest.raises(Crash):
-            wait_for(lambda: first.step(), "the crash", timeout_s=60)  # step() returns None
+            wait_for(
+                lambda: first.step(),  # returns None: only the crash ends this wait
+                "crash",
+                progress=lambda: (len(writes), len(consumer.assignment())),
+            )
         consumer.close(autocommit=False)  # the dead process leaves; nothing more is committed
         assert not offsets.caught_up()
 
@@ -179,17 +189,15 @@ def test_a_crash_between_insert_and_commit_leaves_every_row_once(
             second.step()
             return offsets.caught_up()
 
-        wait_for(caught_up, "the restarted sink to catch up", timeout_s=60)
+        wait_for(
+            caught_up,
+            "catching up by the restarted sink",
+            progress=lambda: (written(second_metrics), len(consumer.assignment())),
+        )
         consumer.close(autocommit=False)
     finally:
         offsets.close()
     assert_complete(store, expected)
-
-    def written(registry: CollectorRegistry) -> float:
-        tables = ("events", "agent_states", "dead_letters", "segments", "kpi_intervals")
-        values = [registry.get_sample_value("ccpipe_sink_rows_written_total", {"table": t})
-                  for t in tables]  # fmt: skip
-        return sum(v or 0.0 for v in values)
 
     # The batch written before the crash was written again after it, and shows once.
     total = expected.events + expected.agent_states + expected.segments + expected.dead_letters
