@@ -496,7 +496,12 @@ def test_the_stream_fills_the_store_with_the_rows_of_ccpipe_kpis(
             agreed = orjson.loads(ask(url, STREAM_AGREES))
             return bool(agreed["intervals"] > 300 and agreed["differing"] == 0)
 
-        wait_for(settled, "the store's report to equal ccpipe kpis", timeout_s=120, check=alive)
+        wait_for(
+            settled,
+            "report equal to ccpipe kpis in the store",
+            check=alive,
+            progress=lambda: (sink.progress(), ask(url, "SELECT count() FROM events")),
+        )
 
         # Another process asks through the owner: same bytes as `ccpipe kpis`.
         sql = [*ccpipe_command(), "sql", "--config", str(config)]
