@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from tests.stream.worker_process import LOG_TAIL_LINES, WorkerGroup
+from tests.log_tail import log_tail
+from tests.stream.worker_process import WorkerGroup
 
 # Hypothesis fails an example that takes over 200 ms; on a loaded machine a plain one can
 # (seen: tests/stream/test_offsets.py beside other sessions' work, load average over 20).
@@ -48,13 +49,5 @@ def pytest_runtest_makereport(
         tmp_path = funcargs.get("tmp_path")
         if isinstance(tmp_path, Path):
             for log in sorted(set(tmp_path.rglob("*.log")) - workers):
-                report.sections.append((f"{log.relative_to(tmp_path)} (tail)", _tail(log)))
+                report.sections.append((f"{log.relative_to(tmp_path)} (tail)", log_tail(log)))
     return report
-
-
-def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        return f"(unreadable: {exc})"
-    return "\n".join(text.splitlines()[-lines:])

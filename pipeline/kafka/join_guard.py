@@ -26,6 +26,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from kafka.coordinator.base import MemberState
+
 log = logging.getLogger("ccpipe.kafka")
 
 # Longer than a healthy leader's SyncGroup round trip on a loaded machine (milliseconds to
@@ -41,7 +43,10 @@ class JoinGuard:
     ) -> None:
         self._consumer = consumer
         # kafka-python has no public way to see or restart a join; its coordinator has both.
-        self._coordinator = getattr(consumer, "_coordinator", None)
+        # A release without them (or a consumer that is not kafka-python's) is not watched.
+        coordinator = getattr(consumer, "_coordinator", None)
+        watchable = all(hasattr(coordinator, m) for m in ("need_rejoin", "request_rejoin"))
+        self._coordinator = coordinator if watchable else None
         self._hold_s = hold_s
         self._clock = clock
         self._since: float | None = None
@@ -49,13 +54,10 @@ class JoinGuard:
 
     def stranded(self) -> bool:
         """Rebalancing, with nothing left that would finish the rebalance."""
-        from kafka.coordinator.base import MemberState
-
-        coordinator = self._coordinator
-        if coordinator is None or not hasattr(coordinator, "need_rejoin"):
+        if self._coordinator is None:
             return False
         state = self._consumer.group_metadata().state
-        return bool(state == MemberState.REBALANCING and not coordinator.need_rejoin())
+        return bool(state == MemberState.REBALANCING and not self._coordinator.need_rejoin())
 
     def check(self) -> bool:
         """After a poll: True when the member was found stranded for `hold_s` and asked to

@@ -24,6 +24,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from pipeline.demo.broker import free_port
+from tests.log_tail import log_tail
 from tests.stream.worker_process import ccpipe_command, child_environment
 
 T = TypeVar("T")
@@ -127,8 +128,7 @@ class DemoRun:
     def log_tails(self, lines: int = 15) -> str:
         parts = []
         for log in sorted(self.run_dir.glob("*.log")):
-            text = log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
-            parts.append(f"\n----- {log.name} -----\n" + "\n".join(text))
+            parts.append(f"\n----- {log.name} -----\n" + log_tail(log, lines))
         return "".join(parts)
 
     def cleanup(self) -> None:

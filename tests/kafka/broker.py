@@ -33,6 +33,7 @@ import msgspec
 import pytest
 
 from pipeline.config import Settings, load_settings
+from tests.log_tail import log_tail
 
 ROOT = Path(__file__).resolve().parents[2]
 KAFKA_SH = ROOT / "deploy" / "kafka" / "kafka.sh"
@@ -246,10 +247,7 @@ class OwnBroker:
         _kafka_sh("stop", 120, self.env)
 
     def log_tail(self, lines: int = 40) -> str:
-        log = self.home / "run" / f"{self.port}.log"
-        return (
-            "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else ""
-        )
+        return log_tail(self.home / "run" / f"{self.port}.log", lines)
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import yaml
 
 from pipeline.core.catalogue import WORKER_JOB
+from tests.log_tail import log_tail
 from tests.observability.compose import ROOT, command
 
 DEPLOY = ROOT / "deploy" / "prometheus"
@@ -118,8 +119,7 @@ class PrometheusProcess:
                 self.process.wait()
 
     def log_tail(self, lines: int = 30) -> str:
-        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
+        return log_tail(self.log_path, lines)
 
     def _get(self, path: str, **params: str | list[str]) -> Any:
         query = urllib.parse.urlencode(params, doseq=True)

@@ -29,6 +29,7 @@ from pipeline.core.clock import INTERVAL_US, US_PER_S, format_utc, parse_rfc3339
 from pipeline.grafana.dashboards import all_dashboards
 from pipeline.rules import alerts, recorded_names
 from pipeline.simulator.emit import simulate_events
+from tests.log_tail import log_tail
 from tests.observability.binaries import need
 from tests.observability.compose import CONTAINER_CONFIG, command
 from tests.observability.dashboard_queries import (
@@ -144,7 +145,7 @@ class Stack:
     worker_log: Path
 
     def worker_tail(self) -> str:
-        return "\n".join(self.worker_log.read_text(errors="replace").splitlines()[-30:])
+        return log_tail(self.worker_log, 30)
 
 
 @pytest.fixture

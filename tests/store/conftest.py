@@ -20,6 +20,7 @@ import pytest
 from pipeline.store import Store, StoreUnavailable, open_store
 from pipeline.store.migrations import load_migrations, migrate
 from tests.kafka.broker import kafka_broker, kafka_sasl, kafka_settings, topic_prefix
+from tests.log_tail import log_tail
 
 SERVER_PASSWORD = "s3cret-pa55"
 
@@ -152,9 +153,7 @@ class ClickHouseServer:
 
     def log_tail(self, lines: int = 30) -> str:
         """The end of its error log (warnings and errors only, as configured)."""
-        log = self.directory / "server.err.log"
-        text = log.read_text(errors="replace") if log.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
+        return log_tail(self.directory / "server.err.log", lines)
 
     def kill(self) -> None:
         """Die at once, as a crashed or unplugged server does (a graceful stop of 18.16
