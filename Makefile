@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint typecheck unit bench screenshots clean
+.PHONY: install demo test lint typecheck unit explore bench screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,16 @@ unit: install
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
+
+# The property tests with fresh random examples, RUNS times (the suite's are fixed so that a
+# run never fails on a case nobody touched): stops at the first failure, which hypothesis
+# prints with the example and a @reproduce_failure line (docs/testing.md).
+RUNS ?= 20
+explore: install
+	@for run in $$(seq $(RUNS)); do \
+		echo "explore: run $$run of $(RUNS)"; \
+		$(BIN)/pytest -q -m hypothesis --hypothesis-profile=explore -p no:cacheprovider || exit 1; \
+	done
 
 bench: install
 	$(BIN)/python -m bench

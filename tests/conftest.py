@@ -16,7 +16,12 @@ from tests.stream.worker_process import WorkerGroup
 # Hypothesis fails an example that takes over 200 ms; on a loaded machine a plain one can
 # (seen: tests/stream/test_offsets.py beside other sessions' work, load average over 20).
 # What the properties test is the answer, not the time, so the suite has no such limit.
-settings.register_profile("ccpipe", deadline=None)
+# The suite's examples are the same every run (derandomize): twice a CI run drew a new
+# edge case (a cap of 1 - 1e-16, a shrinkage of 1e-9) and failed a change that had not
+# touched it. Searching for new ones is `make explore` (profile "explore": fresh random
+# examples on each of many runs), whose finds become fixes and pinned `@example`s.
+settings.register_profile("ccpipe", deadline=None, derandomize=True)
+settings.register_profile("explore", deadline=None, derandomize=False)
 settings.load_profile("ccpipe")
 
 

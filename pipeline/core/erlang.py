@@ -93,6 +93,11 @@ _EPS = 1e-16  # relative size of the last term a sum keeps
 # 20.000000000000004 in floating point and needs 20, not 21 (a need within a billionth of
 # an agent over a whole number is that number).
 SCHEDULE_SLACK = 1e-9
+# An occupancy within a billionth over the cap meets it. In overload Erlang A's occupancy is
+# 1 less a share far below the float noise of its terms (about 1e-12), so the computed
+# figure jumps between 1.0 and 0.9999999999992 from one agent count to the next; a cap that
+# close to 1 would otherwise be met by some counts and missed by their neighbours.
+OCCUPANCY_SLACK = 1e-9
 
 
 class StaffingError(ValueError):
@@ -519,7 +524,7 @@ class _Search:
         if target.max_occupancy is not None:
             cap = target.max_occupancy
             by_occupancy = _fewest(
-                lambda n: _occupancy(table, traffic, n) <= cap,
+                lambda n: _occupancy(table, traffic, n) <= cap + OCCUPANCY_SLACK,
                 min(math.ceil(load / cap), most),
                 1,
                 most,

@@ -8,11 +8,12 @@ import itertools
 import math
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pipeline.core.erlang import (
     MAX_AGENTS,
+    OCCUPANCY_SLACK,
     SCHEDULE_SLACK,
     Performance,
     ServiceTarget,
@@ -296,16 +297,20 @@ def test_required_agents_are_the_fewest_that_meet_the_target(
 
 @settings(max_examples=100, deadline=None)
 @given(QUEUES, st.floats(min_value=0.3, max_value=1.0), st.floats(min_value=0, max_value=0.6))
+@example(_traffic(1870.0, 5.0, 1.0), 0.9999999999999999, 0.0)  # found by a CI run
+@example(_traffic(14.0, 180.0, None), 0.9, 0.3)  # 14 / (1 - 0.3) is 20.000000000000004
 def test_an_occupancy_cap_and_shrinkage_only_ever_add_agents(
     traffic: Traffic, cap: float, shrinkage: float
 ) -> None:
     plain = required_agents(traffic, ServiceTarget(0.8, 20))
     capped = required_agents(traffic, ServiceTarget(0.8, 20, max_occupancy=cap))
     assert capped.agents >= plain.agents
-    assert performance(traffic, capped.agents, 20).occupancy <= cap
+    # Within float noise of the cap, as the search has it (a hypothesis example found a cap
+    # of 1 - 1e-16 under overload, where the computed occupancy flickers to 1.0).
+    assert performance(traffic, capped.agents, 20).occupancy <= cap + OCCUPANCY_SLACK
     if capped.agents > plain.agents:
         assert capped.limited_by == "occupancy"
-        assert performance(traffic, capped.agents - 1, 20).occupancy > cap
+        assert performance(traffic, capped.agents - 1, 20).occupancy > cap + OCCUPANCY_SLACK
     shrunk = required_agents(
         traffic, ServiceTarget(0.8, 20, max_occupancy=cap, shrinkage=shrinkage)
     )
