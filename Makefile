@@ -35,7 +35,7 @@ test: lint typecheck unit
 
 # The property tests with fresh random examples, RUNS times (the suite's are fixed so that a
 # run never fails on a case nobody touched): stops at the first failure, which hypothesis
-# prints with the example and a @reproduce_failure line (docs/testing.md).
+# prints with the example and a @reproduce_failure line (docs/reliability.md).
 RUNS ?= 20
 explore: install
 	@for run in $$(seq $(RUNS)); do \

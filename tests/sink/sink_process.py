@@ -20,10 +20,28 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from pipeline.config import Settings
+from pipeline.core.catalogue import (
+    SINK_BUFFERED_ROWS,
+    SINK_COMMITS,
+    SINK_INSERT_FAILURES,
+    SINK_MESSAGES,
+    SINK_ROWS_WRITTEN,
+)
 from tests.progress_deadline import ProgressDeadline
 from tests.stream.worker_process import ccpipe_command, child_environment, free_port
 
 POLL_S = 0.1
+# The sink's series that move while it works (`SinkProcess.progress`).
+_MOVING = frozenset(
+    m.name
+    for m in (
+        SINK_MESSAGES,
+        SINK_ROWS_WRITTEN,
+        SINK_COMMITS,
+        SINK_INSERT_FAILURES,
+        SINK_BUFFERED_ROWS,
+    )
+)
 STOP_DEADLINE_S = 20.0
 T = TypeVar("T")
 
@@ -147,11 +165,7 @@ class SinkProcess:
     def progress(self) -> Hashable:
         """What moves while the sink works: its log and its counters (messages consumed,
         rows written, commits, failed inserts, rows held)."""
-        moving = ("ccpipe_sink_messages", "ccpipe_sink_rows_written", "ccpipe_sink_commits",
-                  "ccpipe_sink_insert_failures", "ccpipe_sink_buffered_rows")  # fmt: skip
-        counters = sorted(
-            (k, v) for k, v in self.metrics().items() if k.split("{")[0].startswith(moving)
-        )
+        counters = sorted((k, v) for k, v in self.metrics().items() if k.split("{")[0] in _MOVING)
         try:
             logged = self.log_path.stat().st_size
         except OSError:
